@@ -1,0 +1,31 @@
+/**
+ * Dead-letter activities: write a message that could not be delivered to the dead-letter store, and
+ * mark it redriven when an operator sends it again. Both are idempotent, so Temporal may retry them freely.
+ */
+import type { Logger } from 'pino';
+import type { DeadLetterStore, NewDeadLetter } from '../store/dead-letter-store';
+
+export interface DeadLetterDependencies {
+  store: DeadLetterStore;
+  logger: Logger;
+}
+
+export function createDeadLetterActivities({ store, logger }: DeadLetterDependencies) {
+  return {
+    /** Writes the dead-letter record for one delivery round; a retried call writes nothing new. */
+    async deadLetter(record: NewDeadLetter): Promise<{ created: boolean }> {
+      const result = await store.put(record);
+      logger.warn(
+        { messageId: record.id, reason: record.reason, round: record.round, created: result.created },
+        'message dead-lettered',
+      );
+      return result;
+    },
+
+    /** Marks the record of `round` as redriven. */
+    async markRedriven({ id, round, at }: { id: string; round: number; at: string }): Promise<void> {
+      await store.markRedriven(id, round, at);
+      logger.info({ messageId: id, round }, 'dead letter redriven');
+    },
+  };
+}

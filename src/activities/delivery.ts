@@ -1,0 +1,253 @@
+/**
+ * The delivery activity: one HTTP attempt per activity attempt. Temporal's RetryPolicy schedules the
+ * attempts; this activity classifies each outcome and, for a retryable one, computes the next delay
+ * (backoff, jitter, Retry-After) and hands it to Temporal as `nextRetryDelay`.
+ */
+import { Context } from '@temporalio/activity';
+import { request, type Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import { computeRetryDelay } from '../retry/backoff';
+import { classifyStatus, classifyTransportError, type Classification } from '../retry/classify';
+import type { DeliveryPlan } from '../retry/delivery-plan';
+import { parseRetryAfter } from '../retry/retry-after';
+import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
+import type { Message } from '../shared/message';
+import type { AttemptRecord } from '../shared/message-status';
+import { TokenUnavailableError, type TokenCache } from './token-provider';
+
+export interface DeliverInput {
+  message: Message;
+  round: number;
+  plan: DeliveryPlan;
+}
+
+/** What a successful delivery reports back to the workflow. */
+export interface DeliveryReceipt {
+  attempt: AttemptRecord;
+}
+
+export interface DeliveryDependencies {
+  tokens: TokenCache;
+  logger: Logger;
+  /** Tells the workflow about an attempt as soon as it ends (see worker.ts); failures here never fail delivery. */
+  reportAttempt: (messageId: string, attempt: AttemptRecord) => Promise<void>;
+  /** undici dispatcher (connection pool); the global one when absent. */
+  dispatcher?: Dispatcher;
+  random?: () => number;
+  now?: () => Date;
+}
+
+interface SendLimits {
+  timeoutMs: number;
+  excerptBytes: number;
+}
+
+/** Leave part of the attempt timeout for reporting the failure, so the activity (not the server) times the attempt out. */
+const REPORTING_MARGIN = 0.1;
+const MAX_REPORTING_MARGIN_MS = 2_000;
+
+/** Creates the `deliver` activity. */
+export function createDeliveryActivities(deps: DeliveryDependencies) {
+  const now = deps.now ?? (() => new Date());
+  const random = deps.random ?? Math.random;
+
+  /** Sends the message to its destination once; throws a named failure when the attempt did not deliver. */
+  async function deliver({ message, round, plan }: DeliverInput): Promise<DeliveryReceipt> {
+    const info = Context.current().info;
+    const attempt = info.attempt;
+    const startedAt = now();
+    const record = (classification: Classification, extra: Partial<AttemptRecord>): AttemptRecord => ({
+      round,
+      attempt,
+      outcome: classification.outcome,
+      durationMs: now().getTime() - startedAt.getTime(),
+      nextDelayMs: null,
+      startedAt: startedAt.toISOString(),
+      finishedAt: now().toISOString(),
+      ...(classification.outcome === 'delivered' ? {} : { cause: classification.cause }),
+      ...extra,
+    });
+
+    const url = parseDestination(message.destination.url);
+    if (typeof url === 'string') {
+      const attemptRecord = record(
+        { outcome: 'permanent', cause: 'invalid_destination' },
+        {
+          errorType: 'InvalidDestinationError',
+          error: url,
+        },
+      );
+      await finish(message, attemptRecord);
+      throw new InvalidDestinationError(url, attemptRecord);
+    }
+
+    const httpTimeoutMs =
+      plan.retry.attemptTimeoutMs - Math.min(plan.retry.attemptTimeoutMs * REPORTING_MARGIN, MAX_REPORTING_MARGIN_MS);
+    let outcome: {
+      classification: Classification;
+      status?: number;
+      excerpt?: string;
+      retryAfterMs?: number;
+      error?: string;
+    };
+    try {
+      const response = await sendWithToken(message, url, {
+        timeoutMs: httpTimeoutMs,
+        excerptBytes: plan.responseExcerptBytes,
+      });
+      outcome = {
+        classification: classifyStatus(response.status),
+        status: response.status,
+        excerpt: response.excerpt,
+        retryAfterMs: parseRetryAfter(response.retryAfter, now()),
+      };
+    } catch (error) {
+      if (error instanceof TokenUnavailableError) {
+        outcome = {
+          classification: error.permanent
+            ? { outcome: 'permanent', cause: 'token_rejected' }
+            : { outcome: 'retryable', cause: 'token_unavailable' },
+          error: error.message,
+        };
+      } else {
+        outcome = { classification: classifyTransportError(error), error: describeError(error) };
+      }
+    }
+
+    const { classification } = outcome;
+    const base = { status: outcome.status, responseExcerpt: outcome.excerpt, error: outcome.error };
+    if (classification.outcome === 'delivered') {
+      const attemptRecord = record(classification, base);
+      await finish(message, attemptRecord);
+      return { attempt: attemptRecord };
+    }
+    if (classification.outcome === 'permanent') {
+      const attemptRecord = record(classification, { ...base, errorType: 'PermanentDeliveryError' });
+      await finish(message, attemptRecord);
+      throw new PermanentDeliveryError(failureMessage(classification.cause, outcome), attemptRecord);
+    }
+
+    const delay = computeRetryDelay({
+      attempt,
+      policy: plan.retry,
+      retryAfterMs: outcome.retryAfterMs,
+      maxRetryAfterMs: plan.maxRetryAfterMs,
+      random: random(),
+    });
+    const deadlineAt = info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs;
+    const retried = attempt < plan.retry.maximumAttempts && now().getTime() + delay.delayMs < deadlineAt;
+    const attemptRecord = record(classification, {
+      ...base,
+      errorType: 'RetryableDeliveryError',
+      nextDelayMs: retried ? delay.delayMs : null,
+    });
+    await finish(message, attemptRecord);
+    throw new RetryableDeliveryError(failureMessage(classification.cause, outcome), attemptRecord, delay.delayMs);
+  }
+
+  async function sendWithToken(message: Message, url: URL, limits: SendLimits) {
+    const host = url.host;
+    if (!deps.tokens.has(host)) return send(message, url, limits);
+    const first = await send(message, url, limits, await deps.tokens.token(host));
+    if (first.status !== 401) return first;
+    // 401 from a destination we hold credentials for means the token expired or was revoked:
+    // drop it, fetch a fresh one and try once more within the same attempt.
+    deps.tokens.invalidate(host);
+    return send(message, url, limits, await deps.tokens.token(host));
+  }
+
+  async function send(message: Message, url: URL, limits: SendLimits, token?: string) {
+    const signal = AbortSignal.any([AbortSignal.timeout(limits.timeoutMs), Context.current().cancellationSignal]);
+    const headers: Record<string, string> = { ...lowercaseKeys(message.destination.headers ?? {}) };
+    let body: string | Buffer | undefined;
+    if (message.bodyBase64 !== undefined) {
+      body = Buffer.from(message.bodyBase64, 'base64');
+      headers['content-type'] = message.contentType ?? 'application/octet-stream';
+    } else if (message.body !== undefined) {
+      body = JSON.stringify(message.body);
+      headers['content-type'] = message.contentType ?? 'application/json';
+    }
+    // The message id is the idempotency key, so a receiver can drop a delivery it already processed.
+    headers['idempotency-key'] = message.id;
+    headers['webhook-id'] = message.id;
+    if (token) headers.authorization = `Bearer ${token}`;
+    const response = await request(url, {
+      method: message.destination.method ?? 'POST',
+      headers,
+      body,
+      signal,
+      dispatcher: deps.dispatcher,
+    });
+    const excerpt = await readExcerpt(response.body, limits.excerptBytes);
+    const retryAfter = response.headers['retry-after'];
+    return { status: response.statusCode, excerpt, retryAfter };
+  }
+
+  async function finish(message: Message, attemptRecord: AttemptRecord): Promise<void> {
+    deps.logger.info(
+      {
+        messageId: message.id,
+        round: attemptRecord.round,
+        attempt: attemptRecord.attempt,
+        outcome: attemptRecord.outcome,
+        status: attemptRecord.status,
+        cause: attemptRecord.cause,
+        durationMs: attemptRecord.durationMs,
+        nextDelayMs: attemptRecord.nextDelayMs,
+      },
+      'delivery attempt',
+    );
+    try {
+      await deps.reportAttempt(message.id, attemptRecord);
+    } catch (error) {
+      // The attempt also travels back with the activity's result or failure; only the live view lags.
+      deps.logger.warn({ messageId: message.id, err: error }, 'could not report attempt to workflow');
+    }
+  }
+
+  return { deliver };
+}
+
+function parseDestination(raw: string): URL | string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `destination URL is not a valid URL: ${raw}`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `destination URL scheme ${url.protocol} is not http or https`;
+  }
+  return url;
+}
+
+/** Reads at most `limit` bytes of a response body, then drops the rest. */
+async function readExcerpt(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  if (limit > 0) {
+    for await (const chunk of body) {
+      const buffer = chunk as Buffer;
+      chunks.push(buffer);
+      size += buffer.length;
+      if (size >= limit) break;
+    }
+  }
+  if (!body.destroyed) body.destroy();
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+function lowercaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([key, value]) => [key.toLowerCase(), value]));
+}
+
+function failureMessage(cause: string, outcome: { status?: number; error?: string }): string {
+  if (outcome.status !== undefined) return `destination answered HTTP ${outcome.status}`;
+  return `${cause.replace(/_/g, ' ')}: ${outcome.error ?? 'unknown error'}`;
+}
+
+function describeError(error: unknown): string {
+  const err = error as { message?: string; code?: string; cause?: { message?: string; code?: string } };
+  const parts = [err.code, err.message, err.cause?.code, err.cause?.message].filter(Boolean);
+  return [...new Set(parts)].join(': ') || String(error);
+}

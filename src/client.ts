@@ -1,0 +1,176 @@
+/**
+ * Starting and following messages through Temporal: the operations the API (and tests) build on.
+ *
+ * Also a small command line for trying Herald out:
+ *   npm run send -- --url http://127.0.0.1:9000/hook --data '{"hello":"world"}'
+ */
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+} from '@temporalio/client';
+import { createHash, randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { loadConfig, temporalAddress } from './shared/config';
+import {
+  cancelSignal,
+  DELIVER_MESSAGE_WORKFLOW,
+  redriveUpdate,
+  statusQuery,
+  submitReplyUpdate,
+} from './shared/definitions';
+import { InvalidMessageError, MessageConflictError } from './shared/errors';
+import { destinationHost, validateMessage, type Message, type MessageInput } from './shared/message';
+import type { MessageState, MessageStatus, ReplyInput } from './shared/message-status';
+import { HERALD_DESTINATION, HERALD_STATE } from './shared/search-attributes';
+import type { deliverMessage } from './workflows';
+
+/** Crockford base32: ids sort and read well, and contain no ambiguous letters. */
+const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** A new message id: `msg_` and 26 random base32 characters (130 bits). */
+export function newMessageId(): string {
+  const bytes = randomBytes(26);
+  return `msg_${Array.from(bytes, (byte) => ID_ALPHABET[byte % 32]).join('')}`;
+}
+
+/** A stable hash of a message's content (everything but its id), to tell a resend from a different message. */
+export function contentHash(message: MessageInput): string {
+  const { id: _id, ...content } = message;
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}
+
+/** JSON with object keys sorted, so equal content always serialises the same way. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export interface StartedMessage {
+  id: string;
+  /** True when a message with this id and the same content already existed (nothing new was started). */
+  existing: boolean;
+  state: MessageState;
+}
+
+/** Validates and starts a message's workflow; an existing id with the same content returns that message. */
+export async function startMessage(client: Client, input: MessageInput, taskQueue: string): Promise<StartedMessage> {
+  const message = { ...input, id: input.id ?? newMessageId() } as Message;
+  const validated = validateMessage(message);
+  if (!validated.ok) throw new InvalidMessageError(validated.errors);
+  const hash = contentHash(message);
+  const host = destinationHost(message.destination.url);
+  try {
+    await client.workflow.start<typeof deliverMessage>(DELIVER_MESSAGE_WORKFLOW, {
+      workflowId: message.id,
+      taskQueue,
+      args: [message],
+      memo: { contentHash: hash },
+      typedSearchAttributes: [
+        { key: HERALD_STATE, value: 'accepted' },
+        { key: HERALD_DESTINATION, value: host },
+      ],
+      staticSummary: `${message.destination.method ?? 'POST'} ${host}${message.reply ? ' · expects reply' : ''}`,
+      staticDetails: `Message \`${message.id}\` to ${message.destination.url}`,
+      // A message id names one message forever, so it is never reused, even after its workflow closed
+      // (REJECT_DUPLICATE); and a start for a running id fails (FAIL) rather than attaching, because we
+      // must compare contents before answering: same content is a resend, other content a conflict.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+    });
+    return { id: message.id, existing: false, state: 'accepted' };
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+  const existingHash = await existingContentHash(client, message.id);
+  if (existingHash !== hash) throw new MessageConflictError(message.id);
+  const description = await client.workflow.getHandle(message.id).describe();
+  const state = (description.typedSearchAttributes.get(HERALD_STATE) as MessageState | undefined) ?? 'accepted';
+  return { id: message.id, existing: true, state };
+}
+
+/** The content hash of an existing message: from its memo, or from its start input (started by another client). */
+async function existingContentHash(client: Client, id: string): Promise<string | undefined> {
+  const handle = client.workflow.getHandle(id);
+  const description = await handle.describe();
+  const memoHash = description.memo?.contentHash;
+  if (typeof memoHash === 'string') return memoHash;
+  const history = await handle.fetchHistory();
+  const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+  const [input] = payloads.map((payload) => client.options.loadedDataConverter.payloadConverter.fromPayload(payload));
+  return input && typeof input === 'object' ? contentHash(input as MessageInput) : undefined;
+}
+
+/** The message's status (the workflow's `status` query). */
+export async function getMessageStatus(client: Client, id: string): Promise<MessageStatus> {
+  return client.workflow.getHandle(id).query(statusQuery);
+}
+
+/** Hands the downstream's reply to the workflow; rejects with ReplyNotAcceptedError when not accepted. */
+export async function submitReply(client: Client, id: string, reply: ReplyInput): Promise<MessageStatus> {
+  return client.workflow.getHandle(id).executeUpdate(submitReplyUpdate, { args: [reply] });
+}
+
+/** Asks the workflow to stop the message. */
+export async function cancelMessage(client: Client, id: string, reason?: string): Promise<void> {
+  await client.workflow.getHandle(id).signal(cancelSignal, { reason });
+}
+
+/** Runs delivery again for a dead-lettered message; rejects with RedriveNotAllowedError otherwise. */
+export async function redriveMessage(client: Client, id: string, reason?: string): Promise<MessageStatus> {
+  return client.workflow.getHandle(id).executeUpdate(redriveUpdate, { args: [{ reason }] });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string' },
+      data: { type: 'string', default: '{}' },
+      method: { type: 'string', default: 'POST' },
+      id: { type: 'string' },
+      'reply-timeout': { type: 'string' },
+    },
+  });
+  if (!values.url) {
+    console.error('usage: npm run send -- --url URL [--data JSON] [--method POST] [--id ID] [--reply-timeout 30s]');
+    process.exit(2);
+  }
+  const config = loadConfig();
+  const connection = await Connection.connect({ address: temporalAddress(config) });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  try {
+    const started = await startMessage(
+      client,
+      {
+        id: values.id,
+        destination: { url: values.url, method: values.method as Message['destination']['method'] },
+        body: JSON.parse(values.data) as unknown,
+        ...(values['reply-timeout'] ? { reply: { timeout: values['reply-timeout'] } } : {}),
+      },
+      config.taskQueue,
+    );
+    console.log(JSON.stringify(started));
+    if (!config.temporal.address) {
+      console.log(
+        `Web UI: http://localhost:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows/${started.id}`,
+      );
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * `npm start`: Herald on its embedded default. Starts the Temporal dev server (SQLite under the data
+ * directory, Web UI, Herald's search attributes) unless TEMPORAL_ADDRESS points at a cluster, then the
+ * worker; prints the addresses; stops everything cleanly on Ctrl-C or SIGTERM.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import { loadConfig, temporalAddress, type HeraldConfig } from './shared/config';
+import { createLogger } from './shared/logger';
+import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
+import { startDevServer, type DevServer } from './temporal/dev-server';
+import { ensureSearchAttributes } from './temporal/search-attributes-registration';
+import { findTemporalCli } from './temporal/temporal-cli';
+import { createHeraldWorker } from './worker';
+
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+
+  let devServer: DevServer | undefined;
+  if (!config.temporal.address) {
+    const cli = findTemporalCli({ log: (line) => console.log(line) });
+    console.log(`[herald] starting the Temporal dev server on 127.0.0.1:${config.temporal.devServerPort}…`);
+    devServer = await startDevServer({
+      cliPath: cli.path,
+      port: config.temporal.devServerPort,
+      uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace,
+      dataDir: config.dataDir,
+      log: (line) => console.log(`[temporal] ${line}`),
+    });
+  }
+  const address = temporalAddress(config);
+  const clientConnection = await Connection.connect({ address });
+  const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
+  if (added.length > 0) logger.info({ added }, 'registered search attributes');
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const connection = await NativeConnection.connect({ address });
+  const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+
+  const worker = await createHeraldWorker({ config, connection, client, store, logger });
+  printAddresses(config, devServer);
+
+  // The SDK's Runtime catches SIGINT/SIGTERM and shuts the worker down; run() resolves when it is done.
+  try {
+    await worker.run();
+  } finally {
+    console.log('[herald] stopping…');
+    await store.close();
+    await clientConnection.close();
+    await connection.close();
+    await devServer?.stop();
+    console.log('[herald] stopped');
+  }
+}
+
+function printAddresses(config: HeraldConfig, devServer: DevServer | undefined): void {
+  const lines = [
+    '',
+    'Herald is running.',
+    `  Temporal:         ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
+    `  Task queue:       ${config.taskQueue}`,
+    `  Dead letters:     ${config.deadLetterDbPath}`,
+  ];
+  if (devServer) {
+    lines.push(
+      `  Web UI:           ${devServer.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,
+      `  Temporal data:    ${devServer.dbFile}`,
+    );
+  }
+  lines.push('Press Ctrl-C to stop.', '');
+  console.log(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  console.error(`[herald] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+/**
+ * Classifies what happened to one HTTP attempt: delivered, worth retrying, or permanent.
+ * Pure, so every row of the table is unit-tested; the delivery activity acts on the answer.
+ */
+export type Classification =
+  { outcome: 'delivered' } | { outcome: 'retryable'; cause: string } | { outcome: 'permanent'; cause: string };
+
+/**
+ * Statuses that say "try again later": 408 Request Timeout, 409 Conflict (a concurrent change on the
+ * receiver), 425 Too Early, 429 Too Many Requests, and every 5xx.
+ */
+const RETRYABLE_4XX = new Set([408, 409, 425, 429]);
+
+/** Classifies an HTTP response status. 401 is permanent here; the activity refreshes a token first when it can. */
+export function classifyStatus(status: number): Classification {
+  if (status >= 200 && status < 300) return { outcome: 'delivered' };
+  if (status >= 500 || RETRYABLE_4XX.has(status)) return { outcome: 'retryable', cause: `http_${status}` };
+  // Redirects are not followed: following one could carry the message to an address nobody approved.
+  return { outcome: 'permanent', cause: `http_${status}` };
+}
+
+/** Error codes from Node's net/dns/tls layers and undici, mapped to a short cause. */
+const TRANSPORT_CAUSES: Record<string, string> = {
+  ECONNREFUSED: 'connection_refused',
+  ECONNRESET: 'connection_reset',
+  EPIPE: 'connection_reset',
+  UND_ERR_SOCKET: 'connection_reset',
+  UND_ERR_CLOSED: 'connection_reset',
+  ENOTFOUND: 'dns_failure',
+  EAI_AGAIN: 'dns_failure',
+  EAI_FAIL: 'dns_failure',
+  ETIMEDOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  EHOSTUNREACH: 'host_unreachable',
+  ENETUNREACH: 'host_unreachable',
+};
+
+interface ErrorLike {
+  name?: string;
+  code?: string;
+  message?: string;
+  cause?: unknown;
+}
+
+/** Classifies an error thrown while sending; every transport failure is retryable. */
+export function classifyTransportError(error: unknown): Classification & { outcome: 'retryable' } {
+  for (let current = error as ErrorLike | undefined, depth = 0; current && depth < 5; depth++) {
+    if (current.name === 'TimeoutError' || current.name === 'AbortError')
+      return { outcome: 'retryable', cause: 'timeout' };
+    const code = current.code ?? '';
+    if (TRANSPORT_CAUSES[code]) return { outcome: 'retryable', cause: TRANSPORT_CAUSES[code] };
+    if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SSL|TLS/i.test(code)) {
+      return { outcome: 'retryable', cause: 'tls_failure' };
+    }
+    current = current.cause as ErrorLike | undefined;
+  }
+  const message = (error as ErrorLike | undefined)?.message ?? '';
+  if (/ssl|tls|certificate|wrong version number/i.test(message)) return { outcome: 'retryable', cause: 'tls_failure' };
+  return { outcome: 'retryable', cause: 'network_error' };
+}

@@ -1,0 +1,131 @@
+/**
+ * Herald's configuration: one typed table of environment variables, read and validated once at
+ * start-up and shared by the worker, the API and the CLI. Every variable is documented here, in the
+ * README and in .env.example. Not for workflow code (it reads process.env).
+ */
+import { join, resolve } from 'node:path';
+import { parseDuration } from './duration';
+import type { DeliverySettings } from '../retry/delivery-plan';
+
+/** OAuth2 client-credentials settings for one destination host. Secrets live here, never in messages. */
+export interface TokenProviderConfig {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scope?: string;
+  audience?: string;
+}
+
+export interface HeraldConfig {
+  temporal: {
+    /** host:port of the Temporal frontend; empty = start the embedded dev server. */
+    address: string;
+    namespace: string;
+    /** gRPC port of the embedded dev server. */
+    devServerPort: number;
+    /** Web UI port of the embedded dev server. */
+    uiPort: number;
+  };
+  taskQueue: string;
+  dataDir: string;
+  deadLetterDbPath: string;
+  logLevel: string;
+  delivery: DeliverySettings;
+  /** Keyed by destination host (`host` or `host:port`, as in the URL). */
+  tokenProviders: Record<string, TokenProviderConfig>;
+}
+
+/** Raised with every invalid variable at once, so an operator fixes them in one go. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** Reads and validates the configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
+  const problems: string[] = [];
+  const read = (name: string, fallback: string): string => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? fallback : value.trim();
+  };
+  const duration = (name: string, fallback: string): number => {
+    const ms = parseDuration(read(name, fallback));
+    if (ms === undefined) problems.push(`${name}: not a duration (use e.g. 500ms, 30s, 5m, 2h, 7d)`);
+    return ms ?? 0;
+  };
+  const number = (name: string, fallback: number, min: number, max: number, integer = true): number => {
+    const raw = read(name, String(fallback));
+    const value = Number(raw);
+    if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+      problems.push(`${name}: must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  };
+  const json = <T>(name: string, fallback: T): T => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    try {
+      return JSON.parse(raw) as T;
+    } catch {
+      problems.push(`${name}: not valid JSON`);
+      return fallback;
+    }
+  };
+
+  const dataDir = resolve(read('HERALD_DATA_DIR', '.data'));
+  const tokenProviders = json<Record<string, TokenProviderConfig>>('HERALD_TOKEN_PROVIDERS', {});
+  for (const [host, provider] of Object.entries(tokenProviders)) {
+    for (const key of ['tokenUrl', 'clientId', 'clientSecret'] as const) {
+      if (typeof provider?.[key] !== 'string' || provider[key] === '') {
+        problems.push(`HERALD_TOKEN_PROVIDERS: "${host}" needs a ${key}`);
+      }
+    }
+  }
+
+  const config: HeraldConfig = {
+    temporal: {
+      address: read('TEMPORAL_ADDRESS', ''),
+      namespace: read('TEMPORAL_NAMESPACE', 'default'),
+      devServerPort: number('TEMPORAL_PORT', 7233, 1, 65535),
+      uiPort: number('TEMPORAL_UI_PORT', 8233, 1, 65535),
+    },
+    taskQueue: read('HERALD_TASK_QUEUE', 'herald'),
+    dataDir,
+    deadLetterDbPath: resolve(read('HERALD_DEAD_LETTER_DB', join(dataDir, 'dead-letters.sqlite'))),
+    logLevel: read('LOG_LEVEL', 'info'),
+    delivery: {
+      defaults: {
+        initialIntervalMs: duration('HERALD_RETRY_INITIAL_INTERVAL', '1s'),
+        backoffCoefficient: number('HERALD_RETRY_BACKOFF_COEFFICIENT', 2, 1, 100, false),
+        maximumIntervalMs: duration('HERALD_RETRY_MAXIMUM_INTERVAL', '5m'),
+        maximumAttempts: number('HERALD_RETRY_MAXIMUM_ATTEMPTS', 10, 1, 10_000),
+        jitter: number('HERALD_RETRY_JITTER', 0.2, 0, 1, false),
+        attemptTimeoutMs: duration('HERALD_RETRY_ATTEMPT_TIMEOUT', '30s'),
+        deadlineMs: duration('HERALD_RETRY_DEADLINE', '24h'),
+      },
+      limits: {
+        maximumAttempts: number('HERALD_LIMIT_MAXIMUM_ATTEMPTS', 100, 1, 10_000),
+        maximumIntervalMs: duration('HERALD_LIMIT_MAXIMUM_INTERVAL', '1h'),
+        attemptTimeoutMs: duration('HERALD_LIMIT_ATTEMPT_TIMEOUT', '5m'),
+        deadlineMs: duration('HERALD_LIMIT_DEADLINE', '30d'),
+        replyTimeoutMs: duration('HERALD_LIMIT_REPLY_TIMEOUT', '30d'),
+      },
+      maxRetryAfterMs: duration('HERALD_MAX_RETRY_AFTER', '1h'),
+      deadLetterRetentionMs: duration('HERALD_DEAD_LETTER_RETENTION', '7d'),
+      responseExcerptBytes: number('HERALD_RESPONSE_EXCERPT_BYTES', 2048, 0, 65_536),
+    },
+    tokenProviders,
+  };
+  if (config.delivery.defaults.attemptTimeoutMs > config.delivery.defaults.deadlineMs) {
+    problems.push('HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** The address clients and workers connect to: the configured one, or the embedded dev server's. */
+export function temporalAddress(config: HeraldConfig): string {
+  return config.temporal.address || `127.0.0.1:${config.temporal.devServerPort}`;
+}

@@ -1,0 +1,27 @@
+/**
+ * The workflow's typed interface: signals, queries and updates, each taking one input object.
+ * Names are stable wire names: the Temporal CLI and other SDKs use them as written here.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AttemptRecord, MessageStatus, ReplyInput } from './message-status';
+
+/** The workflow type; also what the Web UI and `temporal workflow list` show. */
+export const DELIVER_MESSAGE_WORKFLOW = 'deliverMessage';
+
+/** The message's current status. */
+export const statusQuery = defineQuery<MessageStatus>('status');
+
+/** The downstream's reply; a reply the message does not accept is recorded as ignored. */
+export const replySignal = defineSignal<[ReplyInput]>('reply');
+
+/** The downstream's reply, validated and acknowledged synchronously; refused with a reason when not accepted. */
+export const submitReplyUpdate = defineUpdate<MessageStatus, [ReplyInput]>('submitReply');
+
+/** Stops a message that has not ended. The input is optional so `temporal workflow signal --name cancel` works bare. */
+export const cancelSignal = defineSignal<[{ reason?: string } | undefined]>('cancel');
+
+/** Runs delivery again for a dead-lettered message, with the same id and history. */
+export const redriveUpdate = defineUpdate<MessageStatus, [{ reason?: string } | undefined]>('redrive');
+
+/** Sent by the delivery activity after every HTTP attempt, so status shows attempts as they happen. */
+export const attemptRecordedSignal = defineSignal<[AttemptRecord]>('attemptRecorded');

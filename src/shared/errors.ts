@@ -1,0 +1,51 @@
+/**
+ * Named failures. Their names are Temporal failure types, so across process boundaries we compare
+ * `failure.type` with these names, never `instanceof`.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { AttemptRecord } from './message-status';
+
+/** The destination answered in a way retrying cannot fix (a 4xx other than 408/409/425/429, a redirect). */
+export class PermanentDeliveryError extends ApplicationFailure {
+  constructor(message: string, attempt: AttemptRecord) {
+    super(message, 'PermanentDeliveryError', true, [attempt]);
+  }
+}
+
+/** The destination URL is unusable: not a URL, or a scheme other than http/https. */
+export class InvalidDestinationError extends ApplicationFailure {
+  constructor(message: string, attempt: AttemptRecord) {
+    super(message, 'InvalidDestinationError', true, [attempt]);
+  }
+}
+
+/** A transient failure; `nextRetryDelay` carries the delay computed from backoff, jitter and Retry-After. */
+export class RetryableDeliveryError extends ApplicationFailure {
+  constructor(message: string, attempt: AttemptRecord, nextRetryDelayMs: number) {
+    super(message, 'RetryableDeliveryError', false, [attempt], undefined, nextRetryDelayMs);
+  }
+}
+
+/** Failure types the delivery activity never retries; fed to the RetryPolicy's `nonRetryableErrorTypes`. */
+export const NON_RETRYABLE_DELIVERY_ERRORS = ['PermanentDeliveryError', 'InvalidDestinationError'] as const;
+
+/** Thrown by update validators when a reply is not accepted; the caller sees this type and message. */
+export const REPLY_NOT_ACCEPTED = 'ReplyNotAcceptedError';
+/** Thrown by the redrive validator when the message is not dead-lettered. */
+export const REDRIVE_NOT_ALLOWED = 'RedriveNotAllowedError';
+
+/** Client-side: a message with this id exists with other content. */
+export class MessageConflictError extends Error {
+  override name = 'MessageConflictError';
+  constructor(readonly messageId: string) {
+    super(`message ${messageId} already exists with different content`);
+  }
+}
+
+/** Client-side: the message failed validation before anything was sent. */
+export class InvalidMessageError extends Error {
+  override name = 'InvalidMessageError';
+  constructor(readonly errors: { field: string; message: string }[]) {
+    super(`invalid message: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`);
+  }
+}

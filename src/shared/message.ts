@@ -1,0 +1,131 @@
+/**
+ * The message contract: one typed schema used by the workflow, the API and the client.
+ * Pure (no Node built-ins), because the workflow validates its own input with it.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { DURATION_PATTERN } from './duration';
+
+/** Sender-supplied ids are accepted as correlation keys; Herald's own are `msg_` + 26 random characters. */
+export const MESSAGE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:~-]{0,199}$';
+
+export const HTTP_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE', 'GET'] as const;
+
+export const DurationSchema = Type.Union(
+  [
+    Type.String({ pattern: DURATION_PATTERN, description: 'e.g. "500ms", "30s", "5m", "2h", "7d"' }),
+    Type.Integer({ minimum: 0, description: 'milliseconds' }),
+  ],
+  { $id: 'Duration' },
+);
+
+export const RetryOverridesSchema = Type.Object(
+  {
+    initialInterval: Type.Optional(DurationSchema),
+    backoffCoefficient: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
+    maximumInterval: Type.Optional(DurationSchema),
+    maximumAttempts: Type.Optional(Type.Integer({ minimum: 1 })),
+    jitter: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'fraction of each delay randomised away' }),
+    ),
+    attemptTimeout: Type.Optional(DurationSchema),
+    deadline: Type.Optional(DurationSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const DestinationSchema = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    method: Type.Optional(Type.Union(HTTP_METHODS.map((method) => Type.Literal(method)))),
+    headers: Type.Optional(
+      Type.Record(Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), Type.String({ maxLength: 8192 })),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ReplyExpectationSchema = Type.Object(
+  { timeout: DurationSchema },
+  { additionalProperties: false, description: 'present when the destination is expected to reply' },
+);
+
+export const CallbackSchema = Type.Object(
+  { url: Type.String({ minLength: 1, maxLength: 2048 }) },
+  { additionalProperties: false },
+);
+
+const messageFields = {
+  destination: DestinationSchema,
+  body: Type.Optional(Type.Unknown({ description: 'JSON body; sent as application/json' })),
+  bodyBase64: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', description: 'raw body, base64' })),
+  contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  retry: Type.Optional(RetryOverridesSchema),
+  reply: Type.Optional(ReplyExpectationSchema),
+  callback: Type.Optional(CallbackSchema),
+  metadata: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }))),
+};
+
+/** A message as the workflow receives it: the id is always present (it is the workflow id). */
+export const MessageSchema = Type.Object(
+  { id: Type.String({ pattern: MESSAGE_ID_PATTERN }), ...messageFields },
+  { additionalProperties: false },
+);
+export type Message = Static<typeof MessageSchema>;
+
+/** A message as a sender submits it: without an id, Herald generates one. */
+export const MessageInputSchema = Type.Object(
+  { id: Type.Optional(Type.String({ pattern: MESSAGE_ID_PATTERN })), ...messageFields },
+  { additionalProperties: false },
+);
+export type MessageInput = Static<typeof MessageInputSchema>;
+
+/** One reason an input is invalid; `field` is a JSON pointer such as `/destination/url`. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+/** Checks a message against the schema and the rules a schema cannot say. */
+export function validateMessage(input: unknown): Validated<Message> {
+  if (!Value.Check(MessageSchema, input)) {
+    return { ok: false, errors: schemaErrors(MessageSchema, input) };
+  }
+  const errors = crossFieldErrors(input);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: input };
+}
+
+/** Schema errors, one per field (TypeBox reports each failing union branch; the first is the clearest). */
+export function schemaErrors(schema: Parameters<typeof Value.Errors>[0], input: unknown): FieldError[] {
+  const byField = new Map<string, string>();
+  for (const error of Value.Errors(schema, input)) {
+    const field = error.path || '/';
+    if (!byField.has(field)) byField.set(field, error.message);
+  }
+  return [...byField].map(([field, message]) => ({ field, message }));
+}
+
+function crossFieldErrors(message: MessageInput): FieldError[] {
+  const errors: FieldError[] = [];
+  if (message.body !== undefined && message.bodyBase64 !== undefined) {
+    errors.push({ field: '/bodyBase64', message: 'give either body (JSON) or bodyBase64, not both' });
+  }
+  if (message.bodyBase64 !== undefined && message.contentType === undefined) {
+    errors.push({ field: '/contentType', message: 'contentType is required with bodyBase64' });
+  }
+  if (message.bodyBase64 !== undefined && message.bodyBase64.length % 4 !== 0) {
+    errors.push({ field: '/bodyBase64', message: 'not valid base64 (length must be a multiple of 4)' });
+  }
+  return errors;
+}
+
+/** The destination's host, as shown in HeraldDestination and the dead-letter store; '' when the URL is unusable. */
+export function destinationHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The embedded dead-letter store: one SQLite file under the data directory (better-sqlite3).
+ * WAL mode, so the API can read while the worker writes.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type {
+  DeadLetterFilter,
+  DeadLetterPage,
+  DeadLetterRecord,
+  DeadLetterStore,
+  NewDeadLetter,
+} from './dead-letter-store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id                 TEXT PRIMARY KEY,
+  round              INTEGER NOT NULL,
+  reason             TEXT NOT NULL,
+  destination        TEXT NOT NULL,
+  state              TEXT NOT NULL,
+  message            TEXT NOT NULL,
+  last_error         TEXT,
+  attempts           TEXT NOT NULL,
+  message_created_at TEXT NOT NULL,
+  dead_lettered_at   TEXT NOT NULL,
+  redriven_at        TEXT,
+  redrive_count      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_time ON dead_letters (dead_lettered_at, id);
+CREATE INDEX IF NOT EXISTS dead_letters_by_reason ON dead_letters (reason, dead_lettered_at);
+CREATE INDEX IF NOT EXISTS dead_letters_by_destination ON dead_letters (destination, dead_lettered_at);
+`;
+
+interface Row {
+  id: string;
+  round: number;
+  reason: string;
+  destination: string;
+  state: string;
+  message: string;
+  last_error: string | null;
+  attempts: string;
+  message_created_at: string;
+  dead_lettered_at: string;
+  redriven_at: string | null;
+  redrive_count: number;
+}
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+
+/** Opens (creating if needed) the SQLite dead-letter store at `path`. */
+export function openSqliteDeadLetterStore(path: string): DeadLetterStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // Several processes (worker, API) may write; wait for a lock instead of failing at once.
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+
+  // A newer round replaces the record (the message was redriven and failed again); the same or an
+  // older round is a retried write and changes nothing.
+  const upsert = db.prepare(`
+    INSERT INTO dead_letters (id, round, reason, destination, state, message, last_error, attempts,
+                              message_created_at, dead_lettered_at)
+    VALUES (@id, @round, @reason, @destination, 'dead_lettered', @message, @lastError, @attempts,
+            @messageCreatedAt, @deadLetteredAt)
+    ON CONFLICT (id) DO UPDATE SET
+      round = excluded.round, reason = excluded.reason, state = 'dead_lettered', message = excluded.message,
+      last_error = excluded.last_error, attempts = excluded.attempts, dead_lettered_at = excluded.dead_lettered_at
+    WHERE excluded.round > dead_letters.round`);
+  const byId = db.prepare<[string], Row>('SELECT * FROM dead_letters WHERE id = ?');
+  const redriven = db.prepare(`
+    UPDATE dead_letters SET state = 'redriven', redriven_at = @at, redrive_count = redrive_count + 1
+    WHERE id = @id AND round = @round AND state = 'dead_lettered'`);
+
+  return {
+    async put(record: NewDeadLetter) {
+      const result = upsert.run({
+        id: record.id,
+        round: record.round,
+        reason: record.reason,
+        destination: record.destination,
+        message: JSON.stringify(record.message),
+        lastError: record.lastError ? JSON.stringify(record.lastError) : null,
+        attempts: JSON.stringify(record.attempts),
+        messageCreatedAt: record.messageCreatedAt,
+        deadLetteredAt: record.deadLetteredAt,
+      });
+      return { created: result.changes > 0 };
+    },
+    async get(id: string) {
+      const row = byId.get(id);
+      return row ? toRecord(row) : undefined;
+    },
+    async list(filter: DeadLetterFilter = {}): Promise<DeadLetterPage> {
+      const where: string[] = [];
+      const params: Record<string, string | number> = {};
+      for (const [column, key] of [
+        ['reason', 'reason'],
+        ['destination', 'destination'],
+        ['state', 'state'],
+      ] as const) {
+        const value = filter[key];
+        if (value !== undefined) {
+          where.push(`${column} = @${key}`);
+          params[key] = value;
+        }
+      }
+      if (filter.since) {
+        where.push('dead_lettered_at >= @since');
+        params.since = filter.since;
+      }
+      if (filter.until) {
+        where.push('dead_lettered_at < @until');
+        params.until = filter.until;
+      }
+      if (filter.cursor) {
+        const [at, id] = decodeCursor(filter.cursor);
+        where.push('(dead_lettered_at, id) > (@cursorAt, @cursorId)');
+        params.cursorAt = at;
+        params.cursorId = id;
+      }
+      const limit = Math.min(Math.max(filter.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+      params.limit = limit + 1;
+      const rows = db
+        .prepare<Record<string, string | number>, Row>(
+          `SELECT * FROM dead_letters ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+           ORDER BY dead_lettered_at, id LIMIT @limit`,
+        )
+        .all(params);
+      const page = rows.slice(0, limit).map(toRecord);
+      const last = page[page.length - 1];
+      return { records: page, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    },
+    async markRedriven(id: string, round: number, at: string) {
+      redriven.run({ id, round, at });
+    },
+    async ping() {
+      db.prepare('SELECT 1').get();
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+function toRecord(row: Row): DeadLetterRecord {
+  return {
+    id: row.id,
+    round: row.round,
+    reason: row.reason as DeadLetterRecord['reason'],
+    destination: row.destination,
+    state: row.state as DeadLetterRecord['state'],
+    message: JSON.parse(row.message) as DeadLetterRecord['message'],
+    lastError: row.last_error ? (JSON.parse(row.last_error) as DeadLetterRecord['lastError']) : null,
+    attempts: JSON.parse(row.attempts) as DeadLetterRecord['attempts'],
+    messageCreatedAt: row.message_created_at,
+    deadLetteredAt: row.dead_lettered_at,
+    redrivenAt: row.redriven_at,
+    redriveCount: row.redrive_count,
+  };
+}
+
+function encodeCursor(record: DeadLetterRecord): string {
+  return Buffer.from(JSON.stringify([record.deadLetteredAt, record.id])).toString('base64url');
+}
+
+/** Raised for a cursor that was not made by this store. */
+export class InvalidCursorError extends Error {
+  override name = 'InvalidCursorError';
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) {
+      return value as [string, string];
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError('invalid cursor');
+}

@@ -1,0 +1,102 @@
+/**
+ * The embedded Temporal: `temporal server start-dev` with a persistent SQLite file, the Web UI, and
+ * Herald's search attributes, started by `npm start` when no TEMPORAL_ADDRESS is configured.
+ */
+import { Connection } from '@temporalio/client';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { HERALD_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+
+export interface DevServerOptions {
+  cliPath: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+  dataDir: string;
+  /** Where the server's own output goes, line by line. */
+  log: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  dbFile: string;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+/** Starts the dev server and resolves once it answers on its gRPC port. */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const dbFile = join(options.dataDir, 'temporal.sqlite');
+  const address = `127.0.0.1:${options.port}`;
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--namespace',
+    options.namespace,
+    // A file, not memory: workflows survive a restart of `npm start`.
+    '--db-filename',
+    dbFile,
+    '--log-level',
+    'warn',
+    ...HERALD_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+  ];
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const forward = (chunk: Buffer) =>
+    chunk
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.trim())
+      .forEach((line) => options.log(line));
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await waitUntilReachable(address, exited);
+  } catch (error) {
+    await stopChild(child, exited);
+    throw error;
+  }
+  return {
+    address,
+    uiUrl: `http://localhost:${options.uiPort}`,
+    dbFile,
+    stop: () => stopChild(child, exited),
+  };
+}
+
+async function waitUntilReachable(address: string, exited: Promise<number | null>): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let done = false;
+  void exited.then(() => (done = true));
+  while (Date.now() < deadline) {
+    if (done) throw new Error(`the Temporal dev server exited before it was ready (is port ${address} in use?)`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      await connection.healthService.check({});
+      await connection.close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`the Temporal dev server did not answer on ${address} within ${READY_TIMEOUT_MS / 1000}s`);
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,24 @@
+/**
+ * Registers Herald's search attributes on a namespace that lacks them (a fresh cluster or Temporal
+ * Cloud). The embedded dev server registers them itself at start; this is for everything else.
+ */
+import type { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { HERALD_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+
+const { IndexedValueType } = temporal.api.enums.v1;
+
+/** Adds any of Herald's search attributes the namespace does not have yet; returns the names it added. */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known = new Set(Object.keys(existing.customAttributes ?? {}));
+  const missing = HERALD_SEARCH_ATTRIBUTES.filter((key) => !known.has(key.name));
+  if (missing.length === 0) return [];
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      missing.map((key) => [key.name, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD] as const),
+    ),
+  });
+  return missing.map((key) => key.name);
+}

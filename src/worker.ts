@@ -1,0 +1,83 @@
+/**
+ * The Herald worker: runs deliverMessage workflows and their activities on a task queue. Activities are
+ * assembled here from their factories, so tests build the same worker with their own dependencies.
+ *
+ * Run standalone with `npm run worker` against TEMPORAL_ADDRESS (several workers scale out one queue).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { createDeadLetterActivities, createDeliveryActivities, createSettingsActivities } from './activities';
+import { createTokenCache } from './activities/token-provider';
+import { loadConfig, temporalAddress, type HeraldConfig } from './shared/config';
+import { attemptRecordedSignal } from './shared/definitions';
+import { createLogger } from './shared/logger';
+import type { DeadLetterStore } from './store/dead-letter-store';
+import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
+
+export interface HeraldWorkerOptions {
+  config: HeraldConfig;
+  connection: NativeConnection;
+  /** Used by the delivery activity to report attempts to the workflow as they happen. */
+  client: Client;
+  store: DeadLetterStore;
+  logger: Logger;
+  /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** undici dispatcher for deliveries; the global one when absent. */
+  dispatcher?: Dispatcher;
+}
+
+/** Creates a worker for config.taskQueue; call `run()` on it. */
+export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker> {
+  const { config, client, logger } = options;
+  const activities = {
+    ...createDeliveryActivities({
+      tokens: createTokenCache(config.tokenProviders, { dispatcher: options.dispatcher }),
+      logger,
+      dispatcher: options.dispatcher,
+      reportAttempt: (messageId, attempt) =>
+        client.workflow.getHandle(messageId).signal(attemptRecordedSignal, attempt),
+    }),
+    ...createDeadLetterActivities({ store: options.store, logger }),
+    ...createSettingsActivities(config.delivery),
+  };
+  return Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.taskQueue,
+    activities,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
+  });
+}
+
+/** Connects to Temporal, runs a worker until SIGINT/SIGTERM, then closes everything it opened. */
+export async function runWorker(config: HeraldConfig, logger: Logger): Promise<void> {
+  const address = temporalAddress(config);
+  const connection = await NativeConnection.connect({ address });
+  const clientConnection = await Connection.connect({ address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+  try {
+    const worker = await createHeraldWorker({ config, connection, client, store, logger });
+    logger.info({ address, namespace: config.temporal.namespace, taskQueue: config.taskQueue }, 'worker started');
+    // The SDK's Runtime shuts workers down on SIGINT/SIGTERM; run() resolves once in-flight tasks finish.
+    await worker.run();
+  } finally {
+    await store.close();
+    await clientConnection.close();
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, 'herald-worker');
+  runWorker(config, logger).catch((error: unknown) => {
+    logger.fatal({ err: error }, 'worker failed');
+    process.exit(1);
+  });
+}

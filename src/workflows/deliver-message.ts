@@ -1,0 +1,348 @@
+/**
+ * deliverMessage: one message, one workflow (workflow id = message id).
+ *
+ *   accepted → delivering → (awaiting_reply → replied) | delivered
+ *                        ↘ dead_lettered (parked) → redrive → delivering …
+ *   any non-terminal state → cancelled; invalid input → rejected
+ *
+ * Deterministic code only: activities are seen as types, time and randomness come from the workflow API.
+ */
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { HeraldActivities } from '../activities';
+import type { DeliveryPlan } from '../retry/delivery-plan';
+import { resolveDeliveryPlan } from '../retry/delivery-plan';
+import {
+  attemptRecordedSignal,
+  cancelSignal,
+  redriveUpdate,
+  replySignal,
+  statusQuery,
+  submitReplyUpdate,
+} from '../shared/definitions';
+import { NON_RETRYABLE_DELIVERY_ERRORS, REDRIVE_NOT_ALLOWED, REPLY_NOT_ACCEPTED } from '../shared/errors';
+import { destinationHost, validateMessage, type FieldError, type Message } from '../shared/message';
+import {
+  isTerminal,
+  type AttemptRecord,
+  type DeadLetterReason,
+  type MessageState,
+  type MessageStatus,
+  type ReplyInput,
+  type ReplyRecord,
+} from '../shared/message-status';
+import { validateReply } from '../shared/reply';
+import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
+
+const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>({ startToCloseTimeout: '10s' });
+
+/**
+ * Dead-letter writes retry without limit: giving up would lose the message, and the store being down
+ * for a while is exactly when patience is right. The write is idempotent, so retries are safe.
+ */
+const { deadLetter, markRedriven } = proxyActivities<HeraldActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+type RoundOutcome = { kind: 'done' } | { kind: 'dead_letter'; reason: DeadLetterReason };
+
+/** Delivers one message under its retry policy, waits for its reply, and dead-letters it when that fails. */
+export async function deliverMessage(input: Message): Promise<MessageStatus> {
+  const { workflowId } = workflowInfo();
+  const now = () => new Date().toISOString();
+  const createdAt = now();
+  const status: MessageStatus = {
+    id: workflowId,
+    state: 'accepted',
+    destination: '',
+    attempts: [],
+    lastError: null,
+    nextAttemptAt: null,
+    reply: null,
+    deadLetter: null,
+    rejection: null,
+    cancellation: null,
+    redrives: 0,
+    ignored: [],
+    createdAt,
+    updatedAt: createdAt,
+  };
+  // Set once validation passes; handlers registered before that (to catch early signals) read it.
+  // eslint-disable-next-line prefer-const
+  let message: Message | undefined;
+  let pendingReply: ReplyRecord | null = null;
+  let cancelRequested: { reason: string; at: string } | null = null;
+  let redriveRequested = false;
+  let deliveryScope: CancellationScope | undefined;
+
+  const setState = (state: MessageState) => {
+    status.state = state;
+    status.updatedAt = now();
+    upsertSearchAttributes([{ key: HERALD_STATE, value: state }]);
+    setCurrentDetails(
+      `**${state}** · ${status.attempts.length} attempt(s) · ${status.destination || 'no destination'}`,
+    );
+  };
+  const recordAttempt = (attempt: AttemptRecord) => {
+    const known = status.attempts.some((a) => a.round === attempt.round && a.attempt === attempt.attempt);
+    if (!known) status.attempts.push(attempt);
+    const latest = status.attempts[status.attempts.length - 1];
+    status.nextAttemptAt =
+      latest?.nextDelayMs != null ? new Date(Date.parse(latest.finishedAt) + latest.nextDelayMs).toISOString() : null;
+    status.updatedAt = now();
+  };
+  const replyRefusal = (): string | undefined => {
+    if (!message) return 'the message has not been validated yet';
+    if (!message.reply) return 'this message does not expect a reply';
+    if (pendingReply || status.reply) return 'a reply was already received';
+    if (cancelRequested) return 'the message is being cancelled';
+    if (!['accepted', 'delivering', 'awaiting_reply'].includes(status.state)) {
+      return `the message has ended (${status.state})`;
+    }
+    return undefined;
+  };
+  const takeReply = (reply: ReplyInput, via: ReplyRecord['via']) => {
+    pendingReply = { ...reply, receivedAt: now(), via };
+    // A reply proves delivery: stop any retrying that is still going on.
+    deliveryScope?.cancel();
+  };
+
+  setHandler(statusQuery, () => status);
+  setHandler(attemptRecordedSignal, recordAttempt);
+  setHandler(replySignal, (reply) => {
+    const refusal = replyRefusal() ?? validateReply(reply);
+    if (refusal) {
+      status.ignored.push({ kind: 'reply', reason: refusal, at: now() });
+      return;
+    }
+    takeReply(reply, 'signal');
+  });
+  setHandler(
+    submitReplyUpdate,
+    async (reply) => {
+      takeReply(reply, 'update');
+      await condition(() => status.reply !== null || isTerminal(status.state));
+      return status;
+    },
+    {
+      validator: (reply) => {
+        const refusal = replyRefusal() ?? validateReply(reply);
+        if (refusal)
+          throw ApplicationFailure.create({ type: REPLY_NOT_ACCEPTED, message: refusal, nonRetryable: true });
+      },
+    },
+  );
+  setHandler(cancelSignal, (request) => {
+    if (isTerminal(status.state) || cancelRequested) {
+      status.ignored.push({ kind: 'cancel', reason: `the message has ended (${status.state})`, at: now() });
+      return;
+    }
+    cancelRequested = { reason: request?.reason ?? 'cancelled by request', at: now() };
+    deliveryScope?.cancel();
+  });
+  setHandler(
+    redriveUpdate,
+    async (_request) => {
+      redriveRequested = true;
+      await condition(() => status.state !== 'dead_lettered');
+      return status;
+    },
+    {
+      validator: (_request) => {
+        if (status.state !== 'dead_lettered' || redriveRequested) {
+          throw ApplicationFailure.create({
+            type: REDRIVE_NOT_ALLOWED,
+            message: `only a dead-lettered message can be redriven; this one is ${status.state}`,
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+
+  const reject = (reason: string, errors: FieldError[]) => {
+    status.rejection = { reason, errors };
+    log.warn('message rejected', { reason, errors });
+    setState('rejected');
+    return status;
+  };
+  const cancel = () => {
+    status.cancellation = cancelRequested ?? { reason: 'workflow cancelled', at: now() };
+    status.nextAttemptAt = null;
+    setState('cancelled');
+  };
+
+  // The workflow validates its own input: it can be started by any client, the Temporal CLI included.
+  const validated = validateMessage(input);
+  if (!validated.ok) return reject('the message does not match the message schema', validated.errors);
+  message = validated.value;
+  if (message.id !== workflowId) {
+    return reject('the message id must equal the workflow id', [{ field: '/id', message: `must be ${workflowId}` }]);
+  }
+  status.destination = destinationHost(message.destination.url);
+  upsertSearchAttributes([{ key: HERALD_DESTINATION, value: status.destination }]);
+
+  const planned = resolveDeliveryPlan(message, await getDeliverySettings());
+  if (!planned.ok) return reject('the message breaks a configured limit', planned.errors);
+  const plan = planned.plan;
+
+  try {
+    for (let round = 1; ; round++) {
+      const outcome = await runRound(message, round, plan);
+      if (outcome.kind === 'done') break;
+      const parked = await parkDeadLetter(message, round, outcome.reason, plan);
+      if (!parked) break;
+    }
+  } catch (error) {
+    // Cancelling the workflow itself (e.g. `temporal workflow cancel`) ends the message as cancelled.
+    if (!isCancellation(error)) throw error;
+    cancel();
+    return status;
+  }
+  await condition(allHandlersFinished);
+  return status;
+
+  /** One delivery round: the delivery activity with its retries, then the reply wait if one is expected. */
+  async function runRound(msg: Message, round: number, deliveryPlan: DeliveryPlan): Promise<RoundOutcome> {
+    if (cancelRequested) {
+      cancel();
+      return { kind: 'done' };
+    }
+    setState('delivering');
+    const delivered = await deliverWithRetries(msg, round, deliveryPlan);
+    if (delivered.kind === 'dead_letter') return delivered;
+    if (cancelRequested && !pendingReply) {
+      cancel();
+      return { kind: 'done' };
+    }
+    if (deliveryPlan.replyTimeoutMs === null) {
+      setState('delivered');
+      return { kind: 'done' };
+    }
+    if (!pendingReply) {
+      setState('awaiting_reply');
+      await condition(() => pendingReply !== null || cancelRequested !== null, deliveryPlan.replyTimeoutMs);
+    }
+    if (pendingReply) {
+      status.reply = pendingReply;
+      setState('replied');
+      return { kind: 'done' };
+    }
+    if (cancelRequested) {
+      cancel();
+      return { kind: 'done' };
+    }
+    status.lastError = { type: 'ReplyTimeoutError', message: `no reply within ${deliveryPlan.replyTimeoutMs}ms` };
+    return { kind: 'dead_letter', reason: 'reply_timeout' };
+  }
+
+  /** Runs the delivery activity; Temporal retries it per the plan. Ends delivered, cancelled or dead-letter-bound. */
+  async function deliverWithRetries(
+    msg: Message,
+    round: number,
+    deliveryPlan: DeliveryPlan,
+  ): Promise<{ kind: 'delivered' } | { kind: 'dead_letter'; reason: DeadLetterReason }> {
+    const { deliver } = proxyActivities<HeraldActivities>({
+      startToCloseTimeout: deliveryPlan.retry.attemptTimeoutMs,
+      scheduleToCloseTimeout: deliveryPlan.retry.deadlineMs,
+      retry: {
+        initialInterval: deliveryPlan.retry.initialIntervalMs,
+        backoffCoefficient: deliveryPlan.retry.backoffCoefficient,
+        maximumInterval: deliveryPlan.retry.maximumIntervalMs,
+        maximumAttempts: deliveryPlan.retry.maximumAttempts,
+        nonRetryableErrorTypes: [...NON_RETRYABLE_DELIVERY_ERRORS],
+      },
+      // Don't wait for an HTTP request in flight to notice the cancel: it cannot be unsent anyway.
+      cancellationType: ActivityCancellationType.TRY_CANCEL,
+    });
+    try {
+      const receipt = await CancellationScope.cancellable(async () => {
+        deliveryScope = CancellationScope.current();
+        return deliver({ message: msg, round, plan: deliveryPlan });
+      });
+      recordAttempt(receipt.attempt);
+      status.nextAttemptAt = null;
+      return { kind: 'delivered' };
+    } catch (error) {
+      status.nextAttemptAt = null;
+      // Cancelled by us: either the reply arrived (delivery proven) or the sender cancelled.
+      if (isCancellation(error) && (pendingReply || cancelRequested)) return { kind: 'delivered' };
+      if (!(error instanceof ActivityFailure)) throw error;
+      const { cause } = error;
+      const last = cause instanceof TimeoutFailure && cause.cause ? cause.cause : cause;
+      if (last instanceof ApplicationFailure) {
+        const attempt = last.details?.[0] as AttemptRecord | undefined;
+        if (attempt) recordAttempt(attempt);
+        status.lastError = { type: last.type ?? 'Error', message: last.message };
+      } else {
+        status.lastError = { type: cause?.name ?? 'ActivityFailure', message: cause?.message ?? error.message };
+      }
+      return { kind: 'dead_letter', reason: deadLetterReason(error) };
+    } finally {
+      deliveryScope = undefined;
+    }
+  }
+
+  /** Writes the dead letter, then parks until a redrive (true) or the end of retention (false). */
+  async function parkDeadLetter(
+    msg: Message,
+    round: number,
+    reason: DeadLetterReason,
+    deliveryPlan: DeliveryPlan,
+  ): Promise<boolean> {
+    const at = now();
+    await deadLetter({
+      id: msg.id,
+      message: msg,
+      reason,
+      lastError: status.lastError,
+      attempts: status.attempts,
+      round,
+      destination: status.destination,
+      messageCreatedAt: status.createdAt,
+      deadLetteredAt: at,
+    });
+    status.deadLetter = {
+      reason,
+      at,
+      round,
+      retainedUntil: new Date(Date.parse(at) + deliveryPlan.deadLetterRetentionMs).toISOString(),
+    };
+    setState('dead_lettered');
+    const redriven = await condition(() => redriveRequested, deliveryPlan.deadLetterRetentionMs);
+    if (!redriven) return false;
+    await markRedriven({ id: msg.id, round, at: now() });
+    redriveRequested = false;
+    status.redrives += 1;
+    status.deadLetter = null;
+    return true;
+  }
+}
+
+/** Why a delivery round ended in the dead-letter store, from Temporal's retry state. */
+function deadLetterReason(failure: ActivityFailure): DeadLetterReason {
+  switch (failure.retryState) {
+    case 'MAXIMUM_ATTEMPTS_REACHED':
+      return 'max_attempts_exhausted';
+    case 'TIMEOUT':
+      return 'deadline_exceeded';
+    default:
+      return 'permanent_error';
+  }
+}
