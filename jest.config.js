@@ -10,4 +10,6 @@ module.exports = {
   testTimeout: 60_000,
   // Two cores: integration files each run a worker and real HTTP servers.
   maxWorkers: 2,
+  // The Temporal SDK's native runtime keeps threads alive after every worker and connection is closed.
+  forceExit: true,
 };

@@ -6,8 +6,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { loadConfig, temporalAddress, type HeraldConfig } from './shared/config';
 import { createLogger } from './shared/logger';
+import { installRuntimeLogger } from './temporal/runtime-logger';
 import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes-registration';
@@ -18,6 +20,7 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  installRuntimeLogger(logger);
 
   let devServer: DevServer | undefined;
   if (!config.temporal.address) {
@@ -32,27 +35,33 @@ async function main(): Promise<void> {
       log: (line) => console.log(`[temporal] ${line}`),
     });
   }
+  try {
+    await runHerald(config, logger, devServer);
+  } finally {
+    // Also on a failed start-up: never leave an orphaned dev server holding the ports.
+    await devServer?.stop();
+    console.log('[herald] stopped');
+  }
+}
+
+async function runHerald(config: HeraldConfig, logger: Logger, devServer: DevServer | undefined): Promise<void> {
   const address = temporalAddress(config);
   const clientConnection = await Connection.connect({ address });
-  const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
-  if (added.length > 0) logger.info({ added }, 'registered search attributes');
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const connection = await NativeConnection.connect({ address });
   const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
-
-  const worker = await createHeraldWorker({ config, connection, client, store, logger });
-  printAddresses(config, devServer);
-
-  // The SDK's Runtime catches SIGINT/SIGTERM and shuts the worker down; run() resolves when it is done.
   try {
+    const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
+    if (added.length > 0) logger.info({ added }, 'registered search attributes');
+    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    const worker = await createHeraldWorker({ config, connection, client, store, logger });
+    printAddresses(config, devServer);
+    // The SDK's Runtime catches SIGINT/SIGTERM and shuts the worker down; run() resolves when it is done.
     await worker.run();
-  } finally {
     console.log('[herald] stopping…');
+  } finally {
     await store.close();
     await clientConnection.close();
     await connection.close();
-    await devServer?.stop();
-    console.log('[herald] stopped');
   }
 }
 

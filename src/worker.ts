@@ -13,6 +13,7 @@ import { createTokenCache } from './activities/token-provider';
 import { loadConfig, temporalAddress, type HeraldConfig } from './shared/config';
 import { attemptRecordedSignal } from './shared/definitions';
 import { createLogger } from './shared/logger';
+import { installRuntimeLogger } from './temporal/runtime-logger';
 import type { DeadLetterStore } from './store/dead-letter-store';
 import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
 
@@ -76,6 +77,7 @@ export async function runWorker(config: HeraldConfig, logger: Logger): Promise<v
 if (require.main === module) {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, 'herald-worker');
+  installRuntimeLogger(logger);
   runWorker(config, logger).catch((error: unknown) => {
     logger.fatal({ err: error }, 'worker failed');
     process.exit(1);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { getMessageStatus, startMessage } from '../../src/client';
 import { loadConfig, type HeraldConfig } from '../../src/shared/config';
 import { createLogger } from '../../src/shared/logger';
+import { installRuntimeLogger } from '../../src/temporal/runtime-logger';
 import type { MessageInput } from '../../src/shared/message';
 import type { MessageState, MessageStatus } from '../../src/shared/message-status';
 import type { DeadLetterStore } from '../../src/store/dead-letter-store';
@@ -64,6 +65,8 @@ export async function startTestHerald(env: Record<string, string> = {}): Promise
     HERALD_TASK_QUEUE: taskQueue,
     HERALD_DATA_DIR: dataDir,
   });
+  const logger = createLogger(config.logLevel);
+  installRuntimeLogger(logger);
   const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
   const clientConnection = await Connection.connect({ address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
@@ -73,7 +76,7 @@ export async function startTestHerald(env: Record<string, string> = {}): Promise
     connection,
     client,
     store,
-    logger: createLogger(config.logLevel),
+    logger,
     workflowBundle: { codePath },
   });
   const running = worker.run();
