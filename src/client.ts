@@ -5,9 +5,12 @@
  *   npm run send -- --url http://127.0.0.1:9000/hook --data '{"hello":"world"}'
  */
 import {
+  ApplicationFailure,
   Client,
   Connection,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
 } from '@temporalio/client';
@@ -21,7 +24,16 @@ import {
   statusQuery,
   submitReplyUpdate,
 } from './shared/definitions';
-import { InvalidMessageError, MessageConflictError } from './shared/errors';
+import {
+  InvalidMessageError,
+  MessageConflictError,
+  MessageEndedError,
+  MessageNotFoundError,
+  REDRIVE_NOT_ALLOWED,
+  RedriveNotAllowedError,
+  REPLY_NOT_ACCEPTED,
+  ReplyNotAcceptedError,
+} from './shared/errors';
 import { destinationHost, validateMessage, type Message, type MessageInput } from './shared/message';
 import type { MessageState, MessageStatus, ReplyInput } from './shared/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from './shared/search-attributes';
@@ -109,24 +121,70 @@ async function existingContentHash(client: Client, id: string): Promise<string |
   return input && typeof input === 'object' ? contentHash(input as MessageInput) : undefined;
 }
 
-/** The message's status (the workflow's `status` query). */
+/** The message's status (the workflow's `status` query); MessageNotFoundError for an unknown id. */
 export async function getMessageStatus(client: Client, id: string): Promise<MessageStatus> {
-  return client.workflow.getHandle(id).query(statusQuery);
+  try {
+    return await client.workflow.getHandle(id).query(statusQuery);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new MessageNotFoundError(id);
+    throw error;
+  }
 }
 
-/** Hands the downstream's reply to the workflow; rejects with ReplyNotAcceptedError when not accepted. */
+/** Hands the downstream's reply to the workflow (validating update); typed errors say why it was not taken. */
 export async function submitReply(client: Client, id: string, reply: ReplyInput): Promise<MessageStatus> {
-  return client.workflow.getHandle(id).executeUpdate(submitReplyUpdate, { args: [reply] });
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(submitReplyUpdate, { args: [reply] });
+  } catch (error) {
+    const refusal = updateRefusal(error, REPLY_NOT_ACCEPTED);
+    if (refusal !== undefined) throw new ReplyNotAcceptedError(id, refusal);
+    const ended = await endedState(client, id, error);
+    throw new ReplyNotAcceptedError(id, `the message has ended (${ended})`);
+  }
 }
 
-/** Asks the workflow to stop the message. */
+/** Asks the workflow to stop the message; MessageEndedError when it already ended. */
 export async function cancelMessage(client: Client, id: string, reason?: string): Promise<void> {
-  await client.workflow.getHandle(id).signal(cancelSignal, { reason });
+  try {
+    await client.workflow.getHandle(id).signal(cancelSignal, { reason });
+  } catch (error) {
+    throw new MessageEndedError(id, await endedState(client, id, error));
+  }
 }
 
-/** Runs delivery again for a dead-lettered message; rejects with RedriveNotAllowedError otherwise. */
+/** Runs delivery again for a dead-lettered message; RedriveNotAllowedError otherwise. */
 export async function redriveMessage(client: Client, id: string, reason?: string): Promise<MessageStatus> {
-  return client.workflow.getHandle(id).executeUpdate(redriveUpdate, { args: [{ reason }] });
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(redriveUpdate, { args: [{ reason }] });
+  } catch (error) {
+    const refusal = updateRefusal(error, REDRIVE_NOT_ALLOWED);
+    if (refusal !== undefined) throw new RedriveNotAllowedError(id, refusal);
+    const ended = await endedState(client, id, error);
+    throw new RedriveNotAllowedError(id, `its workflow has completed (${ended})`);
+  }
+}
+
+/** The reason an update validator refused, when `error` is that refusal. */
+function updateRefusal(error: unknown, failureType: string): string | undefined {
+  if (!(error instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = error.cause;
+  // Compare the failure type, not the class: the failure was raised in another process.
+  return cause instanceof ApplicationFailure && cause.type === failureType ? cause.message : undefined;
+}
+
+/**
+ * For an operation that failed because the workflow is not running: the state it ended in, or
+ * MessageNotFoundError when there is no such message. Other errors are rethrown as they are.
+ */
+async function endedState(client: Client, id: string, error: unknown): Promise<string> {
+  if (!(error instanceof WorkflowNotFoundError)) throw error;
+  try {
+    const description = await client.workflow.getHandle(id).describe();
+    return (description.typedSearchAttributes.get(HERALD_STATE) as string | undefined) ?? description.status.name;
+  } catch (describeError) {
+    if (describeError instanceof WorkflowNotFoundError) throw new MessageNotFoundError(id);
+    throw describeError;
+  }
 }
 
 async function main(): Promise<void> {

@@ -49,3 +49,44 @@ export class InvalidMessageError extends Error {
     super(`invalid message: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`);
   }
 }
+
+/** Client-side: no message has this id. */
+export class MessageNotFoundError extends Error {
+  override name = 'MessageNotFoundError';
+  constructor(readonly messageId: string) {
+    super(`message ${messageId} not found`);
+  }
+}
+
+/** Client-side: the reply was not taken (the message expects none, already has one, has ended, or it is malformed). */
+export class ReplyNotAcceptedError extends Error {
+  override name = REPLY_NOT_ACCEPTED;
+  constructor(
+    readonly messageId: string,
+    readonly reason: string,
+  ) {
+    super(`reply to ${messageId} not accepted: ${reason}`);
+  }
+}
+
+/** Client-side: only a dead-lettered message can be redriven. */
+export class RedriveNotAllowedError extends Error {
+  override name = REDRIVE_NOT_ALLOWED;
+  constructor(
+    readonly messageId: string,
+    readonly reason: string,
+  ) {
+    super(`message ${messageId} cannot be redriven: ${reason}`);
+  }
+}
+
+/** Client-side: the message has already ended, so it cannot be changed (e.g. cancelled). */
+export class MessageEndedError extends Error {
+  override name = 'MessageEndedError';
+  constructor(
+    readonly messageId: string,
+    readonly state: string,
+  ) {
+    super(`message ${messageId} has already ended (${state})`);
+  }
+}
