@@ -4,14 +4,31 @@
  * test then runs those committed histories against the current workflow code.
  */
 import type { Client } from '@temporalio/client';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findTemporalCli } from '../../src/temporal/temporal-cli';
 
 export const HISTORIES_DIR = join(__dirname, '..', 'replay', 'histories');
 
 export async function recordHistory(client: Client, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  // `temporal workflow show --output json` writes the standard history JSON (as the Web UI downloads it).
+  const cli = findTemporalCli({ install: false, log: () => undefined });
+  const json = execFileSync(
+    cli.path,
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      workflowId,
+      '--output',
+      'json',
+      '--address',
+      process.env.HERALD_TEST_TEMPORAL_ADDRESS!,
+    ],
+    { encoding: 'utf8', env: { ...process.env, TEMPORAL_NAMESPACE: client.options.namespace } },
+  );
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  writeFileSync(join(HISTORIES_DIR, `${name}.json`), JSON.stringify(history));
+  writeFileSync(join(HISTORIES_DIR, `${name}.json`), json);
 }

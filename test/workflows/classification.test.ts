@@ -135,17 +135,20 @@ describe('permanent failures are not retried', () => {
 });
 
 describe('2xx is delivered', () => {
-  test.each([200, 201, 202, 204])('HTTP %i, with status, duration, bounded excerpt and attempt number', async (code) => {
-    const path = `/ok-${code}`;
-    downstream.script(path, [{ status: code, body: code === 204 ? '' : 'x'.repeat(100) }]);
-    const id = await deliverTo(downstream.url(path));
-    const status = await herald.waitFor(id, settled);
-    expect(status.state).toBe('delivered');
-    const [attempt] = status.attempts;
-    expect(attempt).toMatchObject({ attempt: 1, outcome: 'delivered', status: code, nextDelayMs: null });
-    expect(attempt?.durationMs).toBeGreaterThanOrEqual(0);
-    expect(attempt?.responseExcerpt).toBe(code === 204 ? '' : 'x'.repeat(16));
-  });
+  test.each([200, 201, 202, 204])(
+    'HTTP %i, with status, duration, bounded excerpt and attempt number',
+    async (code) => {
+      const path = `/ok-${code}`;
+      downstream.script(path, [{ status: code, body: code === 204 ? '' : 'x'.repeat(100) }]);
+      const id = await deliverTo(downstream.url(path));
+      const status = await herald.waitFor(id, settled);
+      expect(status.state).toBe('delivered');
+      const [attempt] = status.attempts;
+      expect(attempt).toMatchObject({ attempt: 1, outcome: 'delivered', status: code, nextDelayMs: null });
+      expect(attempt?.durationMs).toBeGreaterThanOrEqual(0);
+      expect(attempt?.responseExcerpt).toBe(code === 204 ? '' : 'x'.repeat(16));
+    },
+  );
 });
 
 describe('401 from a destination with an OAuth2 token provider', () => {

@@ -20,7 +20,12 @@ afterAll(async () => {
 
 async function sendExpectingReply(timeout = '30s', path = '/ask'): Promise<string> {
   const id = uniqueId('msg');
-  await herald.send({ id, destination: { url: downstream.url(path) }, body: { question: 'ping?' }, reply: { timeout } });
+  await herald.send({
+    id,
+    destination: { url: downstream.url(path) },
+    body: { question: 'ping?' },
+    reply: { timeout },
+  });
   return id;
 }
 

@@ -89,7 +89,13 @@ test('backoff is capped at maximumInterval', async () => {
     id,
     destination: { url: downstream.url('/capped') },
     body: {},
-    retry: { initialInterval: '100ms', backoffCoefficient: 10, maximumInterval: '300ms', maximumAttempts: 4, jitter: 0 },
+    retry: {
+      initialInterval: '100ms',
+      backoffCoefficient: 10,
+      maximumInterval: '300ms',
+      maximumAttempts: 4,
+      jitter: 0,
+    },
   });
   const status = await herald.waitForState(id, 'dead_lettered');
   expect(status.attempts.map((a) => a.nextDelayMs)).toEqual([100, 300, 300, null]);
@@ -122,7 +128,13 @@ test('a passed deadline ends in exactly one dead-letter record', async () => {
     id,
     destination: { url: downstream.url('/deadline') },
     body: {},
-    retry: { initialInterval: '400ms', backoffCoefficient: 1, maximumAttempts: 100, attemptTimeout: '1s', deadline: '2s' },
+    retry: {
+      initialInterval: '400ms',
+      backoffCoefficient: 1,
+      maximumAttempts: 100,
+      attemptTimeout: '1s',
+      deadline: '2s',
+    },
   });
   const status = await herald.waitForState(id, 'dead_lettered');
   expect(status.deadLetter?.reason).toBe('deadline_exceeded');

@@ -1,0 +1,53 @@
+/**
+ * Replays recorded histories of every kind of deliverMessage run against the current workflow code.
+ * A change that would break running workflows (a non-deterministic change) fails here, in CI, before
+ * it reaches a worker. Re-record with `npm run replay:record` only for an intended, versioned change.
+ */
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { HISTORIES_DIR } from '../helpers/histories';
+
+/** The scenarios the integration tests record; each must have a committed history. */
+const SCENARIOS = [
+  'retried-then-delivered',
+  'permanent-error-dead-lettered',
+  'retry-after-honoured',
+  'max-attempts-dead-lettered',
+  'deadline-dead-lettered',
+  'reply-by-signal',
+  'reply-by-update',
+  'reply-timeout-dead-lettered',
+  'retried-replied',
+  'redriven-then-delivered',
+  'cancelled-between-retries',
+  'rejected-malformed',
+];
+
+const files = readdirSync(HISTORIES_DIR).filter((file) => file.endsWith('.json'));
+
+test('every scenario has a recorded history', () => {
+  expect(files.map((file) => basename(file, '.json')).sort()).toEqual([...SCENARIOS].sort());
+});
+
+/**
+ * The workflow id, which the workflow checks against the message id. A history does not carry it, so
+ * it is read from the recorded input (message id = workflow id for every recorded scenario).
+ */
+function workflowIdOf(history: ReturnType<typeof historyFromJSON>): string {
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const input = JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8')) as { id?: string };
+  if (typeof input.id !== 'string') throw new Error('recorded input has no message id');
+  return input.id;
+}
+
+test.each(files)('%s replays against the current workflow code', async (file) => {
+  const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')));
+  expect(history.events?.length).toBeGreaterThan(3);
+  await Worker.runReplayHistory(
+    { workflowBundle: { codePath: process.env.HERALD_TEST_WORKFLOW_BUNDLE! }, replayName: file },
+    history,
+    workflowIdOf(history),
+  );
+});
