@@ -12,7 +12,7 @@ import { createLogger } from './shared/logger';
 import { installRuntimeLogger } from './temporal/runtime-logger';
 import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
 import { startDevServer, type DevServer } from './temporal/dev-server';
-import { ensureSearchAttributes } from './temporal/search-attributes-registration';
+import { tryEnsureSearchAttributes } from './temporal/search-attributes-registration';
 import { findTemporalCli } from './temporal/temporal-cli';
 import { createHeraldWorker } from './worker';
 
@@ -50,8 +50,7 @@ async function runHerald(config: HeraldConfig, logger: Logger, devServer: DevSer
   const connection = await NativeConnection.connect({ address });
   const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
   try {
-    const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
-    if (added.length > 0) logger.info({ added }, 'registered search attributes');
+    await tryEnsureSearchAttributes(clientConnection, config.temporal.namespace, logger);
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     const worker = await createHeraldWorker({ config, connection, client, store, logger });
     printAddresses(config, devServer);

@@ -5,7 +5,7 @@
  * Run standalone with `npm run worker` against TEMPORAL_ADDRESS (several workers scale out one queue).
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { createDeadLetterActivities, createDeliveryActivities, createSettingsActivities } from './activities';
@@ -14,6 +14,7 @@ import { loadConfig, temporalAddress, type HeraldConfig } from './shared/config'
 import { attemptRecordedSignal } from './shared/definitions';
 import { createLogger } from './shared/logger';
 import { installRuntimeLogger } from './temporal/runtime-logger';
+import { tryEnsureSearchAttributes } from './temporal/search-attributes-registration';
 import type { DeadLetterStore } from './store/dead-letter-store';
 import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
 
@@ -49,10 +50,26 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     activities,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('./workflows') }),
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflows(logger)),
   });
+}
+
+/** Bundles the workflows, keeping webpack's multi-line build report out of the info log. */
+async function bundleWorkflows(logger: Logger): Promise<{ code: string }> {
+  const quiet = (level: 'debug' | 'warn' | 'error') => (message: string, meta?: object) =>
+    logger[level](meta ?? {}, message);
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: {
+      log: () => undefined,
+      trace: quiet('debug'),
+      debug: quiet('debug'),
+      info: quiet('debug'),
+      warn: quiet('warn'),
+      error: quiet('error'),
+    },
+  });
+  return { code };
 }
 
 /** Connects to Temporal, runs a worker until SIGINT/SIGTERM, then closes everything it opened. */
@@ -63,6 +80,7 @@ export async function runWorker(config: HeraldConfig, logger: Logger): Promise<v
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
   try {
+    await tryEnsureSearchAttributes(clientConnection, config.temporal.namespace, logger);
     const worker = await createHeraldWorker({ config, connection, client, store, logger });
     logger.info({ address, namespace: config.temporal.namespace, taskQueue: config.taskQueue }, 'worker started');
     // The SDK's Runtime shuts workers down on SIGINT/SIGTERM; run() resolves once in-flight tasks finish.

@@ -51,7 +51,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...HERALD_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
   ];
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stopping = false;
+  // Once we ask it to stop, its system workers complain about lost connections: noise, not news.
   const forward = (chunk: Buffer) =>
+    !stopping &&
     chunk
       .toString('utf8')
       .split('\n')
@@ -71,7 +74,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     address,
     uiUrl: `http://localhost:${options.uiPort}`,
     dbFile,
-    stop: () => stopChild(child, exited),
+    stop: () => {
+      stopping = true;
+      return stopChild(child, exited);
+    },
   };
 }
 

@@ -22,3 +22,23 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   });
   return missing.map((key) => key.name);
 }
+
+/**
+ * Registers the search attributes when it can. Temporal Cloud (and clusters with restricted operator
+ * access) refuse this call; there an operator registers them once, so a refusal is a warning, not a crash.
+ */
+export async function tryEnsureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void },
+): Promise<void> {
+  try {
+    const added = await ensureSearchAttributes(connection, namespace);
+    if (added.length > 0) logger.info({ added, namespace }, 'registered search attributes');
+  } catch (error) {
+    logger.warn(
+      { err: error, namespace },
+      'could not register search attributes HeraldState and HeraldDestination (Keyword); register them once by hand',
+    );
+  }
+}
