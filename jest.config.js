@@ -1,7 +1,10 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  transform: { '^.+\\.(ts|js)$': ['@swc/jest'] },
+  // ESM-only packages (required by @fastify/swagger-ui): Node 20 loads them with require(esm), jest's
+  // module loader does not, so they are compiled to CommonJS for tests only.
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // One real Temporal dev server for the whole run, on a free port; stopped even when tests fail.

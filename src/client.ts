@@ -20,11 +20,14 @@ import { loadConfig, temporalAddress } from './shared/config';
 import {
   cancelSignal,
   DELIVER_MESSAGE_WORKFLOW,
+  discardUpdate,
   redriveUpdate,
   statusQuery,
   submitReplyUpdate,
 } from './shared/definitions';
 import {
+  DISCARD_NOT_ALLOWED,
+  DiscardNotAllowedError,
   InvalidMessageError,
   MessageConflictError,
   MessageEndedError,
@@ -161,6 +164,18 @@ export async function redriveMessage(client: Client, id: string, reason?: string
     if (refusal !== undefined) throw new RedriveNotAllowedError(id, refusal);
     const ended = await endedState(client, id, error);
     throw new RedriveNotAllowedError(id, `its workflow has completed (${ended})`);
+  }
+}
+
+/** Discards a parked dead letter: its record is marked discarded and its workflow completes. */
+export async function discardMessage(client: Client, id: string, reason?: string): Promise<MessageStatus> {
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(discardUpdate, { args: [{ reason }] });
+  } catch (error) {
+    const refusal = updateRefusal(error, DISCARD_NOT_ALLOWED);
+    if (refusal !== undefined) throw new DiscardNotAllowedError(id, refusal);
+    const ended = await endedState(client, id, error);
+    throw new DiscardNotAllowedError(id, `its workflow has completed (${ended})`);
   }
 }
 

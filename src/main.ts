@@ -8,6 +8,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadConfig, temporalAddress, type HeraldConfig } from './shared/config';
+import { applyDevCredentials, type DevCredentials } from './api/dev-credentials';
+import { startApi } from './api/server';
 import { createLogger } from './shared/logger';
 import { installRuntimeLogger } from './temporal/runtime-logger';
 import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
@@ -23,7 +25,9 @@ async function main(): Promise<void> {
   installRuntimeLogger(logger);
 
   let devServer: DevServer | undefined;
+  let devCredentials: DevCredentials = {};
   if (!config.temporal.address) {
+    devCredentials = applyDevCredentials(config);
     const cli = findTemporalCli({ log: (line) => console.log(line) });
     console.log(`[herald] starting the Temporal dev server on 127.0.0.1:${config.temporal.devServerPort}…`);
     devServer = await startDevServer({
@@ -36,7 +40,9 @@ async function main(): Promise<void> {
     });
   }
   try {
-    await runHerald(config, logger, devServer);
+    if (config.api.keys.length === 0)
+      throw new Error('HERALD_API_KEYS is required when TEMPORAL_ADDRESS is set (name:key,…)');
+    await runHerald(config, logger, devServer, devCredentials);
   } finally {
     // Also on a failed start-up: never leave an orphaned dev server holding the ports.
     await devServer?.stop();
@@ -44,7 +50,12 @@ async function main(): Promise<void> {
   }
 }
 
-async function runHerald(config: HeraldConfig, logger: Logger, devServer: DevServer | undefined): Promise<void> {
+async function runHerald(
+  config: HeraldConfig,
+  logger: Logger,
+  devServer: DevServer | undefined,
+  devCredentials: DevCredentials,
+): Promise<void> {
   const address = temporalAddress(config);
   const clientConnection = await Connection.connect({ address });
   const connection = await NativeConnection.connect({ address });
@@ -53,10 +64,15 @@ async function runHerald(config: HeraldConfig, logger: Logger, devServer: DevSer
     await tryEnsureSearchAttributes(clientConnection, config.temporal.namespace, logger);
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     const worker = await createHeraldWorker({ config, connection, client, store, logger });
-    printAddresses(config, devServer);
+    const api = await startApi({ config, client, store, logger });
+    printAddresses(config, api.url, devServer, devCredentials);
     // The SDK's Runtime catches SIGINT/SIGTERM and shuts the worker down; run() resolves when it is done.
-    await worker.run();
-    console.log('[herald] stopping…');
+    try {
+      await worker.run();
+    } finally {
+      console.log('[herald] stopping…');
+      await api.app.close();
+    }
   } finally {
     await store.close();
     await clientConnection.close();
@@ -64,10 +80,16 @@ async function runHerald(config: HeraldConfig, logger: Logger, devServer: DevSer
   }
 }
 
-function printAddresses(config: HeraldConfig, devServer: DevServer | undefined): void {
+function printAddresses(
+  config: HeraldConfig,
+  apiUrl: string,
+  devServer: DevServer | undefined,
+  devCredentials: DevCredentials,
+): void {
   const lines = [
     '',
     'Herald is running.',
+    `  API:              ${apiUrl}  (docs: ${apiUrl}/docs)`,
     `  Temporal:         ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
     `  Task queue:       ${config.taskQueue}`,
     `  Dead letters:     ${config.deadLetterDbPath}`,
@@ -78,6 +100,8 @@ function printAddresses(config: HeraldConfig, devServer: DevServer | undefined):
       `  Temporal data:    ${devServer.dbFile}`,
     );
   }
+  if (devCredentials.apiKey) lines.push(`  API key (dev):    ${devCredentials.apiKey}`);
+  if (devCredentials.replySecret) lines.push(`  Reply secret (dev): ${devCredentials.replySecret}`);
   lines.push('Press Ctrl-C to stop.', '');
   console.log(lines.join('\n'));
 }

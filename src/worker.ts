@@ -7,7 +7,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
+import { guardedLookup, parseAllowlist } from './shared/destination-policy';
 import { createDeadLetterActivities, createDeliveryActivities, createSettingsActivities } from './activities';
 import { createTokenCache } from './activities/token-provider';
 import { loadConfig, temporalAddress, type HeraldConfig } from './shared/config';
@@ -34,11 +35,15 @@ export interface HeraldWorkerOptions {
 /** Creates a worker for config.taskQueue; call `run()` on it. */
 export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker> {
   const { config, client, logger } = options;
+  const destinationPolicy = parseAllowlist(config.destinationAllowlist);
+  // Every delivery connection resolves through the policy, so it holds for the address actually called.
+  const dispatcher = options.dispatcher ?? new Agent({ connect: { lookup: guardedLookup(destinationPolicy) } });
   const activities = {
     ...createDeliveryActivities({
       tokens: createTokenCache(config.tokenProviders, { dispatcher: options.dispatcher }),
+      destinationPolicy,
       logger,
-      dispatcher: options.dispatcher,
+      dispatcher,
       reportAttempt: (messageId, attempt) =>
         client.workflow.getHandle(messageId).signal(attemptRecordedSignal, attempt),
     }),

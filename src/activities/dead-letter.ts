@@ -22,6 +22,12 @@ export function createDeadLetterActivities({ store, logger }: DeadLetterDependen
       return result;
     },
 
+    /** Marks the record discarded: an operator decided the message will not be delivered. */
+    async markDiscarded({ id, at }: { id: string; at: string }): Promise<void> {
+      await store.markDiscarded(id, at);
+      logger.info({ messageId: id }, 'dead letter discarded');
+    },
+
     /** Marks the record of `round` as redriven. */
     async markRedriven({ id, round, at }: { id: string; round: number; at: string }): Promise<void> {
       await store.markRedriven(id, round, at);

@@ -11,6 +11,7 @@ import { classifyStatus, classifyTransportError, type Classification } from '../
 import type { DeliveryPlan } from '../retry/delivery-plan';
 import { parseRetryAfter } from '../retry/retry-after';
 import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
+import { isLiteralHostBlocked, type DestinationPolicy } from '../shared/destination-policy';
 import type { Message } from '../shared/message';
 import type { AttemptRecord } from '../shared/message-status';
 import { TokenUnavailableError, type TokenCache } from './token-provider';
@@ -28,6 +29,8 @@ export interface DeliveryReceipt {
 
 export interface DeliveryDependencies {
   tokens: TokenCache;
+  /** Which addresses may be called; connections go through a dispatcher that enforces it too. */
+  destinationPolicy: DestinationPolicy;
   logger: Logger;
   /** Tells the workflow about an attempt as soon as it ends (see worker.ts); failures here never fail delivery. */
   reportAttempt: (messageId: string, attempt: AttemptRecord) => Promise<void>;
@@ -68,7 +71,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       ...extra,
     });
 
-    const url = parseDestination(message.destination.url);
+    const url = parseDestination(message.destination.url, deps.destinationPolicy);
     if (typeof url === 'string') {
       const attemptRecord = record(
         { outcome: 'permanent', cause: 'invalid_destination' },
@@ -208,7 +211,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   return { deliver };
 }
 
-function parseDestination(raw: string): URL | string {
+function parseDestination(raw: string, policy: DestinationPolicy): URL | string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -217,6 +220,10 @@ function parseDestination(raw: string): URL | string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return `destination URL scheme ${url.protocol} is not http or https`;
+  }
+  // IP literals never go through DNS lookup, so the connect-time guard would not see them.
+  if (isLiteralHostBlocked(url, policy)) {
+    return `destination ${url.hostname} is a private, loopback or reserved address (see HERALD_DESTINATION_ALLOWLIST)`;
   }
   return url;
 }

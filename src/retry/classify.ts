@@ -44,9 +44,13 @@ interface ErrorLike {
   cause?: unknown;
 }
 
-/** Classifies an error thrown while sending; every transport failure is retryable. */
-export function classifyTransportError(error: unknown): Classification & { outcome: 'retryable' } {
+/**
+ * Classifies an error thrown while sending. Transport failures are retryable, except a connection the
+ * destination policy refused (EDESTINATIONBLOCKED): that answer will not change by waiting.
+ */
+export function classifyTransportError(error: unknown): Classification & { outcome: 'retryable' | 'permanent' } {
   for (let current = error as ErrorLike | undefined, depth = 0; current && depth < 5; depth++) {
+    if (current.code === 'EDESTINATIONBLOCKED') return { outcome: 'permanent', cause: 'destination_blocked' };
     if (current.name === 'TimeoutError' || current.name === 'AbortError')
       return { outcome: 'retryable', cause: 'timeout' };
     const code = current.code ?? '';

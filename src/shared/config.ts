@@ -4,6 +4,7 @@
  * README and in .env.example. Not for workflow code (it reads process.env).
  */
 import { join, resolve } from 'node:path';
+import { parseAllowlist } from './destination-policy';
 import { parseDuration } from './duration';
 import type { DeliverySettings } from '../retry/delivery-plan';
 
@@ -16,7 +17,26 @@ export interface TokenProviderConfig {
   audience?: string;
 }
 
+/** An API key and the name it is known by in logs (the key itself never is). */
+export interface ApiKey {
+  name: string;
+  key: string;
+}
+
 export interface HeraldConfig {
+  api: {
+    host: string;
+    port: number;
+    /** Largest request body accepted (413 beyond); kept below Temporal's 2 MiB payload limit. */
+    bodyLimitBytes: number;
+    keys: ApiKey[];
+  };
+  /** Standard Webhooks secrets (`whsec_…`) that repliers sign with, by destination host; `*` for any host. */
+  replySecrets: Record<string, string>;
+  /** Hosts, IPs or CIDRs that may be called although private, loopback or link-local. */
+  destinationAllowlist: string[];
+  /** Pace of bulk redrives, in messages per second. */
+  redriveRatePerSecond: number;
   temporal: {
     /** host:port of the Temporal frontend; empty = start the embedded dev server. */
     address: string;
@@ -84,7 +104,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     }
   }
 
+  const embedded = read('TEMPORAL_ADDRESS', '') === '';
+  const keys: ApiKey[] = [];
+  for (const entry of read('HERALD_API_KEYS', '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const separator = entry.indexOf(':');
+    const name = entry.slice(0, separator);
+    const key = entry.slice(separator + 1);
+    if (separator < 1 || key.length < 16) {
+      problems.push(`HERALD_API_KEYS: each entry must be name:key with a key of at least 16 characters`);
+    } else {
+      keys.push({ name, key });
+    }
+  }
+  const replySecrets = json<Record<string, string>>('HERALD_REPLY_SECRETS', {});
+  for (const [host, secret] of Object.entries(replySecrets)) {
+    if (typeof secret !== 'string' || !secret.startsWith('whsec_')) {
+      problems.push(`HERALD_REPLY_SECRETS: the secret for "${host}" must be a whsec_… string`);
+    }
+  }
+  // The embedded dev server is for trying Herald on one machine, against receivers on that machine.
+  const allowlistDefault = embedded ? 'localhost,127.0.0.1,::1' : '';
+
   const config: HeraldConfig = {
+    api: {
+      host: read('HERALD_API_HOST', '127.0.0.1'),
+      port: number('HERALD_API_PORT', 3000, 0, 65535),
+      bodyLimitBytes: number('HERALD_BODY_LIMIT_BYTES', 1_048_576, 1024, 1_800_000),
+      keys,
+    },
+    replySecrets,
+    // `none` switches off even the embedded default.
+    destinationAllowlist: read('HERALD_DESTINATION_ALLOWLIST', allowlistDefault)
+      .replace(/^none$/i, '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean),
+    redriveRatePerSecond: number('HERALD_REDRIVE_RATE', 50, 1, 10_000),
     temporal: {
       address: read('TEMPORAL_ADDRESS', ''),
       namespace: read('TEMPORAL_NAMESPACE', 'default'),
@@ -118,6 +176,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     },
     tokenProviders,
   };
+  try {
+    parseAllowlist(config.destinationAllowlist);
+  } catch {
+    problems.push('HERALD_DESTINATION_ALLOWLIST: not a list of hosts, IP addresses and CIDRs');
+  }
   if (config.delivery.defaults.attemptTimeoutMs > config.delivery.defaults.deadlineMs) {
     problems.push('HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE');
   }

@@ -23,5 +23,8 @@ export const cancelSignal = defineSignal<[{ reason?: string } | undefined]>('can
 /** Runs delivery again for a dead-lettered message, with the same id and history. */
 export const redriveUpdate = defineUpdate<MessageStatus, [{ reason?: string } | undefined]>('redrive');
 
+/** Discards a dead-lettered message: its record is marked discarded and its parked workflow completes. */
+export const discardUpdate = defineUpdate<MessageStatus, [{ reason?: string } | undefined]>('discard');
+
 /** Sent by the delivery activity after every HTTP attempt, so status shows attempts as they happen. */
 export const attemptRecordedSignal = defineSignal<[AttemptRecord]>('attemptRecorded');

@@ -33,6 +33,8 @@ export const NON_RETRYABLE_DELIVERY_ERRORS = ['PermanentDeliveryError', 'Invalid
 export const REPLY_NOT_ACCEPTED = 'ReplyNotAcceptedError';
 /** Thrown by the redrive validator when the message is not dead-lettered. */
 export const REDRIVE_NOT_ALLOWED = 'RedriveNotAllowedError';
+/** Thrown by the discard validator when the message is not a parked dead letter. */
+export const DISCARD_NOT_ALLOWED = 'DiscardNotAllowedError';
 
 /** Client-side: a message with this id exists with other content. */
 export class MessageConflictError extends Error {
@@ -88,5 +90,16 @@ export class MessageEndedError extends Error {
     readonly state: string,
   ) {
     super(`message ${messageId} has already ended (${state})`);
+  }
+}
+
+/** Client-side: only a parked dead-lettered message can be discarded. */
+export class DiscardNotAllowedError extends Error {
+  override name = DISCARD_NOT_ALLOWED;
+  constructor(
+    readonly messageId: string,
+    readonly reason: string,
+  ) {
+    super(`message ${messageId} cannot be discarded: ${reason}`);
   }
 }

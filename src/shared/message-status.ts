@@ -76,6 +76,8 @@ export interface DeadLetterInfo {
   round: number;
   /** When the parked workflow completes if nobody redrives it. */
   retainedUntil: string;
+  /** Set when an operator discarded the dead letter. */
+  discardedAt?: string;
 }
 
 export interface LastError {

@@ -11,13 +11,10 @@ export const MESSAGE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:~-]{0,199}$';
 
 export const HTTP_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE', 'GET'] as const;
 
-export const DurationSchema = Type.Union(
-  [
-    Type.String({ pattern: DURATION_PATTERN, description: 'e.g. "500ms", "30s", "5m", "2h", "7d"' }),
-    Type.Integer({ minimum: 0, description: 'milliseconds' }),
-  ],
-  { $id: 'Duration' },
-);
+export const DurationSchema = Type.Union([
+  Type.String({ pattern: DURATION_PATTERN, description: 'e.g. "500ms", "30s", "5m", "2h", "7d"' }),
+  Type.Integer({ minimum: 0, description: 'milliseconds' }),
+]);
 
 export const RetryOverridesSchema = Type.Object(
   {

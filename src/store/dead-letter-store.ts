@@ -54,6 +54,8 @@ export interface DeadLetterStore {
   list(filter?: DeadLetterFilter): Promise<DeadLetterPage>;
   /** Marks the record of `round` redriven; idempotent. */
   markRedriven(id: string, round: number, at: string): Promise<void>;
+  /** Marks the record discarded (an operator gave up on it); idempotent. */
+  markDiscarded(id: string, at: string): Promise<void>;
   /** Checks the store can take a write (for readiness probes). */
   ping(): Promise<void>;
   close(): Promise<void>;

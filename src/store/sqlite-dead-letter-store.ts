@@ -76,6 +76,13 @@ export function openSqliteDeadLetterStore(path: string): DeadLetterStore {
     UPDATE dead_letters SET state = 'redriven', redriven_at = @at, redrive_count = redrive_count + 1
     WHERE id = @id AND round = @round AND state = 'dead_lettered'`);
 
+  const discarded = db.prepare(`
+    UPDATE dead_letters SET state = 'discarded', redriven_at = NULL
+    WHERE id = @id AND state = 'dead_lettered'`);
+  // BEGIN IMMEDIATE takes the write lock: proof the file is writable, without writing anything.
+  const beginWrite = db.prepare('BEGIN IMMEDIATE');
+  const rollback = db.prepare('ROLLBACK');
+
   return {
     async put(record: NewDeadLetter) {
       const result = upsert.run({
@@ -138,8 +145,12 @@ export function openSqliteDeadLetterStore(path: string): DeadLetterStore {
     async markRedriven(id: string, round: number, at: string) {
       redriven.run({ id, round, at });
     },
+    async markDiscarded(id: string, _at: string) {
+      discarded.run({ id });
+    },
     async ping() {
-      db.prepare('SELECT 1').get();
+      beginWrite.run();
+      rollback.run();
     },
     async close() {
       db.close();

@@ -30,12 +30,18 @@ import { resolveDeliveryPlan } from '../retry/delivery-plan';
 import {
   attemptRecordedSignal,
   cancelSignal,
+  discardUpdate,
   redriveUpdate,
   replySignal,
   statusQuery,
   submitReplyUpdate,
 } from '../shared/definitions';
-import { NON_RETRYABLE_DELIVERY_ERRORS, REDRIVE_NOT_ALLOWED, REPLY_NOT_ACCEPTED } from '../shared/errors';
+import {
+  DISCARD_NOT_ALLOWED,
+  NON_RETRYABLE_DELIVERY_ERRORS,
+  REDRIVE_NOT_ALLOWED,
+  REPLY_NOT_ACCEPTED,
+} from '../shared/errors';
 import { destinationHost, validateMessage, type FieldError, type Message } from '../shared/message';
 import {
   isTerminal,
@@ -55,7 +61,7 @@ const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>({ startTo
  * Dead-letter writes retry without limit: giving up would lose the message, and the store being down
  * for a while is exactly when patience is right. The write is idempotent, so retries are safe.
  */
-const { deadLetter, markRedriven } = proxyActivities<HeraldActivities>({
+const { deadLetter, markDiscarded, markRedriven } = proxyActivities<HeraldActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
@@ -89,6 +95,7 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
   let pendingReply: ReplyRecord | null = null;
   let cancelRequested: { reason: string; at: string } | null = null;
   let redriveRequested = false;
+  let discardRequested = false;
   let deliveryScope: CancellationScope | undefined;
 
   const setState = (state: MessageState) => {
@@ -169,6 +176,26 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
           throw ApplicationFailure.create({
             type: REDRIVE_NOT_ALLOWED,
             message: `only a dead-lettered message can be redriven; this one is ${status.state}`,
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+
+  setHandler(
+    discardUpdate,
+    async (_request) => {
+      discardRequested = true;
+      await condition(() => status.deadLetter?.discardedAt !== undefined);
+      return status;
+    },
+    {
+      validator: (_request) => {
+        if (status.state !== 'dead_lettered' || redriveRequested || discardRequested) {
+          throw ApplicationFailure.create({
+            type: DISCARD_NOT_ALLOWED,
+            message: `only a parked dead-lettered message can be discarded; this one is ${status.state}`,
             nonRetryable: true,
           });
         }
@@ -325,8 +352,15 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
       retainedUntil: new Date(Date.parse(at) + deliveryPlan.deadLetterRetentionMs).toISOString(),
     };
     setState('dead_lettered');
-    const redriven = await condition(() => redriveRequested, deliveryPlan.deadLetterRetentionMs);
-    if (!redriven) return false;
+    const decided = await condition(() => redriveRequested || discardRequested, deliveryPlan.deadLetterRetentionMs);
+    if (!decided) return false;
+    if (discardRequested) {
+      const discardedAt = now();
+      await markDiscarded({ id: msg.id, at: discardedAt });
+      status.deadLetter = { ...status.deadLetter, discardedAt };
+      status.updatedAt = discardedAt;
+      return false;
+    }
     await markRedriven({ id: msg.id, round, at: now() });
     redriveRequested = false;
     status.redrives += 1;

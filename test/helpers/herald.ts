@@ -27,6 +27,8 @@ export const TEST_ENV: Record<string, string> = {
   HERALD_RETRY_ATTEMPT_TIMEOUT: '2s',
   HERALD_RETRY_DEADLINE: '30s',
   HERALD_DEAD_LETTER_RETENTION: '2m',
+  // The suite's downstream servers live on loopback, which Herald refuses unless allowed.
+  HERALD_DESTINATION_ALLOWLIST: '127.0.0.1',
   LOG_LEVEL: 'silent',
 };
 

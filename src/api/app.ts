@@ -1,0 +1,123 @@
+/**
+ * The HTTP API as a Fastify app (a plugin tree; `server.ts` only listens). Every route declares its
+ * schemas, one error handler maps every error to RFC 9457 problem+json, and API keys guard everything
+ * but health and documentation.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import Fastify from 'fastify';
+import type { Logger } from 'pino';
+import type { HeraldConfig } from '../shared/config';
+import { parseAllowlist, type DestinationPolicy } from '../shared/destination-policy';
+import type { DeadLetterStore } from '../store/dead-letter-store';
+import { createApiKeyVerifier } from './auth';
+import { problemFromError } from './error-mapping';
+import { ProblemError } from './problem';
+import { deadLetterRoutes } from './routes/dead-letters';
+import { healthRoutes } from './routes/health';
+import { messageRoutes } from './routes/messages';
+
+export interface ApiDependencies {
+  config: HeraldConfig;
+  client: Client;
+  store: DeadLetterStore;
+  logger: Logger;
+}
+
+export type HeraldApp = Awaited<ReturnType<typeof buildApp>>;
+
+/** What routes get: the dependencies plus things derived from config once. */
+export interface ApiContext extends ApiDependencies {
+  destinationPolicy: DestinationPolicy;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** No API key needed (health, documentation). */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    /** The exact request body, for signature checks. */
+    rawBody?: string;
+    /** Name of the API key that authenticated the request. */
+    apiKeyName?: string;
+  }
+}
+
+/** Builds the app; call `ready()` or `listen()` on it. */
+export async function buildApp(deps: ApiDependencies) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.api.bodyLimitBytes,
+    // Request ids in logs, and a client may pass its own for tracing.
+    requestIdHeader: 'x-request-id',
+    ajv: {
+      // No type coercion: "5" is not 5, and a client should hear so.
+      customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  const context: ApiContext = { ...deps, destinationPolicy: parseAllowlist(deps.config.destinationAllowlist) };
+
+  // JSON only, and keep the raw text: reply signatures are computed over the exact bytes sent.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    request.rawBody = text;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new ProblemError('invalid-json', (error as Error).message), undefined);
+    }
+  });
+
+  // An absent body is an empty object: optional-body POSTs (cancel, bulk redrive) validate, and a
+  // required field missing from an empty POST is named like any other missing field.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.method !== 'GET' && request.method !== 'HEAD') request.body = {};
+  });
+
+  const verifyKey = createApiKeyVerifier(deps.config.api.keys);
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config?.public || request.url.startsWith('/docs')) return;
+    const name = verifyKey(request.headers.authorization);
+    if (!name) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
+    request.apiKeyName = name;
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = problemFromError(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.status(problem.status).type('application/problem+json').send(problem.body(request.url));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const problem = new ProblemError('not-found', `no route for ${request.method} ${request.url.split('?')[0]}`);
+    void reply.status(404).type('application/problem+json').send(problem.body(request.url));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Herald API',
+        version: '1.0.0',
+        description:
+          'Durable outbound messaging on Temporal: send messages, follow them, hand over replies, and operate the dead-letter queue. Errors are RFC 9457 problem+json.',
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an API key from HERALD_API_KEYS' } },
+      },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes(context));
+  await app.register(messageRoutes(context), { prefix: '/v1' });
+  await app.register(deadLetterRoutes(context), { prefix: '/v1' });
+
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

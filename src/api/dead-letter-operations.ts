@@ -1,0 +1,123 @@
+/**
+ * Operator actions on dead letters. A parked workflow is redriven or discarded through its updates;
+ * one whose retention ended (workflow completed) is redriven by starting a new run with the stored
+ * message, linked to the old run through its memo.
+ */
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { contentHash, discardMessage, redriveMessage } from '../client';
+import { DELIVER_MESSAGE_WORKFLOW } from '../shared/definitions';
+import { DiscardNotAllowedError, MessageNotFoundError, RedriveNotAllowedError } from '../shared/errors';
+import type { MessageState } from '../shared/message-status';
+import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
+import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
+
+export interface DeadLetterOperationsDeps {
+  client: Client;
+  store: DeadLetterStore;
+  taskQueue: string;
+  redriveRatePerSecond: number;
+}
+
+export interface RedriveResult {
+  id: string;
+  mode: 'resumed' | 'restarted';
+  state: MessageState;
+  runId?: string;
+  previousRunId?: string;
+}
+
+/** Redrives one dead letter. */
+export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: string): Promise<RedriveResult> {
+  const record = await deps.store.get(id);
+  if (!record) throw new MessageNotFoundError(id);
+  if (record.state !== 'dead_lettered')
+    throw new RedriveNotAllowedError(id, `the dead letter is already ${record.state}`);
+  const handle = deps.client.workflow.getHandle(id);
+  const description = await handle.describe();
+  if (description.status.name === 'RUNNING') {
+    const status = await redriveMessage(deps.client, id);
+    return { id, mode: 'resumed', state: status.state };
+  }
+  // The parked workflow's retention ended: a new run delivers the stored message. Reusing the id is
+  // right here (and only here): it is the same message, sent again on an operator's word.
+  const started = await deps.client.workflow.start(DELIVER_MESSAGE_WORKFLOW, {
+    workflowId: id,
+    taskQueue: deps.taskQueue,
+    args: [record.message],
+    memo: { contentHash: contentHash(record.message), redriveOf: { runId: description.runId, round: record.round } },
+    typedSearchAttributes: [
+      { key: HERALD_STATE, value: 'accepted' },
+      { key: HERALD_DESTINATION, value: record.destination },
+    ],
+    staticSummary: `Redrive of ${id} (run ${description.runId})`,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+  });
+  await deps.store.markRedriven(id, record.round, new Date().toISOString());
+  return {
+    id,
+    mode: 'restarted',
+    state: 'accepted',
+    runId: started.firstExecutionRunId,
+    previousRunId: description.runId,
+  };
+}
+
+/** Discards one dead letter: the parked workflow completes, the record is marked discarded. */
+export async function discardDeadLetter(deps: DeadLetterOperationsDeps, id: string): Promise<void> {
+  const record = await deps.store.get(id);
+  if (!record) throw new MessageNotFoundError(id);
+  if (record.state !== 'dead_lettered')
+    throw new DiscardNotAllowedError(id, `the dead letter is already ${record.state}`);
+  try {
+    await discardMessage(deps.client, id);
+  } catch (error) {
+    // Retention already ended the workflow: only the record is left to mark.
+    if (!(error instanceof DiscardNotAllowedError) || !error.reason.startsWith('its workflow has completed'))
+      throw error;
+    await deps.store.markDiscarded(id, new Date().toISOString());
+  }
+}
+
+export interface BulkRedriveResult {
+  matched: number;
+  redriven: number;
+  failed: { id: string; detail: string }[];
+}
+
+/**
+ * Redrives every dead letter matching the filter, paced at the configured rate so that a bulk redrive
+ * of a backlog does not hit a recovering destination with everything at once.
+ */
+export async function redriveMatching(
+  deps: DeadLetterOperationsDeps,
+  filter: Omit<DeadLetterFilter, 'state' | 'cursor'>,
+  limit: number,
+): Promise<BulkRedriveResult> {
+  const result: BulkRedriveResult = { matched: 0, redriven: 0, failed: [] };
+  const interval = 1000 / deps.redriveRatePerSecond;
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.list({
+      ...filter,
+      state: 'dead_lettered',
+      limit: Math.min(500, limit - result.matched),
+      cursor,
+    });
+    for (const record of page.records) {
+      result.matched += 1;
+      const startedAt = Date.now();
+      try {
+        await redriveDeadLetter(deps, record.id);
+        result.redriven += 1;
+      } catch (error) {
+        result.failed.push({ id: record.id, detail: (error as Error).message });
+      }
+      const wait = interval - (Date.now() - startedAt);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && result.matched < limit);
+  return result;
+}

@@ -1,0 +1,42 @@
+/**
+ * Credentials for the embedded default (`npm start` with no TEMPORAL_ADDRESS): when no API key or reply
+ * secret is configured, one is generated once, kept in the data directory, and printed at start, so a
+ * new user can try the API with curl. Outside the embedded default, none is ever invented.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HeraldConfig } from '../shared/config';
+
+export interface DevCredentials {
+  apiKey?: string;
+  replySecret?: string;
+}
+
+function loadOrCreate(path: string, create: () => string): string {
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(join(path, '..'), { recursive: true });
+  const value = create();
+  writeFileSync(path, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+/** Fills in missing credentials for the embedded default; returns what it generated, to print. */
+export function applyDevCredentials(config: HeraldConfig): DevCredentials {
+  const generated: DevCredentials = {};
+  if (config.api.keys.length === 0) {
+    generated.apiKey = loadOrCreate(
+      join(config.dataDir, 'dev-api-key'),
+      () => `hk_${randomBytes(24).toString('base64url')}`,
+    );
+    config.api.keys.push({ name: 'dev', key: generated.apiKey });
+  }
+  if (Object.keys(config.replySecrets).length === 0) {
+    generated.replySecret = loadOrCreate(
+      join(config.dataDir, 'dev-reply-secret'),
+      () => `whsec_${randomBytes(32).toString('base64')}`,
+    );
+    config.replySecrets['*'] = generated.replySecret;
+  }
+  return generated;
+}

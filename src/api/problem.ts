@@ -1,0 +1,73 @@
+/**
+ * RFC 9457 problem details: every error the API returns is `application/problem+json` with a stable
+ * `type` per kind. Route code throws ProblemError (or a known domain error) and the app's one error
+ * handler turns it into a response; nothing else writes error bodies.
+ */
+import type { FieldError } from '../shared/message';
+
+/** The kinds of problem, each with its HTTP status and title. `type` is `urn:herald:problem:<kind>`. */
+export const PROBLEMS = {
+  'invalid-json': { status: 400, title: 'Malformed JSON' },
+  'validation-failed': { status: 400, title: 'The request does not match the schema' },
+  unauthorized: { status: 401, title: 'Missing or unknown API key' },
+  'invalid-signature': { status: 401, title: 'Missing or invalid reply signature' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'A message with this id exists with different content' },
+  'reply-not-accepted': { status: 409, title: 'The reply was not accepted' },
+  'redrive-not-allowed': { status: 409, title: 'The message cannot be redriven' },
+  'message-ended': { status: 409, title: 'The message has already ended' },
+  'payload-too-large': { status: 413, title: 'Request body too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'unprocessable-message': { status: 422, title: 'The message cannot be accepted' },
+  'destination-not-allowed': { status: 422, title: 'The destination is not allowed' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  'temporal-unavailable': { status: 503, title: 'Temporal is unavailable' },
+  'not-ready': { status: 503, title: 'Not ready' },
+  'internal-error': { status: 500, title: 'Internal error' },
+} as const;
+
+export type ProblemKind = keyof typeof PROBLEMS;
+
+export function problemType(kind: ProblemKind): string {
+  return `urn:herald:problem:${kind}`;
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  /** For validation problems: each failing field as a JSON pointer and what is wrong with it. */
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+/** An error that is a problem response. */
+export class ProblemError extends Error {
+  override name = 'ProblemError';
+  constructor(
+    readonly kind: ProblemKind,
+    readonly detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail ?? PROBLEMS[kind].title);
+  }
+
+  get status(): number {
+    return PROBLEMS[this.kind].status;
+  }
+
+  body(instance?: string): ProblemBody {
+    const { status, title } = PROBLEMS[this.kind];
+    return {
+      type: problemType(this.kind),
+      title,
+      status,
+      ...(this.detail ? { detail: this.detail } : {}),
+      ...(instance ? { instance } : {}),
+      ...this.extensions,
+    };
+  }
+}

@@ -1,0 +1,121 @@
+/** /v1/dead-letters: inspect, redrive (one or in bulk) and discard dead letters. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { MessageNotFoundError } from '../../shared/errors';
+import type { ApiContext } from '../app';
+import { discardDeadLetter, redriveDeadLetter, redriveMatching } from '../dead-letter-operations';
+import {
+  BulkRedriveInputSchema,
+  BulkRedriveResultSchema,
+  DeadLetterListSchema,
+  DeadLetterSchema,
+  DiscardResultSchema,
+  IdParamsSchema,
+  ListDeadLettersQuerySchema,
+  pageLimit,
+  ProblemSchema,
+  RedriveResultSchema,
+} from '../schemas';
+
+const problems = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, ProblemSchema]));
+const iso = (value: string | undefined) => (value ? new Date(value).toISOString() : undefined);
+
+export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
+  const { store, config } = context;
+  const deps = {
+    client: context.client,
+    store,
+    taskQueue: config.taskQueue,
+    redriveRatePerSecond: config.redriveRatePerSecond,
+  };
+
+  return async (app) => {
+    app.get(
+      '/dead-letters',
+      {
+        schema: {
+          summary: 'List dead letters',
+          description: 'Oldest first. Filter by reason, destination host, state and time range; page with `cursor`.',
+          tags: ['dead letters'],
+          querystring: ListDeadLettersQuerySchema,
+          response: { 200: DeadLetterListSchema, ...problems(400, 401) },
+        },
+      },
+      async (request) => {
+        const { since, until, limit, ...rest } = request.query;
+        const page = await store.list({
+          ...rest,
+          since: iso(since),
+          until: iso(until),
+          limit: pageLimit(limit, 500, 50),
+        });
+        return { items: page.records, nextCursor: page.nextCursor };
+      },
+    );
+
+    app.get(
+      '/dead-letters/:id',
+      {
+        schema: {
+          summary: 'Get a dead letter',
+          tags: ['dead letters'],
+          params: IdParamsSchema,
+          response: { 200: DeadLetterSchema, ...problems(400, 401, 404) },
+        },
+      },
+      async (request) => {
+        const record = await store.get(request.params.id);
+        if (!record) throw new MessageNotFoundError(request.params.id);
+        return record;
+      },
+    );
+
+    app.post(
+      '/dead-letters/:id/redrive',
+      {
+        schema: {
+          summary: 'Redrive a dead letter',
+          description:
+            'Delivers the message again with the same id. A parked workflow resumes (same history); one whose retention ended is restarted as a new run linked to the old one.',
+          tags: ['dead letters'],
+          params: IdParamsSchema,
+          response: { 200: RedriveResultSchema, ...problems(400, 401, 404, 409) },
+        },
+      },
+      async (request) => redriveDeadLetter(deps, request.params.id),
+    );
+
+    app.post(
+      '/dead-letters/redrive',
+      {
+        schema: {
+          summary: 'Redrive dead letters in bulk',
+          description: `Redrives every dead letter matching the filters, paced at HERALD_REDRIVE_RATE per second (now ${config.redriveRatePerSecond}), and answers how many were redriven.`,
+          tags: ['dead letters'],
+          body: BulkRedriveInputSchema,
+          response: { 200: BulkRedriveResultSchema, ...problems(400, 401, 415) },
+        },
+      },
+      async (request) => {
+        const { since, until, limit, ...rest } = request.body;
+        return redriveMatching(deps, { ...rest, since: iso(since), until: iso(until) }, limit ?? 1000);
+      },
+    );
+
+    app.delete(
+      '/dead-letters/:id',
+      {
+        schema: {
+          summary: 'Discard a dead letter',
+          description: 'Gives up on the message: the record is marked discarded and its parked workflow ends.',
+          tags: ['dead letters'],
+          params: IdParamsSchema,
+          response: { 200: DiscardResultSchema, ...problems(400, 401, 404, 409) },
+        },
+      },
+      async (request) => {
+        await discardDeadLetter(deps, request.params.id);
+        return { id: request.params.id, state: 'discarded' as const };
+      },
+    );
+  };
+}
