@@ -72,16 +72,13 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     });
 
     const url = parseDestination(message.destination.url, deps.destinationPolicy);
-    if (typeof url === 'string') {
+    if (!(url instanceof URL)) {
       const attemptRecord = record(
-        { outcome: 'permanent', cause: 'invalid_destination' },
-        {
-          errorType: 'InvalidDestinationError',
-          error: url,
-        },
+        { outcome: 'permanent', cause: url.cause },
+        { errorType: 'InvalidDestinationError', error: url.error },
       );
       await finish(message, attemptRecord);
-      throw new InvalidDestinationError(url, attemptRecord);
+      throw new InvalidDestinationError(url.error, attemptRecord);
     }
 
     const httpTimeoutMs =
@@ -211,19 +208,22 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   return { deliver };
 }
 
-function parseDestination(raw: string, policy: DestinationPolicy): URL | string {
+function parseDestination(raw: string, policy: DestinationPolicy): URL | { cause: string; error: string } {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return `destination URL is not a valid URL: ${raw}`;
+    return { cause: 'invalid_destination', error: `destination URL is not a valid URL: ${raw}` };
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return `destination URL scheme ${url.protocol} is not http or https`;
+    return { cause: 'invalid_destination', error: `destination URL scheme ${url.protocol} is not http or https` };
   }
   // IP literals never go through DNS lookup, so the connect-time guard would not see them.
   if (isLiteralHostBlocked(url, policy)) {
-    return `destination ${url.hostname} is a private, loopback or reserved address (see HERALD_DESTINATION_ALLOWLIST)`;
+    return {
+      cause: 'destination_blocked',
+      error: `destination ${url.hostname} is a private, loopback or reserved address (see HERALD_DESTINATION_ALLOWLIST)`,
+    };
   }
   return url;
 }

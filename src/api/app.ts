@@ -38,6 +38,10 @@ declare module 'fastify' {
     /** No API key needed (health, documentation). */
     public?: boolean;
   }
+  interface FastifyInstance {
+    /** Every route registered (method and URL), for the documentation check. */
+    registeredRoutes: { method: string; url: string; hidden: boolean }[];
+  }
   interface FastifyRequest {
     /** The exact request body, for signature checks. */
     rawBody?: string;
@@ -58,6 +62,13 @@ export async function buildApp(deps: ApiDependencies) {
       customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: true },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  const registeredRoutes: { method: string; url: string; hidden: boolean }[] = [];
+  app.decorate('registeredRoutes', registeredRoutes);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const hidden = route.url.startsWith('/docs') || Boolean((route.schema as { hide?: boolean } | undefined)?.hide);
+    for (const method of methods) registeredRoutes.push({ method, url: route.url, hidden });
+  });
   const context: ApiContext = { ...deps, destinationPolicy: parseAllowlist(deps.config.destinationAllowlist) };
 
   // JSON only, and keep the raw text: reply signatures are computed over the exact bytes sent.

@@ -36,7 +36,10 @@ export const DestinationSchema = Type.Object(
     url: Type.String({ minLength: 1, maxLength: 2048 }),
     method: Type.Optional(Type.Union(HTTP_METHODS.map((method) => Type.Literal(method)))),
     headers: Type.Optional(
-      Type.Record(Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), Type.String({ maxLength: 8192 })),
+      // Header names are RFC 9110 tokens; anything else is refused rather than sent mangled.
+      Type.Record(Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), Type.String({ maxLength: 8192 }), {
+        additionalProperties: false,
+      }),
     ),
   },
   { additionalProperties: false },

@@ -202,3 +202,42 @@ describe('401 from a destination with an OAuth2 token provider', () => {
     expect(api.requests('/hook').at(-1)?.headers.authorization).toBe('Bearer token-2');
   });
 });
+
+describe('destinations the policy refuses are permanent, checked where the connection is made', () => {
+  let strictHerald: TestHerald;
+
+  beforeAll(async () => {
+    strictHerald = await startTestHerald({ HERALD_DESTINATION_ALLOWLIST: 'none' });
+  });
+  afterAll(async () => {
+    await strictHerald?.stop();
+  });
+
+  test('an IP literal in a refused range', async () => {
+    const id = uniqueId('msg');
+    await strictHerald.send({ id, destination: { url: downstream.url('/blocked-literal') }, body: {} });
+    const status = await strictHerald.waitForState(id, 'dead_lettered');
+    expect(status.attempts).toEqual([
+      expect.objectContaining({
+        outcome: 'permanent',
+        cause: 'destination_blocked',
+        errorType: 'InvalidDestinationError',
+      }),
+    ]);
+    expect(downstream.requests('/blocked-literal')).toHaveLength(0);
+  });
+
+  test('a host name that resolves to a refused address (as a rebinding attack would)', async () => {
+    const id = uniqueId('msg');
+    await strictHerald.send({ id, destination: { url: `http://localhost:${downstream.port}/blocked-name` }, body: {} });
+    const status = await strictHerald.waitForState(id, 'dead_lettered');
+    expect(status.attempts).toEqual([
+      expect.objectContaining({
+        outcome: 'permanent',
+        cause: 'destination_blocked',
+        errorType: 'PermanentDeliveryError',
+      }),
+    ]);
+    expect(downstream.requests('/blocked-name')).toHaveLength(0);
+  });
+});
