@@ -1,7 +1,7 @@
 /** /v1/dead-letters end to end: list, get, redrive (resumed and restarted), bulk redrive of 100, discard. */
 import { startTestApi, type TestApi } from '../helpers/api';
 import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import { startTestHerald, type TestHerald } from '../helpers/herald';
 
 let herald: TestHerald;
 let api: TestApi;
