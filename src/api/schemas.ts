@@ -214,3 +214,15 @@ export const BulkRedriveResultSchema = Type.Object({
 export const DiscardResultSchema = Type.Object({ id: Type.String(), state: Type.Literal('discarded') });
 
 export { MessageInputSchema };
+
+/**
+ * Error responses for a route, documented as `application/problem+json` (what the error handler sends).
+ */
+export function problemResponses(...codes: number[]) {
+  return Object.fromEntries(
+    codes.map((code) => [
+      code,
+      { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
+  );
+}

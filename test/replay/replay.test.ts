@@ -7,6 +7,8 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { createLogger } from '../../src/shared/logger';
+import { installRuntimeLogger } from '../../src/temporal/runtime-logger';
 import { HISTORIES_DIR } from '../helpers/histories';
 
 /** The scenarios the integration tests record; each must have a committed history. */
@@ -26,6 +28,9 @@ const SCENARIOS = [
 ];
 
 const files = readdirSync(HISTORIES_DIR).filter((file) => file.endsWith('.json'));
+
+// Replay workers log their start and stop at info; only problems matter here.
+installRuntimeLogger(createLogger('warn'));
 
 test('every scenario has a recorded history', () => {
   expect(files.map((file) => basename(file, '.json')).sort()).toEqual([...SCENARIOS].sort());

@@ -12,11 +12,10 @@ import {
   IdParamsSchema,
   ListDeadLettersQuerySchema,
   pageLimit,
-  ProblemSchema,
+  problemResponses as problems,
   RedriveResultSchema,
 } from '../schemas';
 
-const problems = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, ProblemSchema]));
 const iso = (value: string | undefined) => (value ? new Date(value).toISOString() : undefined);
 
 export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
@@ -33,6 +32,7 @@ export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox
       '/dead-letters',
       {
         schema: {
+          operationId: 'listDeadLetters',
           summary: 'List dead letters',
           description: 'Oldest first. Filter by reason, destination host, state and time range; page with `cursor`.',
           tags: ['dead letters'],
@@ -56,6 +56,7 @@ export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox
       '/dead-letters/:id',
       {
         schema: {
+          operationId: 'getDeadLetter',
           summary: 'Get a dead letter',
           tags: ['dead letters'],
           params: IdParamsSchema,
@@ -73,6 +74,7 @@ export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox
       '/dead-letters/:id/redrive',
       {
         schema: {
+          operationId: 'redriveDeadLetter',
           summary: 'Redrive a dead letter',
           description:
             'Delivers the message again with the same id. A parked workflow resumes (same history); one whose retention ended is restarted as a new run linked to the old one.',
@@ -88,6 +90,7 @@ export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox
       '/dead-letters/redrive',
       {
         schema: {
+          operationId: 'redriveDeadLetters',
           summary: 'Redrive dead letters in bulk',
           description: `Redrives every dead letter matching the filters, paced at HERALD_REDRIVE_RATE per second (now ${config.redriveRatePerSecond}), and answers how many were redriven.`,
           tags: ['dead letters'],
@@ -105,6 +108,7 @@ export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox
       '/dead-letters/:id',
       {
         schema: {
+          operationId: 'discardDeadLetter',
           summary: 'Discard a dead letter',
           description: 'Gives up on the message: the record is marked discarded and its parked workflow ends.',
           tags: ['dead letters'],

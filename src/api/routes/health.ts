@@ -42,6 +42,7 @@ export function healthRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
       {
         config: { public: true },
         schema: {
+          operationId: 'getHealth',
           summary: 'Liveness',
           tags: ['health'],
           security: [],
@@ -56,6 +57,7 @@ export function healthRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
       {
         config: { public: true },
         schema: {
+          operationId: 'getReadiness',
           summary: 'Readiness',
           description:
             '200 when Temporal answers, a worker polls the task queue and the dead-letter store takes writes; 503 (problem+json) otherwise.',

@@ -24,11 +24,9 @@ import {
   MessageListSchema,
   MessageStatusSchema,
   pageLimit,
-  ProblemSchema,
+  problemResponses as problems,
   ReplyInputSchema,
 } from '../schemas';
-
-const problems = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, ProblemSchema]));
 
 export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
   const { client, config, store } = context;
@@ -39,6 +37,7 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
       '/messages',
       {
         schema: {
+          operationId: 'sendMessage',
           summary: 'Send a message',
           description:
             'Validates the message, checks its destination, and starts its delivery. The id (body `id` or `Idempotency-Key` header) makes sending idempotent: the same content again answers 200 with the existing message, other content 409.',
@@ -86,6 +85,7 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
       '/messages/:id',
       {
         schema: {
+          operationId: 'getMessage',
           summary: 'Get a message’s status',
           description:
             'The workflow’s status. While the message has not ended the response carries Retry-After (poll again then). When no worker answers, the response says so (`source: visibility`).',
@@ -105,6 +105,7 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
       '/messages',
       {
         schema: {
+          operationId: 'listMessages',
           summary: 'List messages',
           description: 'Through Temporal visibility, newest first. Page with `cursor` (from `nextCursor`).',
           tags: ['messages'],
@@ -147,6 +148,7 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
       '/messages/:id/reply',
       {
         schema: {
+          operationId: 'replyToMessage',
           summary: 'Reply to a message',
           description:
             'Hands the downstream’s reply to the waiting message. The body must be signed like a Standard Webhook (`webhook-id`, `webhook-timestamp`, `webhook-signature`: HMAC-SHA256 over `id.timestamp.body`) with the reply secret configured for the message’s destination; otherwise 401 and the message never sees it.',
@@ -170,6 +172,7 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
       '/messages/:id/cancel',
       {
         schema: {
+          operationId: 'cancelMessage',
           summary: 'Cancel a message',
           description:
             'Stops a message that has not ended. Answers 202: the message becomes `cancelled` shortly after.',
