@@ -28,6 +28,15 @@ export interface ApiDependencies {
 
 export type HeraldApp = Awaited<ReturnType<typeof buildApp>>;
 
+/** A route URL such as `/v1/messages/:id` as a regular expression over concrete paths. */
+function routePattern(url: string): RegExp {
+  const escaped = url
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${escaped}/?$`);
+}
+
 /** What routes get: the dependencies plus things derived from config once. */
 export interface ApiContext extends ApiDependencies {
   destinationPolicy: DestinationPolicy;
@@ -104,8 +113,17 @@ export async function buildApp(deps: ApiDependencies) {
     void reply.status(problem.status).type('application/problem+json').send(problem.body(request.url));
   });
   app.setNotFoundHandler((request, reply) => {
-    const problem = new ProblemError('not-found', `no route for ${request.method} ${request.url.split('?')[0]}`);
-    void reply.status(404).type('application/problem+json').send(problem.body(request.url));
+    const path = request.url.split('?')[0] ?? '/';
+    // A known path with another method is 405 with Allow (RFC 9110 §15.5.6), not a 404.
+    const allowed = [
+      ...new Set(registeredRoutes.filter((route) => routePattern(route.url).test(path)).map((r) => r.method)),
+    ];
+    const problem =
+      allowed.length > 0
+        ? new ProblemError('method-not-allowed', `${request.method} is not allowed here; use ${allowed.join(', ')}`)
+        : new ProblemError('not-found', `no route for ${request.method} ${path}`);
+    if (allowed.length > 0) void reply.header('allow', allowed.join(', '));
+    void reply.status(problem.status).type('application/problem+json').send(problem.body(request.url));
   });
 
   await app.register(swagger, {

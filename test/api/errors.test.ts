@@ -182,6 +182,19 @@ test('an id that breaks the id pattern in a path is 400, an unknown route 404', 
   expectProblem(await api.call('GET', '/v1/nothing-here'), 404, 'not-found');
 });
 
+test('a method the path does not serve is 405 with Allow', async () => {
+  const response = await api.call('PUT', '/v1/messages');
+  const problem = expectProblem(response, 405, 'method-not-allowed');
+  const allow = (value: unknown) => String(value).split(', ').sort();
+  expect(allow(response.headers.allow)).toEqual(['GET', 'HEAD', 'POST']);
+  expect(problem.detail).toContain('PUT is not allowed');
+  expect(allow((await api.call('PATCH', `/v1/dead-letters/${uniqueId('x')}`)).headers.allow)).toEqual([
+    'DELETE',
+    'GET',
+    'HEAD',
+  ]);
+});
+
 test('a reply with a malformed body is 400 and never reaches the workflow', async () => {
   const id = uniqueId('msg');
   await send({ id, ...valid(), reply: { timeout: '1m' } });
