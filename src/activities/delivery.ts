@@ -197,6 +197,9 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       },
       'delivery attempt',
     );
+    // A delivered attempt reaches the workflow with the activity's result a moment later; only failed
+    // attempts need the signal, as Temporal's retries would otherwise hide them until the last one.
+    if (attemptRecord.outcome === 'delivered') return;
     try {
       await deps.reportAttempt(message.id, attemptRecord);
     } catch (error) {
