@@ -10,6 +10,7 @@ module.exports = {
   // One real Temporal dev server for the whole run, on a free port; stopped even when tests fail.
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
   testTimeout: 60_000,
   // Two cores: integration files each run a worker and real HTTP servers.
   maxWorkers: 2,

@@ -1,10 +1,18 @@
 /** Stops the dev server the global setup started; jest runs this even when tests fail. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 export default async function globalTeardown(): Promise<void> {
   const env = (globalThis as { __heraldTemporal?: TestWorkflowEnvironment }).__heraldTemporal;
   if (env) {
     await env.teardown();
     console.log('[herald tests] Temporal dev server stopped');
+  }
+  // The summary reporter's line, again, so that it closes the output.
+  const summary = join(__dirname, '..', '.tmp', 'summary.txt');
+  if (existsSync(summary)) {
+    console.log(`\n${readFileSync(summary, 'utf8')}`);
+    rmSync(summary);
   }
 }
