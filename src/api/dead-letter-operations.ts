@@ -5,7 +5,7 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
-import { contentHash, discardMessage, redriveMessage } from '../client';
+import { contentHash, discardMessage, redriveMessage } from '../temporal/message-operations';
 import { DELIVER_MESSAGE_WORKFLOW } from '../shared/definitions';
 import { DiscardNotAllowedError, MessageNotFoundError, RedriveNotAllowedError } from '../shared/errors';
 import type { MessageState } from '../shared/message-status';

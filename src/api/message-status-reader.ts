@@ -4,7 +4,7 @@
  * dead-letter store know, marked as such.
  */
 import type { Client } from '@temporalio/client';
-import { getMessageStatus } from '../client';
+import { getMessageStatus } from '../temporal/message-operations';
 import { MessageNotFoundError } from '../shared/errors';
 import type { MessageState, MessageStatus } from '../shared/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';

@@ -7,7 +7,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getMessageStatus, startMessage } from '../../src/client';
+import { getMessageStatus, startMessage } from '../../src/temporal/message-operations';
 import { loadConfig, type HeraldConfig } from '../../src/shared/config';
 import { createLogger } from '../../src/shared/logger';
 import { installRuntimeLogger } from '../../src/temporal/runtime-logger';

@@ -2,7 +2,7 @@
  * A message's life on the real server: status at each step, redrive after a dead letter, cancel,
  * duplicates both ways, rejected input, and the search attributes the Web UI filters by.
  */
-import { cancelMessage, redriveMessage, startMessage } from '../../src/client';
+import { cancelMessage, redriveMessage, startMessage } from '../../src/temporal/message-operations';
 import { DELIVER_MESSAGE_WORKFLOW } from '../../src/shared/definitions';
 import {
   MessageConflictError,
@@ -11,7 +11,7 @@ import {
   RedriveNotAllowedError,
 } from '../../src/shared/errors';
 import type { MessageStatus } from '../../src/shared/message-status';
-import { getMessageStatus } from '../../src/client';
+import { getMessageStatus } from '../../src/temporal/message-operations';
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
 import { recordHistory } from '../helpers/histories';

@@ -1,5 +1,5 @@
 /** The reply wait: by signal or by validating update, refusals, ignored signals, and the reply timeout. */
-import { cancelMessage, submitReply } from '../../src/client';
+import { cancelMessage, submitReply } from '../../src/temporal/message-operations';
 import { replySignal } from '../../src/shared/definitions';
 import { ReplyNotAcceptedError } from '../../src/shared/errors';
 import { startDownstream, type Downstream } from '../helpers/downstream';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
-import { cancelMessage, startMessage, submitReply } from '../../client';
+import { cancelMessage, startMessage, submitReply } from '../../temporal/message-operations';
 import { resolveDeliveryPlan } from '../../retry/delivery-plan';
 import { DELIVER_MESSAGE_WORKFLOW } from '../../shared/definitions';
 import { checkDestination } from '../../shared/destination-policy';

@@ -1,13 +1,10 @@
 /**
  * Starting and following messages through Temporal: the operations the API (and tests) build on.
- *
- * Also a small command line for trying Herald out:
- *   npm run send -- --url http://127.0.0.1:9000/hook --data '{"hello":"world"}'
+ * Senders use the HTTP API (or src/client.ts, its TypeScript client) rather than these.
  */
 import {
   ApplicationFailure,
   Client,
-  Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -15,8 +12,6 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/client';
 import { createHash, randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
-import { loadConfig, temporalAddress } from './shared/config';
 import {
   cancelSignal,
   DELIVER_MESSAGE_WORKFLOW,
@@ -24,7 +19,7 @@ import {
   redriveUpdate,
   statusQuery,
   submitReplyUpdate,
-} from './shared/definitions';
+} from '../shared/definitions';
 import {
   DISCARD_NOT_ALLOWED,
   DiscardNotAllowedError,
@@ -36,11 +31,11 @@ import {
   RedriveNotAllowedError,
   REPLY_NOT_ACCEPTED,
   ReplyNotAcceptedError,
-} from './shared/errors';
-import { destinationHost, validateMessage, type Message, type MessageInput } from './shared/message';
-import type { MessageState, MessageStatus, ReplyInput } from './shared/message-status';
-import { HERALD_DESTINATION, HERALD_STATE } from './shared/search-attributes';
-import type { deliverMessage } from './workflows';
+} from '../shared/errors';
+import { destinationHost, validateMessage, type Message, type MessageInput } from '../shared/message';
+import type { MessageState, MessageStatus, ReplyInput } from '../shared/message-status';
+import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
+import type { deliverMessage } from '../workflows';
 
 /** Crockford base32: ids sort and read well, and contain no ambiguous letters. */
 const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -200,50 +195,4 @@ async function endedState(client: Client, id: string, error: unknown): Promise<s
     if (describeError instanceof WorkflowNotFoundError) throw new MessageNotFoundError(id);
     throw describeError;
   }
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      data: { type: 'string', default: '{}' },
-      method: { type: 'string', default: 'POST' },
-      id: { type: 'string' },
-      'reply-timeout': { type: 'string' },
-    },
-  });
-  if (!values.url) {
-    console.error('usage: npm run send -- --url URL [--data JSON] [--method POST] [--id ID] [--reply-timeout 30s]');
-    process.exit(2);
-  }
-  const config = loadConfig();
-  const connection = await Connection.connect({ address: temporalAddress(config) });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  try {
-    const started = await startMessage(
-      client,
-      {
-        id: values.id,
-        destination: { url: values.url, method: values.method as Message['destination']['method'] },
-        body: JSON.parse(values.data) as unknown,
-        ...(values['reply-timeout'] ? { reply: { timeout: values['reply-timeout'] } } : {}),
-      },
-      config.taskQueue,
-    );
-    console.log(JSON.stringify(started));
-    if (!config.temporal.address) {
-      console.log(
-        `Web UI: http://localhost:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows/${started.id}`,
-      );
-    }
-  } finally {
-    await connection.close();
-  }
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  });
 }
