@@ -4,7 +4,7 @@
  */
 import {
   ApplicationFailure,
-  Client,
+  type Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
