@@ -23,6 +23,7 @@ import { loadConfig } from '../src/shared/config';
 import { createLogger } from '../src/shared/logger';
 import { HERALD_SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 import { openSqliteDeadLetterStore } from '../src/store/sqlite-dead-letter-store';
+import { openSqliteEventLog } from '../src/store/sqlite-event-log';
 import { installRuntimeLogger } from '../src/temporal/runtime-logger';
 import { findTemporalCli, temporalCliVersion } from '../src/temporal/temporal-cli';
 import { createHeraldWorker } from '../src/worker';
@@ -70,11 +71,12 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   });
   const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+  const events = openSqliteEventLog(config.deadLetterDbPath);
   const client = new Client({ connection: env.connection, namespace: config.temporal.namespace });
   const connection = await NativeConnection.connect({ address: env.address });
-  const worker = await createHeraldWorker({ config, connection, client, store, logger });
+  const worker = await createHeraldWorker({ config, connection, client, store, events, logger });
   const running = worker.run();
-  const app = await buildApp({ config, client, store, logger });
+  const app = await buildApp({ config, client, store, events, logger });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const accepted: number[] = [];
@@ -143,6 +145,7 @@ async function main(): Promise<void> {
   worker.shutdown();
   await running;
   await connection.close();
+  await events.close();
   await store.close();
   downstream.close();
   await env.teardown();

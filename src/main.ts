@@ -13,6 +13,7 @@ import { startApi } from './api/server';
 import { createLogger } from './shared/logger';
 import { installRuntimeLogger } from './temporal/runtime-logger';
 import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
+import { openSqliteEventLog } from './store/sqlite-event-log';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { tryEnsureSearchAttributes } from './temporal/search-attributes-registration';
 import { findTemporalCli } from './temporal/temporal-cli';
@@ -60,11 +61,12 @@ async function runHerald(
   const clientConnection = await Connection.connect({ address });
   const connection = await NativeConnection.connect({ address });
   const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+  const events = openSqliteEventLog(config.deadLetterDbPath);
   try {
     await tryEnsureSearchAttributes(clientConnection, config.temporal.namespace, logger);
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-    const worker = await createHeraldWorker({ config, connection, client, store, logger });
-    const api = await startApi({ config, client, store, logger });
+    const worker = await createHeraldWorker({ config, connection, client, store, events, logger });
+    const api = await startApi({ config, client, store, events, logger });
     printAddresses(config, api.url, devServer, devCredentials);
     // The SDK's Runtime catches SIGINT/SIGTERM and shuts the worker down; run() resolves when it is done.
     try {
@@ -74,6 +76,7 @@ async function runHerald(
       await api.app.close();
     }
   } finally {
+    await events.close();
     await store.close();
     await clientConnection.close();
     await connection.close();
@@ -102,6 +105,7 @@ function printAddresses(
   }
   if (devCredentials.apiKey) lines.push(`  API key (dev):    ${devCredentials.apiKey}`);
   if (devCredentials.replySecret) lines.push(`  Reply secret (dev): ${devCredentials.replySecret}`);
+  if (devCredentials.callbackSecret) lines.push(`  Callback secret (dev): ${devCredentials.callbackSecret}`);
   lines.push('Press Ctrl-C to stop.', '');
   console.log(lines.join('\n'));
 }

@@ -9,7 +9,13 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import { guardedLookup, parseAllowlist } from './shared/destination-policy';
-import { createDeadLetterActivities, createDeliveryActivities, createSettingsActivities } from './activities';
+import {
+  createDeadLetterActivities,
+  createDeliveryActivities,
+  createEventActivities,
+  createNotifyActivities,
+  createSettingsActivities,
+} from './activities';
 import { createTokenCache } from './activities/token-provider';
 import { loadConfig, temporalAddress, type HeraldConfig } from './shared/config';
 import { attemptRecordedSignal } from './shared/definitions';
@@ -17,6 +23,8 @@ import { createLogger } from './shared/logger';
 import { installRuntimeLogger } from './temporal/runtime-logger';
 import { tryEnsureSearchAttributes } from './temporal/search-attributes-registration';
 import type { DeadLetterStore } from './store/dead-letter-store';
+import type { EventLog } from './store/event-log';
+import { openSqliteEventLog } from './store/sqlite-event-log';
 import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
 
 export interface HeraldWorkerOptions {
@@ -25,6 +33,8 @@ export interface HeraldWorkerOptions {
   /** Used by the delivery activity to report attempts to the workflow as they happen. */
   client: Client;
   store: DeadLetterStore;
+  /** Where workflows publish state changes for the API's event streams. */
+  events: EventLog;
   logger: Logger;
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -49,6 +59,8 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     }),
     ...createDeadLetterActivities({ store: options.store, logger }),
     ...createSettingsActivities(config.delivery),
+    ...createNotifyActivities({ secrets: config.callbackSecrets, destinationPolicy, dispatcher, logger }),
+    ...createEventActivities({ events: options.events }),
   };
   return Worker.create({
     connection: options.connection,
@@ -84,13 +96,15 @@ export async function runWorker(config: HeraldConfig, logger: Logger): Promise<v
   const clientConnection = await Connection.connect({ address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+  const events = openSqliteEventLog(config.deadLetterDbPath);
   try {
     await tryEnsureSearchAttributes(clientConnection, config.temporal.namespace, logger);
-    const worker = await createHeraldWorker({ config, connection, client, store, logger });
+    const worker = await createHeraldWorker({ config, connection, client, store, events, logger });
     logger.info({ address, namespace: config.temporal.namespace, taskQueue: config.taskQueue }, 'worker started');
     // The SDK's Runtime shuts workers down on SIGINT/SIGTERM; run() resolves once in-flight tasks finish.
     await worker.run();
   } finally {
+    await events.close();
     await store.close();
     await clientConnection.close();
     await connection.close();

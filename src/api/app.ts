@@ -12,10 +12,12 @@ import type { Logger } from 'pino';
 import type { HeraldConfig } from '../shared/config';
 import { parseAllowlist, type DestinationPolicy } from '../shared/destination-policy';
 import type { DeadLetterStore } from '../store/dead-letter-store';
+import type { EventLog } from '../store/event-log';
 import { createApiKeyVerifier } from './auth';
 import { problemFromError } from './error-mapping';
 import { ProblemError } from './problem';
 import { deadLetterRoutes } from './routes/dead-letters';
+import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { messageRoutes } from './routes/messages';
 
@@ -23,6 +25,7 @@ export interface ApiDependencies {
   config: HeraldConfig;
   client: Client;
   store: DeadLetterStore;
+  events: EventLog;
   logger: Logger;
 }
 
@@ -146,6 +149,7 @@ export async function buildApp(deps: ApiDependencies) {
   await app.register(healthRoutes(context));
   await app.register(messageRoutes(context), { prefix: '/v1' });
   await app.register(deadLetterRoutes(context), { prefix: '/v1' });
+  await app.register(eventRoutes(context), { prefix: '/v1' });
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

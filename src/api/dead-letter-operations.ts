@@ -7,6 +7,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/cli
 import type { Client } from '@temporalio/client';
 import { contentHash, discardMessage, redriveMessage } from '../temporal/message-operations';
 import { DELIVER_MESSAGE_WORKFLOW } from '../shared/definitions';
+import { startCallback } from './callbacks';
 import { DiscardNotAllowedError, MessageNotFoundError, RedriveNotAllowedError } from '../shared/errors';
 import type { MessageState } from '../shared/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
@@ -33,6 +34,20 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
   if (!record) throw new MessageNotFoundError(id);
   if (record.state !== 'dead_lettered')
     throw new RedriveNotAllowedError(id, `the dead letter is already ${record.state}`);
+  if (record.kind === 'callback' && record.callback) {
+    // A callback's workflow has ended when it was dead-lettered: replay it as a new run.
+    const runId = await startCallback(deps.client, deps.taskQueue, {
+      callbackId: record.id,
+      messageId: record.callback.messageId,
+      url: record.callback.url,
+      sender: record.callback.sender,
+      payload: record.callback.payload,
+      message: record.message,
+      round: record.round + 1,
+    });
+    await deps.store.markRedriven(id, record.round, new Date().toISOString());
+    return { id, mode: 'restarted', state: 'accepted', runId };
+  }
   const handle = deps.client.workflow.getHandle(id);
   const description = await handle.describe();
   if (description.status.name === 'RUNNING') {
@@ -70,6 +85,10 @@ export async function discardDeadLetter(deps: DeadLetterOperationsDeps, id: stri
   if (!record) throw new MessageNotFoundError(id);
   if (record.state !== 'dead_lettered')
     throw new DiscardNotAllowedError(id, `the dead letter is already ${record.state}`);
+  if (record.kind === 'callback') {
+    await deps.store.markDiscarded(id, new Date().toISOString());
+    return;
+  }
   try {
     await discardMessage(deps.client, id);
   } catch (error) {

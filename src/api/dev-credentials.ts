@@ -11,6 +11,7 @@ import type { HeraldConfig } from '../shared/config';
 export interface DevCredentials {
   apiKey?: string;
   replySecret?: string;
+  callbackSecret?: string;
 }
 
 function loadOrCreate(path: string, create: () => string): string {
@@ -37,6 +38,13 @@ export function applyDevCredentials(config: HeraldConfig): DevCredentials {
       () => `whsec_${randomBytes(32).toString('base64')}`,
     );
     config.replySecrets['*'] = generated.replySecret;
+  }
+  if (Object.keys(config.callbackSecrets).length === 0) {
+    generated.callbackSecret = loadOrCreate(
+      join(config.dataDir, 'dev-callback-secret'),
+      () => `whsec_${randomBytes(32).toString('base64')}`,
+    );
+    config.callbackSecrets['*'] = generated.callbackSecret;
   }
   return generated;
 }

@@ -8,6 +8,7 @@ import {
   MessageNotFoundError,
   RedriveNotAllowedError,
   ReplyNotAcceptedError,
+  SubscribeNotAllowedError,
 } from '../shared/errors';
 import type { FieldError } from '../shared/message';
 import { InvalidCursorError } from '../store/sqlite-dead-letter-store';
@@ -60,6 +61,7 @@ export function problemFromError(error: unknown): ProblemError {
   if (error instanceof RedriveNotAllowedError) return new ProblemError('redrive-not-allowed', error.reason);
   if (error instanceof DiscardNotAllowedError) return new ProblemError('redrive-not-allowed', error.reason);
   if (error instanceof MessageEndedError) return new ProblemError('message-ended', error.message);
+  if (error instanceof SubscribeNotAllowedError) return new ProblemError('subscribe-not-allowed', error.reason);
   if (error instanceof InvalidCursorError) {
     return new ProblemError('validation-failed', 'invalid cursor', {
       errors: [{ field: 'cursor', message: 'invalid cursor' }],

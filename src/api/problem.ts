@@ -17,6 +17,7 @@ export const PROBLEMS = {
   'reply-not-accepted': { status: 409, title: 'The reply was not accepted' },
   'redrive-not-allowed': { status: 409, title: 'The message cannot be redriven' },
   'message-ended': { status: 409, title: 'The message has already ended' },
+  'subscribe-not-allowed': { status: 409, title: 'A callback cannot be registered for this message' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'unprocessable-message': { status: 422, title: 'The message cannot be accepted' },

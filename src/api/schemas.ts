@@ -147,11 +147,23 @@ export const DEAD_LETTER_REASONS = [
   'permanent_error',
   'deadline_exceeded',
   'reply_timeout',
+  'callback_failed',
 ] as const;
 const DeadLetterReasonSchema = Type.Union(DEAD_LETTER_REASONS.map((reason) => Type.Literal(reason)));
 
 export const DeadLetterSchema = Type.Object({
   id: Type.String(),
+  kind: Type.Union([Type.Literal('message'), Type.Literal('callback')], {
+    description: 'message: delivery failed; callback: telling the sender the outcome failed',
+  }),
+  callback: Nullable(
+    Type.Object({
+      messageId: Type.String(),
+      url: Type.String(),
+      sender: Nullable(Type.String()),
+      payload: Type.Unknown(),
+    }),
+  ),
   message: MessageSchema,
   reason: DeadLetterReasonSchema,
   lastError: Nullable(LastErrorSchema),
@@ -166,6 +178,7 @@ export const DeadLetterSchema = Type.Object({
 });
 
 const DeadLetterFilterFields = {
+  kind: Type.Optional(Type.Union([Type.Literal('message'), Type.Literal('callback')])),
   reason: Type.Optional(DeadLetterReasonSchema),
   destination: Type.Optional(Type.String({ maxLength: 300 })),
   since: Type.Optional(DateTime),

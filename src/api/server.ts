@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import { loadConfig, temporalAddress, type HeraldConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import type { DeadLetterStore } from '../store/dead-letter-store';
+import type { EventLog } from '../store/event-log';
 import { openSqliteDeadLetterStore } from '../store/sqlite-dead-letter-store';
+import { openSqliteEventLog } from '../store/sqlite-event-log';
 import { buildApp, type HeraldApp } from './app';
 
 /** Builds the API and listens on the configured host and port; resolves with the app and its URL. */
@@ -16,6 +18,7 @@ export async function startApi(deps: {
   config: HeraldConfig;
   client: Client;
   store: DeadLetterStore;
+  events: EventLog;
   logger: Logger;
 }): Promise<{ app: HeraldApp; url: string }> {
   const app = await buildApp(deps);
@@ -31,10 +34,12 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: temporalAddress(config) });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
-  const { app, url } = await startApi({ config, client, store, logger });
+  const events = openSqliteEventLog(config.deadLetterDbPath);
+  const { app, url } = await startApi({ config, client, store, events, logger });
   logger.info({ url }, 'API listening');
   const stop = async () => {
     await app.close();
+    await events.close();
     await store.close();
     await connection.close();
   };

@@ -31,6 +31,8 @@ export interface DeliverySettings {
   deadLetterRetentionMs: number;
   /** Bytes of a response body kept in attempt records. */
   responseExcerptBytes: number;
+  /** Retry policy of callbacks to senders (its own, independent of the message's). */
+  callback: RetryPlan;
 }
 
 export interface DeliveryPlan {

@@ -33,6 +33,8 @@ export interface HeraldConfig {
   };
   /** Standard Webhooks secrets (`whsec_…`) that repliers sign with, by destination host; `*` for any host. */
   replySecrets: Record<string, string>;
+  /** Standard Webhooks secrets (`whsec_…`) Herald signs callbacks with, by API key name; `*` for any. */
+  callbackSecrets: Record<string, string>;
   /** Hosts, IPs or CIDRs that may be called although private, loopback or link-local. */
   destinationAllowlist: string[];
   /** Pace of bulk redrives, in messages per second. */
@@ -119,12 +121,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       keys.push({ name, key });
     }
   }
-  const replySecrets = json<Record<string, string>>('HERALD_REPLY_SECRETS', {});
-  for (const [host, secret] of Object.entries(replySecrets)) {
-    if (typeof secret !== 'string' || !secret.startsWith('whsec_')) {
-      problems.push(`HERALD_REPLY_SECRETS: the secret for "${host}" must be a whsec_… string`);
+  const secrets = (name: string) => {
+    const value = json<Record<string, string>>(name, {});
+    for (const [key, secret] of Object.entries(value)) {
+      if (typeof secret !== 'string' || !secret.startsWith('whsec_')) {
+        problems.push(`${name}: the secret for "${key}" must be a whsec_… string`);
+      }
     }
-  }
+    return value;
+  };
+  const replySecrets = secrets('HERALD_REPLY_SECRETS');
+  const callbackSecrets = secrets('HERALD_CALLBACK_SECRETS');
   // The embedded dev server is for trying Herald on one machine, against receivers on that machine.
   const allowlistDefault = embedded ? 'localhost,127.0.0.1,::1' : '';
 
@@ -136,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       keys,
     },
     replySecrets,
+    callbackSecrets,
     // `none` switches off even the embedded default.
     destinationAllowlist: read('HERALD_DESTINATION_ALLOWLIST', allowlistDefault)
       .replace(/^none$/i, '')
@@ -173,6 +181,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       maxRetryAfterMs: duration('HERALD_MAX_RETRY_AFTER', '1h'),
       deadLetterRetentionMs: duration('HERALD_DEAD_LETTER_RETENTION', '7d'),
       responseExcerptBytes: number('HERALD_RESPONSE_EXCERPT_BYTES', 2048, 0, 65_536),
+      callback: {
+        initialIntervalMs: duration('HERALD_CALLBACK_INITIAL_INTERVAL', '1s'),
+        backoffCoefficient: 2,
+        maximumIntervalMs: duration('HERALD_CALLBACK_MAXIMUM_INTERVAL', '10m'),
+        maximumAttempts: number('HERALD_CALLBACK_MAXIMUM_ATTEMPTS', 20, 1, 10_000),
+        jitter: 0.2,
+        attemptTimeoutMs: duration('HERALD_CALLBACK_ATTEMPT_TIMEOUT', '10s'),
+        deadlineMs: duration('HERALD_CALLBACK_DEADLINE', '24h'),
+      },
     },
     tokenProviders,
   };

@@ -8,6 +8,9 @@ import type { AttemptRecord, MessageStatus, ReplyInput } from './message-status'
 /** The workflow type; also what the Web UI and `temporal workflow list` show. */
 export const DELIVER_MESSAGE_WORKFLOW = 'deliverMessage';
 
+/** The workflow that tells a sender a message's outcome (one per callback). */
+export const DELIVER_CALLBACK_WORKFLOW = 'deliverCallback';
+
 /** The message's current status. */
 export const statusQuery = defineQuery<MessageStatus>('status');
 
@@ -25,6 +28,11 @@ export const redriveUpdate = defineUpdate<MessageStatus, [{ reason?: string } | 
 
 /** Discards a dead-lettered message: its record is marked discarded and its parked workflow completes. */
 export const discardUpdate = defineUpdate<MessageStatus, [{ reason?: string } | undefined]>('discard');
+
+/** Registers a callback URL; a message that has already reached its outcome calls it at once. */
+export const subscribeUpdate = defineUpdate<{ subscriptions: number; notifiedNow: boolean }, [{ url: string }]>(
+  'subscribe',
+);
 
 /** Sent by the delivery activity after every HTTP attempt, so status shows attempts as they happen. */
 export const attemptRecordedSignal = defineSignal<[AttemptRecord]>('attemptRecorded');

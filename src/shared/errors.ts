@@ -33,6 +33,8 @@ export const NON_RETRYABLE_DELIVERY_ERRORS = ['PermanentDeliveryError', 'Invalid
 export const REPLY_NOT_ACCEPTED = 'ReplyNotAcceptedError';
 /** Thrown by the redrive validator when the message is not dead-lettered. */
 export const REDRIVE_NOT_ALLOWED = 'RedriveNotAllowedError';
+/** Thrown by the subscribe validator when a callback cannot be registered. */
+export const SUBSCRIBE_NOT_ALLOWED = 'SubscribeNotAllowedError';
 /** Thrown by the discard validator when the message is not a parked dead letter. */
 export const DISCARD_NOT_ALLOWED = 'DiscardNotAllowedError';
 
@@ -90,6 +92,17 @@ export class MessageEndedError extends Error {
     readonly state: string,
   ) {
     super(`message ${messageId} has already ended (${state})`);
+  }
+}
+
+/** Client-side: a callback cannot be registered for this message. */
+export class SubscribeNotAllowedError extends Error {
+  override name = SUBSCRIBE_NOT_ALLOWED;
+  constructor(
+    readonly messageId: string,
+    readonly reason: string,
+  ) {
+    super(`cannot subscribe to ${messageId}: ${reason}`);
   }
 }
 

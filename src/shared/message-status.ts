@@ -68,7 +68,13 @@ export interface ReplyRecord extends ReplyInput {
   via: 'signal' | 'update';
 }
 
-export type DeadLetterReason = 'max_attempts_exhausted' | 'permanent_error' | 'deadline_exceeded' | 'reply_timeout';
+export type DeadLetterReason =
+  | 'max_attempts_exhausted'
+  | 'permanent_error'
+  | 'deadline_exceeded'
+  | 'reply_timeout'
+  /** A callback to the sender never succeeded (the record's kind is `callback`). */
+  | 'callback_failed';
 
 export interface DeadLetterInfo {
   reason: DeadLetterReason;

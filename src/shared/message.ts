@@ -68,7 +68,12 @@ const messageFields = {
 
 /** A message as the workflow receives it: the id is always present (it is the workflow id). */
 export const MessageSchema = Type.Object(
-  { id: Type.String({ pattern: MESSAGE_ID_PATTERN }), ...messageFields },
+  {
+    id: Type.String({ pattern: MESSAGE_ID_PATTERN }),
+    /** Name of the API key that sent it (set by the API, never by the sender); selects the callback secret. */
+    sender: Type.Optional(Type.String({ maxLength: 100 })),
+    ...messageFields,
+  },
   { additionalProperties: false },
 );
 export type Message = Static<typeof MessageSchema>;

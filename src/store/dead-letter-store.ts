@@ -7,9 +7,23 @@ import type { AttemptRecord, DeadLetterReason, LastError } from '../shared/messa
 
 export type DeadLetterRecordState = 'dead_lettered' | 'redriven' | 'discarded';
 
+/** A callback that never reached the sender, kept so an operator can replay it. */
+export interface CallbackDeadLetter {
+  messageId: string;
+  url: string;
+  /** API key name whose secret signs it. */
+  sender: string | null;
+  /** The exact outcome document that was being sent. */
+  payload: unknown;
+}
+
 export interface DeadLetterRecord {
-  /** The message id (one record per message). */
+  /** The message id (one record per message), or `<message id>.callback.<n>` for a callback. */
   id: string;
+  /** `message`: the delivery failed; `callback`: telling the sender the outcome failed. */
+  kind: 'message' | 'callback';
+  /** Set for kind `callback`. */
+  callback: CallbackDeadLetter | null;
   message: Message;
   reason: DeadLetterReason;
   lastError: LastError | null;
@@ -25,10 +39,12 @@ export interface DeadLetterRecord {
   redriveCount: number;
 }
 
-export type NewDeadLetter = Omit<DeadLetterRecord, 'state' | 'redrivenAt' | 'redriveCount'>;
+export type NewDeadLetter = Omit<DeadLetterRecord, 'state' | 'redrivenAt' | 'redriveCount' | 'kind' | 'callback'> &
+  Partial<Pick<DeadLetterRecord, 'kind' | 'callback'>>;
 
 export interface DeadLetterFilter {
   reason?: DeadLetterReason;
+  kind?: DeadLetterRecord['kind'];
   destination?: string;
   state?: DeadLetterRecordState;
   /** ISO timestamps bounding deadLetteredAt. */

@@ -33,7 +33,15 @@ CREATE INDEX IF NOT EXISTS dead_letters_by_reason ON dead_letters (reason, dead_
 CREATE INDEX IF NOT EXISTS dead_letters_by_destination ON dead_letters (destination, dead_lettered_at);
 `;
 
+/** Columns added after the first release; added to an existing file when missing. */
+const ADDED_COLUMNS: Record<string, string> = {
+  kind: "TEXT NOT NULL DEFAULT 'message'",
+  callback: 'TEXT',
+};
+
 interface Row {
+  kind: string;
+  callback: string | null;
   id: string;
   round: number;
   reason: string;
@@ -59,14 +67,23 @@ export function openSqliteDeadLetterStore(path: string): DeadLetterStore {
   // Several processes (worker, API) may write; wait for a lock instead of failing at once.
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  const columns = new Set(
+    db
+      .prepare<[], { name: string }>('PRAGMA table_info(dead_letters)')
+      .all()
+      .map((c) => c.name),
+  );
+  for (const [column, definition] of Object.entries(ADDED_COLUMNS)) {
+    if (!columns.has(column)) db.exec(`ALTER TABLE dead_letters ADD COLUMN ${column} ${definition}`);
+  }
 
   // A newer round replaces the record (the message was redriven and failed again); the same or an
   // older round is a retried write and changes nothing.
   const upsert = db.prepare(`
     INSERT INTO dead_letters (id, round, reason, destination, state, message, last_error, attempts,
-                              message_created_at, dead_lettered_at)
+                              message_created_at, dead_lettered_at, kind, callback)
     VALUES (@id, @round, @reason, @destination, 'dead_lettered', @message, @lastError, @attempts,
-            @messageCreatedAt, @deadLetteredAt)
+            @messageCreatedAt, @deadLetteredAt, @kind, @callback)
     ON CONFLICT (id) DO UPDATE SET
       round = excluded.round, reason = excluded.reason, state = 'dead_lettered', message = excluded.message,
       last_error = excluded.last_error, attempts = excluded.attempts, dead_lettered_at = excluded.dead_lettered_at
@@ -95,6 +112,8 @@ export function openSqliteDeadLetterStore(path: string): DeadLetterStore {
         attempts: JSON.stringify(record.attempts),
         messageCreatedAt: record.messageCreatedAt,
         deadLetteredAt: record.deadLetteredAt,
+        kind: record.kind ?? 'message',
+        callback: record.callback ? JSON.stringify(record.callback) : null,
       });
       return { created: result.changes > 0 };
     },
@@ -106,6 +125,7 @@ export function openSqliteDeadLetterStore(path: string): DeadLetterStore {
       const where: string[] = [];
       const params: Record<string, string | number> = {};
       for (const [column, key] of [
+        ['kind', 'kind'],
         ['reason', 'reason'],
         ['destination', 'destination'],
         ['state', 'state'],
@@ -161,6 +181,8 @@ export function openSqliteDeadLetterStore(path: string): DeadLetterStore {
 function toRecord(row: Row): DeadLetterRecord {
   return {
     id: row.id,
+    kind: row.kind as DeadLetterRecord['kind'],
+    callback: row.callback ? (JSON.parse(row.callback) as DeadLetterRecord['callback']) : null,
     round: row.round,
     reason: row.reason as DeadLetterRecord['reason'],
     destination: row.destination,

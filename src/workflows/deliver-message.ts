@@ -17,10 +17,13 @@ import {
   condition,
   isCancellation,
   log,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   setCurrentDetails,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -35,12 +38,17 @@ import {
   replySignal,
   statusQuery,
   submitReplyUpdate,
+  subscribeUpdate,
 } from '../shared/definitions';
+import { CALLBACK_STATES, outcomePayload, type CallbackInput } from '../shared/callback';
+import type { NewMessageEvent } from '../shared/message-event';
+import { deliverCallback } from './deliver-callback';
 import {
   DISCARD_NOT_ALLOWED,
   NON_RETRYABLE_DELIVERY_ERRORS,
   REDRIVE_NOT_ALLOWED,
   REPLY_NOT_ACCEPTED,
+  SUBSCRIBE_NOT_ALLOWED,
 } from '../shared/errors';
 import { destinationHost, validateMessage, type FieldError, type Message } from '../shared/message';
 import {
@@ -55,7 +63,14 @@ import {
 import { validateReply } from '../shared/reply';
 import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
 
-const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>({ startToCloseTimeout: '10s' });
+const { getDeliverySettings, publishEvent } = proxyLocalActivities<HeraldActivities>({ startToCloseTimeout: '10s' });
+
+/** The patch that added the event log and callbacks (see `patched`). */
+const EVENTS_AND_CALLBACKS_PATCH = 'herald-events-and-callbacks-v1';
+/** Callback URLs one message may have. */
+const MAX_SUBSCRIPTIONS = 20;
+
+type SideEffect = { kind: 'event'; event: NewMessageEvent } | { kind: 'callback'; input: CallbackInput };
 
 /**
  * Dead-letter writes retry without limit: giving up would lose the message, and the store being down
@@ -98,6 +113,77 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
   let discardRequested = false;
   let deliveryScope: CancellationScope | undefined;
 
+  // Events and callbacks came with this patch: histories recorded before it replay without them.
+  const publishing = patched(EVENTS_AND_CALLBACKS_PATCH);
+  // Side effects run one at a time, in order, by runSideEffects; the workflow drains them before it ends.
+  const sideEffects: SideEffect[] = [];
+  let sideEffectRunning = false;
+  let eventSeq = 0;
+  let callbackCount = 0;
+  const subscriptions: string[] = [];
+  const queueCallback = (url: string, msg: Message) => {
+    callbackCount += 1;
+    sideEffects.push({
+      kind: 'callback',
+      input: {
+        callbackId: `${workflowId}.callback-${callbackCount}`,
+        messageId: workflowId,
+        url,
+        sender: msg.sender ?? null,
+        // A copy: the status goes on changing after this outcome.
+        payload: JSON.parse(JSON.stringify(outcomePayload(status, msg, now()))) as unknown,
+        message: msg,
+        round: 1,
+      },
+    });
+  };
+  const publish = (state: MessageState) => {
+    if (!publishing) return;
+    eventSeq += 1;
+    sideEffects.push({
+      kind: 'event',
+      event: {
+        messageId: workflowId,
+        seq: eventSeq,
+        state,
+        destination: status.destination,
+        sender: message?.sender ?? null,
+        at: status.updatedAt,
+      },
+    });
+    if (message && CALLBACK_STATES.includes(state)) for (const url of subscriptions) queueCallback(url, message);
+  };
+  const runSideEffects = async () => {
+    for (;;) {
+      await condition(() => sideEffects.length > 0);
+      const effect = sideEffects.shift()!;
+      sideEffectRunning = true;
+      try {
+        if (effect.kind === 'event') {
+          await publishEvent(effect.event);
+        } else {
+          await startChild(deliverCallback, {
+            workflowId: effect.input.callbackId,
+            args: [effect.input],
+            // The callback outlives its message: a slow receiver must not hold the message open.
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+            staticSummary: `Callback for ${workflowId} to ${destinationHost(effect.input.url)}`,
+          });
+        }
+      } finally {
+        sideEffectRunning = false;
+      }
+    }
+  };
+  if (publishing) void CancellationScope.nonCancellable(runSideEffects);
+  /** Every way out of the workflow goes through here, so no event or callback is left behind. */
+  const finish = async (): Promise<MessageStatus> => {
+    if (publishing) {
+      await CancellationScope.nonCancellable(() => condition(() => sideEffects.length === 0 && !sideEffectRunning));
+    }
+    return status;
+  };
+
   const setState = (state: MessageState) => {
     status.state = state;
     status.updatedAt = now();
@@ -105,6 +191,7 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
     setCurrentDetails(
       `**${state}** · ${status.attempts.length} attempt(s) · ${status.destination || 'no destination'}`,
     );
+    publish(state);
   };
   const recordAttempt = (attempt: AttemptRecord) => {
     const known = status.attempts.some((a) => a.round === attempt.round && a.attempt === attempt.attempt);
@@ -203,11 +290,35 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
     },
   );
 
+  setHandler(
+    subscribeUpdate,
+    ({ url }) => {
+      subscriptions.push(url);
+      // A message that already has its outcome (parked as a dead letter) reports it at once.
+      const notifiedNow = message !== undefined && CALLBACK_STATES.includes(status.state);
+      if (notifiedNow && message) queueCallback(url, message);
+      return { subscriptions: subscriptions.length, notifiedNow };
+    },
+    {
+      validator: (request) => {
+        const refuse = (reason: string) => {
+          throw ApplicationFailure.create({ type: SUBSCRIBE_NOT_ALLOWED, message: reason, nonRetryable: true });
+        };
+        if (!publishing) refuse('this message was started by an earlier Herald version without callbacks');
+        if (!message) refuse('the message has not been validated yet');
+        if (status.state === 'rejected') refuse('a rejected message has no outcome to report');
+        if (typeof request?.url !== 'string' || !/^https?:\/\/\S+$/i.test(request.url))
+          refuse('url must be an http(s) URL');
+        if (subscriptions.length >= MAX_SUBSCRIPTIONS) refuse(`at most ${MAX_SUBSCRIPTIONS} callbacks per message`);
+      },
+    },
+  );
+
   const reject = (reason: string, errors: FieldError[]) => {
     status.rejection = { reason, errors };
     log.warn('message rejected', { reason, errors });
     setState('rejected');
-    return status;
+    return finish();
   };
   const cancel = () => {
     status.cancellation = cancelRequested ?? { reason: 'workflow cancelled', at: now() };
@@ -224,6 +335,8 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
   }
   status.destination = destinationHost(message.destination.url);
   upsertSearchAttributes([{ key: HERALD_DESTINATION, value: status.destination }]);
+  if (message.callback) subscriptions.push(message.callback.url);
+  publish('accepted');
 
   const planned = resolveDeliveryPlan(message, await getDeliverySettings());
   if (!planned.ok) return reject('the message breaks a configured limit', planned.errors);
@@ -240,10 +353,10 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
     // Cancelling the workflow itself (e.g. `temporal workflow cancel`) ends the message as cancelled.
     if (!isCancellation(error)) throw error;
     cancel();
-    return status;
+    return finish();
   }
   await condition(allHandlersFinished);
-  return status;
+  return finish();
 
   /** One delivery round: the delivery activity with its retries, then the reply wait if one is expected. */
   async function runRound(msg: Message, round: number, deliveryPlan: DeliveryPlan): Promise<RoundOutcome> {

@@ -1,2 +1,3 @@
 /** The workflows this worker runs (the bundle's entry point). */
+export { deliverCallback } from './deliver-callback';
 export { deliverMessage } from './deliver-message';

@@ -45,7 +45,13 @@ export async function startTestApi(herald: TestHerald, env: Record<string, strin
     HERALD_API_PORT: '0',
     ...env,
   });
-  const app = await buildApp({ config, client: herald.client, store: herald.store, logger: createLogger('silent') });
+  const app = await buildApp({
+    config,
+    client: herald.client,
+    store: herald.store,
+    events: herald.events,
+    logger: createLogger('silent'),
+  });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     app,

@@ -14,11 +14,21 @@ import { installRuntimeLogger } from '../../src/temporal/runtime-logger';
 import type { MessageInput } from '../../src/shared/message';
 import type { MessageState, MessageStatus } from '../../src/shared/message-status';
 import type { DeadLetterStore } from '../../src/store/dead-letter-store';
+import type { EventLog } from '../../src/store/event-log';
+import { openSqliteEventLog } from '../../src/store/sqlite-event-log';
 import { openSqliteDeadLetterStore } from '../../src/store/sqlite-dead-letter-store';
 import { createHeraldWorker } from '../../src/worker';
 
+/** The Standard Webhooks secret Herald signs callbacks with in tests (for every API key). */
+export const CALLBACK_SECRET = `whsec_${Buffer.from('herald-test-callback-secret-32b!').toString('base64')}`;
+
 /** Retry settings for tests: quick retries, short timeouts, no jitter unless a test asks for it. */
 export const TEST_ENV: Record<string, string> = {
+  HERALD_CALLBACK_SECRETS: JSON.stringify({ '*': CALLBACK_SECRET }),
+  HERALD_CALLBACK_INITIAL_INTERVAL: '100ms',
+  HERALD_CALLBACK_MAXIMUM_INTERVAL: '1s',
+  HERALD_CALLBACK_MAXIMUM_ATTEMPTS: '5',
+  HERALD_CALLBACK_ATTEMPT_TIMEOUT: '2s',
   HERALD_RETRY_INITIAL_INTERVAL: '50ms',
   HERALD_RETRY_BACKOFF_COEFFICIENT: '2',
   HERALD_RETRY_MAXIMUM_INTERVAL: '1s',
@@ -37,6 +47,7 @@ export interface TestHerald {
   config: HeraldConfig;
   taskQueue: string;
   store: DeadLetterStore;
+  events: EventLog;
   send(message: MessageInput): ReturnType<typeof startMessage>;
   status(id: string): Promise<MessageStatus>;
   /** Polls the status query until the predicate holds. */
@@ -70,6 +81,7 @@ export async function startTestHerald(env: Record<string, string> = {}): Promise
   const logger = createLogger(config.logLevel);
   installRuntimeLogger(logger);
   const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+  const events = openSqliteEventLog(config.deadLetterDbPath);
   const clientConnection = await Connection.connect({ address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const connection = await NativeConnection.connect({ address });
@@ -78,6 +90,7 @@ export async function startTestHerald(env: Record<string, string> = {}): Promise
     connection,
     client,
     store,
+    events,
     logger,
     workflowBundle: { codePath },
   });
@@ -103,6 +116,7 @@ export async function startTestHerald(env: Record<string, string> = {}): Promise
     config,
     taskQueue,
     store,
+    events,
     send: (message) => startMessage(client, message, taskQueue),
     status,
     waitFor,
@@ -112,6 +126,7 @@ export async function startTestHerald(env: Record<string, string> = {}): Promise
       await running;
       await connection.close();
       await clientConnection.close();
+      await events.close();
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

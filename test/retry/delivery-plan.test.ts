@@ -21,6 +21,15 @@ const settings: DeliverySettings = {
   maxRetryAfterMs: 3_600_000,
   deadLetterRetentionMs: 7 * 86_400_000,
   responseExcerptBytes: 2048,
+  callback: {
+    initialIntervalMs: 1000,
+    backoffCoefficient: 2,
+    maximumIntervalMs: 600_000,
+    maximumAttempts: 20,
+    jitter: 0.2,
+    attemptTimeoutMs: 10_000,
+    deadlineMs: 86_400_000,
+  },
 };
 
 test('defaults apply when the message says nothing', () => {

@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
-import { cancelMessage, startMessage, submitReply } from '../../temporal/message-operations';
+import { MessageEndedError } from '../../shared/errors';
+import { cancelMessage, startMessage, submitReply, subscribe } from '../../temporal/message-operations';
+import { notifyFinishedMessage } from '../callbacks';
 import { resolveDeliveryPlan } from '../../retry/delivery-plan';
 import { DELIVER_MESSAGE_WORKFLOW } from '../../shared/definitions';
 import { checkDestination } from '../../shared/destination-policy';
@@ -55,7 +57,12 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
             errors: [{ field: '/id', message: 'must equal the Idempotency-Key header' }],
           });
         }
-        const message: MessageInput = { ...body, id: body.id ?? headerKey };
+        // The sender is the API key's name: it picks the key's callback secret and scopes /v1/events.
+        const message: MessageInput & { sender?: string } = {
+          ...body,
+          id: body.id ?? headerKey,
+          sender: request.apiKeyName,
+        };
         const planned = resolveDeliveryPlan(message, config.delivery);
         if (!planned.ok) {
           throw new ProblemError('unprocessable-message', 'the message breaks a configured limit', {
@@ -165,6 +172,44 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
         verifyReplySignature(config.replySecrets, host, request.rawBody ?? '', request.headers);
         const status = await submitReply(client, id, request.body);
         return { ...status, source: 'workflow' as const };
+      },
+    );
+
+    app.post(
+      '/messages/:id/subscriptions',
+      {
+        schema: {
+          operationId: 'subscribeToMessage',
+          summary: 'Register a callback',
+          description:
+            'Adds a callback URL to a message: when it reaches its outcome (replied, delivered, dead-lettered, cancelled) Herald POSTs the outcome there, signed per Standard Webhooks with this API key’s callback secret. A message that already has its outcome is reported at once.',
+          tags: ['messages'],
+          params: IdParamsSchema,
+          body: Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false }),
+          response: {
+            201: Type.Object({ id: Type.String(), url: Type.String(), notifiedNow: Type.Boolean() }),
+            ...problems(400, 401, 404, 409, 422),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const { url } = request.body;
+        const check = await checkDestination(url, context.destinationPolicy);
+        if (!check.ok) {
+          throw new ProblemError('destination-not-allowed', `/url ${check.reason}`, {
+            errors: [{ field: '/url', message: check.reason }],
+          });
+        }
+        let notifiedNow: boolean;
+        try {
+          ({ notifiedNow } = await subscribe(client, id, url));
+        } catch (error) {
+          if (!(error instanceof MessageEndedError)) throw error;
+          await notifyFinishedMessage(client, config.taskQueue, await readMessageStatus(statusDeps, id), url);
+          notifiedNow = true;
+        }
+        return reply.status(201).send({ id, url, notifiedNow });
       },
     );
 

@@ -1,0 +1,144 @@
+/**
+ * The notify activity: POSTs a message's outcome to the sender's callback URL, signed per the Standard
+ * Webhooks specification (`webhook-id`, `webhook-timestamp`, `webhook-signature`: HMAC-SHA256 over
+ * `id.timestamp.body`) with the secret configured for the API key that sent the message. Retries are
+ * Temporal's, under the callback policy; classification and delays are the delivery activity's.
+ */
+import { Context } from '@temporalio/activity';
+import type { Logger } from 'pino';
+import { Webhook } from 'standardwebhooks';
+import { request, type Dispatcher } from 'undici';
+import { computeRetryDelay } from '../retry/backoff';
+import { classifyStatus, classifyTransportError } from '../retry/classify';
+import type { RetryPlan } from '../retry/delivery-plan';
+import { parseRetryAfter } from '../retry/retry-after';
+import { isLiteralHostBlocked, type DestinationPolicy } from '../shared/destination-policy';
+import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
+import type { AttemptRecord } from '../shared/message-status';
+
+export interface NotifyInput {
+  /** Stable per callback: the `webhook-id`, so the sender can drop a callback it already processed. */
+  callbackId: string;
+  url: string;
+  sender: string | null;
+  payload: unknown;
+  policy: RetryPlan;
+}
+
+export interface NotifyDependencies {
+  /** By API key name, `*` for any. */
+  secrets: Record<string, string>;
+  destinationPolicy: DestinationPolicy;
+  dispatcher?: Dispatcher;
+  logger: Logger;
+  random?: () => number;
+}
+
+/** Response bytes kept in a callback attempt record. */
+const EXCERPT_BYTES = 512;
+
+export function createNotifyActivities(deps: NotifyDependencies) {
+  const random = deps.random ?? Math.random;
+  return {
+    /** Sends one callback attempt. */
+    async notify(input: NotifyInput): Promise<AttemptRecord> {
+      const info = Context.current().info;
+      const started = new Date();
+      const attempt = (extra: Partial<AttemptRecord> & Pick<AttemptRecord, 'outcome'>): AttemptRecord => ({
+        round: 1,
+        attempt: info.attempt,
+        durationMs: Date.now() - started.getTime(),
+        nextDelayMs: null,
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        ...extra,
+      });
+      const secret = deps.secrets[input.sender ?? ''] ?? deps.secrets['*'];
+      if (!secret) {
+        const failed = attempt({
+          outcome: 'permanent',
+          cause: 'no_signing_secret',
+          errorType: 'PermanentDeliveryError',
+        });
+        throw new PermanentDeliveryError(
+          `no callback secret is configured for API key ${input.sender ?? '(none)'}`,
+          failed,
+        );
+      }
+      const url = new URL(input.url);
+      if (isLiteralHostBlocked(url, deps.destinationPolicy)) {
+        const failed = attempt({
+          outcome: 'permanent',
+          cause: 'destination_blocked',
+          errorType: 'PermanentDeliveryError',
+        });
+        throw new PermanentDeliveryError(`callback URL ${url.hostname} is not an allowed address`, failed);
+      }
+      const body = JSON.stringify(input.payload);
+      const timestamp = new Date();
+      const signature = new Webhook(secret).sign(input.callbackId, timestamp, body);
+      let status: number | undefined;
+      let retryAfterMs: number | undefined;
+      let excerpt = '';
+      let classification;
+      let error: string | undefined;
+      try {
+        const response = await request(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': input.callbackId,
+            'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+            'webhook-signature': signature,
+          },
+          body,
+          dispatcher: deps.dispatcher,
+          signal: AbortSignal.any([
+            AbortSignal.timeout(input.policy.attemptTimeoutMs * 0.9),
+            Context.current().cancellationSignal,
+          ]),
+        });
+        status = response.statusCode;
+        excerpt = (await response.body.text()).slice(0, EXCERPT_BYTES);
+        retryAfterMs = parseRetryAfter(response.headers['retry-after'], new Date());
+        classification = classifyStatus(status);
+      } catch (caught) {
+        classification = classifyTransportError(caught);
+        error = (caught as Error).message;
+      }
+      const common = { status, responseExcerpt: excerpt, error };
+      deps.logger.info(
+        { callbackId: input.callbackId, attempt: info.attempt, outcome: classification.outcome, status },
+        'callback attempt',
+      );
+      if (classification.outcome === 'delivered') return attempt({ outcome: 'delivered', ...common });
+      const cause = classification.cause;
+      const message = status !== undefined ? `callback receiver answered HTTP ${status}` : `callback failed: ${cause}`;
+      if (classification.outcome === 'permanent') {
+        throw new PermanentDeliveryError(
+          message,
+          attempt({ outcome: 'permanent', cause, errorType: 'PermanentDeliveryError', ...common }),
+        );
+      }
+      const delay = computeRetryDelay({
+        attempt: info.attempt,
+        policy: input.policy,
+        retryAfterMs,
+        maxRetryAfterMs: input.policy.maximumIntervalMs,
+        random: random(),
+      });
+      const retried = info.attempt < input.policy.maximumAttempts;
+      throw new RetryableDeliveryError(
+        message,
+        attempt({
+          outcome: 'retryable',
+          cause,
+          errorType: 'RetryableDeliveryError',
+          nextDelayMs: retried ? delay.delayMs : null,
+          ...common,
+        }),
+        delay.delayMs,
+      );
+    },
+  };
+}

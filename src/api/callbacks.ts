@@ -1,0 +1,45 @@
+/** Starting deliverCallback workflows from the API: late subscriptions to finished messages, and replays. */
+import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import { CALLBACK_STATES, outcomePayload, type CallbackInput } from '../shared/callback';
+import { DELIVER_CALLBACK_WORKFLOW } from '../shared/definitions';
+import { SubscribeNotAllowedError } from '../shared/errors';
+import { destinationHost } from '../shared/message';
+import type { MessageStatus } from '../shared/message-status';
+import { messageInput } from '../temporal/message-operations';
+import type { deliverCallback } from '../workflows';
+
+/** Starts one callback workflow (its id may be reused: a replay of a dead-lettered callback). */
+export async function startCallback(client: Client, taskQueue: string, input: CallbackInput): Promise<string> {
+  const handle = await client.workflow.start<typeof deliverCallback>(DELIVER_CALLBACK_WORKFLOW, {
+    workflowId: input.callbackId,
+    taskQueue,
+    args: [input],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    staticSummary: `Callback for ${input.messageId} to ${destinationHost(input.url)}`,
+  });
+  return handle.firstExecutionRunId;
+}
+
+/** For a message whose workflow has completed: sends its outcome to a newly registered URL at once. */
+export async function notifyFinishedMessage(
+  client: Client,
+  taskQueue: string,
+  status: MessageStatus,
+  url: string,
+): Promise<void> {
+  if (!CALLBACK_STATES.includes(status.state)) {
+    throw new SubscribeNotAllowedError(status.id, `a ${status.state} message has no outcome to report`);
+  }
+  const message = await messageInput(client, status.id);
+  if (!message) throw new SubscribeNotAllowedError(status.id, 'the message’s input could not be read');
+  await startCallback(client, taskQueue, {
+    callbackId: `${status.id}.callback-late-${randomBytes(6).toString('hex')}`,
+    messageId: status.id,
+    url,
+    sender: message.sender ?? null,
+    payload: outcomePayload(status, message, new Date().toISOString()),
+    message,
+    round: 1,
+  });
+}

@@ -1,0 +1,15 @@
+/** One state change of one message, as published to the event log and streamed to SSE clients. Pure types. */
+export interface MessageEvent {
+  /** Position in the log; what SSE clients send back as Last-Event-ID. */
+  id: number;
+  messageId: string;
+  /** The message's own event counter, so a re-published event is recognised and kept once. */
+  seq: number;
+  state: string;
+  destination: string;
+  /** Name of the API key that sent the message (null for messages started outside the API). */
+  sender: string | null;
+  at: string;
+}
+
+export type NewMessageEvent = Omit<MessageEvent, 'id'>;

@@ -1,0 +1,30 @@
+/**
+ * The event log: every state change of every message, in order, as the workflows publish them. The
+ * API tails it to serve Server-Sent Events, so any number of API processes see every change.
+ *
+ * The embedded default is a table in the SQLite store (nothing to install; processes on one host share
+ * the file). At scale the PostgreSQL store can use LISTEN/NOTIFY instead of polling.
+ */
+import type { MessageEvent, NewMessageEvent } from '../shared/message-event';
+
+export type { MessageEvent, NewMessageEvent };
+
+export interface EventLogQuery {
+  afterId: number;
+  messageId?: string;
+  /** Only events of messages sent with this API key. */
+  sender?: string;
+  limit?: number;
+}
+
+export interface EventLog {
+  /** Appends an event; idempotent per (messageId, seq). */
+  append(event: NewMessageEvent): Promise<void>;
+  /** Events after `afterId`, oldest first. */
+  read(query: EventLogQuery): Promise<MessageEvent[]>;
+  /** The newest event of one message, if any. */
+  latest(messageId: string): Promise<MessageEvent | undefined>;
+  /** The id of the newest event in the log (0 when empty). */
+  lastId(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,83 @@
+/** The embedded event log: a table in the same SQLite file as the dead-letter store. */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { EventLog, EventLogQuery, MessageEvent, NewMessageEvent } from './event-log';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS message_events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id  TEXT NOT NULL,
+  seq         INTEGER NOT NULL,
+  state       TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  sender      TEXT,
+  at          TEXT NOT NULL,
+  UNIQUE (message_id, seq)
+);
+CREATE INDEX IF NOT EXISTS message_events_by_message ON message_events (message_id, id);
+CREATE INDEX IF NOT EXISTS message_events_by_sender ON message_events (sender, id);
+`;
+
+interface Row {
+  id: number;
+  message_id: string;
+  seq: number;
+  state: string;
+  destination: string;
+  sender: string | null;
+  at: string;
+}
+
+const toEvent = (row: Row): MessageEvent => ({
+  id: row.id,
+  messageId: row.message_id,
+  seq: row.seq,
+  state: row.state,
+  destination: row.destination,
+  sender: row.sender,
+  at: row.at,
+});
+
+export function openSqliteEventLog(path: string): EventLog {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  // A local activity can run twice (a worker crash before its result is recorded): keep the first.
+  const insert = db.prepare(`
+    INSERT OR IGNORE INTO message_events (message_id, seq, state, destination, sender, at)
+    VALUES (@messageId, @seq, @state, @destination, @sender, @at)`);
+  const latest = db.prepare<[string], Row>(
+    'SELECT * FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1',
+  );
+  const lastId = db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM message_events');
+
+  return {
+    async append(event: NewMessageEvent) {
+      insert.run(event);
+    },
+    async read(query: EventLogQuery) {
+      const where = ['id > @afterId'];
+      if (query.messageId !== undefined) where.push('message_id = @messageId');
+      if (query.sender !== undefined) where.push('sender = @sender');
+      const rows = db
+        .prepare<Record<string, unknown>, Row>(
+          `SELECT * FROM message_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`,
+        )
+        .all({ afterId: query.afterId, messageId: query.messageId, sender: query.sender, limit: query.limit ?? 500 });
+      return rows.map(toEvent);
+    },
+    async latest(messageId: string) {
+      const row = latest.get(messageId);
+      return row ? toEvent(row) : undefined;
+    },
+    async lastId() {
+      return lastId.get()?.id ?? 0;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
