@@ -19,6 +19,7 @@ import {
   redriveUpdate,
   statusQuery,
   submitReplyUpdate,
+  subscribeUpdate,
 } from '../shared/definitions';
 import {
   DISCARD_NOT_ALLOWED,
@@ -31,6 +32,8 @@ import {
   RedriveNotAllowedError,
   REPLY_NOT_ACCEPTED,
   ReplyNotAcceptedError,
+  SUBSCRIBE_NOT_ALLOWED,
+  SubscribeNotAllowedError,
 } from '../shared/errors';
 import { destinationHost, validateMessage, type Message, type MessageInput } from '../shared/message';
 import type { MessageState, MessageStatus, ReplyInput } from '../shared/message-status';
@@ -109,14 +112,37 @@ export async function startMessage(client: Client, input: MessageInput, taskQueu
 
 /** The content hash of an existing message: from its memo, or from its start input (started by another client). */
 async function existingContentHash(client: Client, id: string): Promise<string | undefined> {
-  const handle = client.workflow.getHandle(id);
-  const description = await handle.describe();
+  const description = await client.workflow.getHandle(id).describe();
   const memoHash = description.memo?.contentHash;
   if (typeof memoHash === 'string') return memoHash;
-  const history = await handle.fetchHistory();
+  const input = await messageInput(client, id);
+  return input && typeof input === 'object' ? contentHash(input as MessageInput) : undefined;
+}
+
+/** The input a message's (latest) workflow run was started with. */
+export async function messageInput(client: Client, id: string): Promise<Message | undefined> {
+  const history = await client.workflow.getHandle(id).fetchHistory();
   const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
   const [input] = payloads.map((payload) => client.options.loadedDataConverter.payloadConverter.fromPayload(payload));
-  return input && typeof input === 'object' ? contentHash(input as MessageInput) : undefined;
+  return input && typeof input === 'object' ? (input as Message) : undefined;
+}
+
+/**
+ * Registers a callback URL with a running message. SubscribeNotAllowedError when the message refuses;
+ * MessageEndedError when its workflow has completed (the caller may then send the outcome itself).
+ */
+export async function subscribe(
+  client: Client,
+  id: string,
+  url: string,
+): Promise<{ subscriptions: number; notifiedNow: boolean }> {
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(subscribeUpdate, { args: [{ url }] });
+  } catch (error) {
+    const refusal = updateRefusal(error, SUBSCRIBE_NOT_ALLOWED);
+    if (refusal !== undefined) throw new SubscribeNotAllowedError(id, refusal);
+    throw new MessageEndedError(id, await endedState(client, id, error));
+  }
 }
 
 /** The message's status (the workflow's `status` query); MessageNotFoundError for an unknown id. */
