@@ -9,6 +9,7 @@ import type { OutcomePayload } from '../../src/shared/callback';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
 import { CALLBACK_SECRET, startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import { recordHistory } from '../helpers/histories';
 
 let herald: TestHerald;
 let api: TestApi;
@@ -64,6 +65,7 @@ test('a delivered message calls its callback, signed, with the outcome', async (
     data: { id, state: 'delivered', attempts: 1, lastAttempt: { status: 200 }, metadata: { order: '42' } },
   });
   expect(callback!.headers['webhook-id']).toBe(`${id}.callback-1`);
+  await recordHistory(herald.client, id, 'delivered-with-callback');
   // A tampered body fails verification: the signature covers the bytes.
   expect(() => verified({ ...callback!, body: callback!.body.replace('delivered', 'replied') })).toThrow();
 });
@@ -173,6 +175,7 @@ test('a callback that never succeeds is dead-lettered as a callback, and replaye
     callback: { messageId: id, url: downstream.url('/cb-broken') },
   });
   expect(downstream.requests('/cb-broken')).toHaveLength(5);
+  await recordHistory(herald.client, callbackId, 'callback-dead-lettered');
   const listed = await api.call<{ items: { id: string }[] }>(
     'GET',
     '/v1/dead-letters?kind=callback&reason=callback_failed',

@@ -12,7 +12,7 @@ import { installRuntimeLogger } from '../../src/temporal/runtime-logger';
 import { HISTORIES_DIR } from '../helpers/histories';
 
 /** The scenarios the integration tests record; each must have a committed history. */
-const SCENARIOS = [
+const MESSAGE_SCENARIOS = [
   'retried-then-delivered',
   'permanent-error-dead-lettered',
   'retry-after-honoured',
@@ -26,14 +26,31 @@ const SCENARIOS = [
   'cancelled-between-retries',
   'rejected-malformed',
 ];
+/** Recorded since the event log and callbacks (the `herald-events-and-callbacks-v1` patch). */
+const SCENARIOS = [...MESSAGE_SCENARIOS, 'delivered-with-callback', 'callback-dead-lettered'];
+/** Histories recorded before that patch: running workflows from then must still replay. */
+const BEFORE_EVENTS_DIR = join(HISTORIES_DIR, 'before-events');
 
-const files = readdirSync(HISTORIES_DIR).filter((file) => file.endsWith('.json'));
+const jsonFiles = (dir: string) => readdirSync(dir).filter((file) => file.endsWith('.json'));
+const files = [
+  ...jsonFiles(HISTORIES_DIR).map((file) => join(HISTORIES_DIR, file)),
+  ...jsonFiles(BEFORE_EVENTS_DIR).map((file) => join(BEFORE_EVENTS_DIR, file)),
+];
 
 // Replay workers log their start and stop at info; only problems matter here.
 installRuntimeLogger(createLogger('warn'));
 
-test('every scenario has a recorded history', () => {
-  expect(files.map((file) => basename(file, '.json')).sort()).toEqual([...SCENARIOS].sort());
+test('every scenario has a recorded history, from before and after the events patch', () => {
+  expect(
+    jsonFiles(HISTORIES_DIR)
+      .map((file) => basename(file, '.json'))
+      .sort(),
+  ).toEqual([...SCENARIOS].sort());
+  expect(
+    jsonFiles(BEFORE_EVENTS_DIR)
+      .map((file) => basename(file, '.json'))
+      .sort(),
+  ).toEqual([...MESSAGE_SCENARIOS].sort());
 });
 
 /**
@@ -42,17 +59,22 @@ test('every scenario has a recorded history', () => {
  */
 function workflowIdOf(history: ReturnType<typeof historyFromJSON>): string {
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  const input = JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8')) as { id?: string };
-  if (typeof input.id !== 'string') throw new Error('recorded input has no message id');
-  return input.id;
+  const input = JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8')) as { id?: string; callbackId?: string };
+  // deliverMessage runs as the message id, deliverCallback as the callback id.
+  const id = input.id ?? input.callbackId;
+  if (typeof id !== 'string') throw new Error('recorded input has no message or callback id');
+  return id;
 }
 
-test.each(files)('%s replays against the current workflow code', async (file) => {
-  const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')));
-  expect(history.events?.length).toBeGreaterThan(3);
-  await Worker.runReplayHistory(
-    { workflowBundle: { codePath: process.env.HERALD_TEST_WORKFLOW_BUNDLE! }, replayName: file },
-    history,
-    workflowIdOf(history),
-  );
-});
+test.each(files.map((file) => [file.slice(HISTORIES_DIR.length + 1), file]))(
+  '%s replays against the current workflow code',
+  async (_name, file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(file, 'utf8')));
+    expect(history.events?.length).toBeGreaterThan(3);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: process.env.HERALD_TEST_WORKFLOW_BUNDLE! }, replayName: file },
+      history,
+      workflowIdOf(history),
+    );
+  },
+);
