@@ -17,6 +17,15 @@ test('defaults', () => {
     deadlineMs: 86_400_000,
   });
   expect(config.delivery.deadLetterRetentionMs).toBe(7 * 86_400_000);
+  expect(config.delivery.callback).toMatchObject({
+    initialIntervalMs: 1000,
+    maximumIntervalMs: 600_000,
+    maximumAttempts: 20,
+    attemptTimeoutMs: 10_000,
+    deadlineMs: 86_400_000,
+  });
+  expect(config.callbackSecrets).toEqual({});
+  expect(() => loadConfig({ HERALD_CALLBACK_SECRETS: '{"ops":"plain"}' })).toThrow('HERALD_CALLBACK_SECRETS');
   // The embedded default may call this machine; a configured cluster may not, unless allowed.
   expect(config.destinationAllowlist).toEqual(['localhost', '127.0.0.1', '::1']);
   expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }).destinationAllowlist).toEqual([]);
