@@ -86,6 +86,7 @@ test('Idempotency-Key: the same content answers 200 with the existing message, o
   });
   expect(mismatch.status).toBe(400);
   expect(mismatch.body).toMatchObject({ errors: [{ field: '/id' }] });
+  await pollState(key, 'delivered');
   expect(downstream.requests('/idem')).toHaveLength(1);
 });
 
