@@ -1,0 +1,39 @@
+/** The CLI's help text: `herald --help`. */
+export const USAGE = `Usage: herald <command> [options]
+
+Send messages through Herald, follow them, and operate its dead-letter queue.
+
+Commands:
+  send --url URL [--data JSON|@file.json|@-] [--method POST] [--header 'K: V']...
+       [--id ID] [--reply-timeout 5m] [--wait] [--timeout 2m] [--json]
+                        send a message (the client assigns a msg_… id when --id is not given);
+                        --wait waits for its outcome, showing progress on stderr
+  status ID [--json]    show a message's status
+  wait ID [--timeout 5m] [--json]
+                        wait until a message ends, showing each state change on stderr
+  dlq list [--reason R] [--destination HOST] [--kind K] [--state S] [--limit N] [--cursor C] [--json]
+                        list dead letters, oldest first (a table by default)
+  dlq redrive ID [--json]
+  dlq redrive (--reason R | --destination HOST | --kind K | --all) [--json]
+                        redrive one dead letter, or every parked one that matches (one by one,
+                        with progress on stderr)
+  tail [--json]         print message state changes as they happen (Server-Sent Events), until interrupted
+
+Options for every command:
+  --api-url URL         the Herald API (env HERALD_URL; default http://127.0.0.1:3000); on commands
+                        other than send, --url means the same (on send, --url is the destination)
+  --api-key KEY         an API key (env HERALD_API_KEY; default: the contents of .data/dev-api-key,
+                        which \`npm start\` writes)
+  --json                print exactly one JSON document on stdout (tail: one per line)
+  -h, --help            show this help
+
+Results go to stdout; progress and errors go to stderr.
+
+Exit codes:
+  0  success
+  1  the message ended badly (dead_lettered, cancelled or rejected) for send --wait and wait
+  2  usage error
+  3  the API refused the request (4xx)
+  4  the API was unreachable, answered 5xx, or did not answer in time; or --timeout passed before the
+     message ended (it goes on)
+`;
