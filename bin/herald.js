@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The `herald` command: the compiled CLI when `npm run build` has made one, otherwise the TypeScript
-// sources through tsx (a checkout without a build).
+// The `herald` command. In a checkout (sources present) it runs the TypeScript sources through tsx, so
+// a stale `dist/` from an earlier build can never shadow them; an installed package (no src/) runs the
+// compiled CLI.
 'use strict';
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
-const built = join(__dirname, '..', 'dist', 'cli', 'main.js');
-if (existsSync(built)) {
-  require(built).main();
-} else {
+const source = join(__dirname, '..', 'src', 'cli', 'main.ts');
+if (existsSync(source)) {
   require('tsx/cjs');
-  require('../src/cli/main.ts').main();
+  require(source).main();
+} else {
+  require(join(__dirname, '..', 'dist', 'cli', 'main.js')).main();
 }
