@@ -41,9 +41,26 @@ export interface DeliveryDependencies {
 }
 
 interface SendLimits {
-  timeoutMs: number;
+  /** One signal for the whole attempt: a token refresh and a second send share its time budget. */
+  signal: AbortSignal;
   excerptBytes: number;
 }
+
+/**
+ * Headers the transport owns: a sender setting them could smuggle requests or misdirect a proxy.
+ * Herald sets content-type, idempotency-key, webhook-id and (with a token provider) authorization itself.
+ */
+const TRANSPORT_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'te',
+  'trailer',
+  'keep-alive',
+  'expect',
+]);
 
 /** Leave part of the attempt timeout for reporting the failure, so the activity (not the server) times the attempt out. */
 const REPORTING_MARGIN = 0.1;
@@ -92,7 +109,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     };
     try {
       const response = await sendWithToken(message, url, {
-        timeoutMs: httpTimeoutMs,
+        signal: AbortSignal.any([AbortSignal.timeout(httpTimeoutMs), Context.current().cancellationSignal]),
         excerptBytes: plan.responseExcerptBytes,
       });
       outcome = {
@@ -157,8 +174,10 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   }
 
   async function send(message: Message, url: URL, limits: SendLimits, token?: string) {
-    const signal = AbortSignal.any([AbortSignal.timeout(limits.timeoutMs), Context.current().cancellationSignal]);
-    const headers: Record<string, string> = { ...lowercaseKeys(message.destination.headers ?? {}) };
+    const signal = limits.signal;
+    const headers: Record<string, string> = Object.fromEntries(
+      Object.entries(lowercaseKeys(message.destination.headers ?? {})).filter(([name]) => !TRANSPORT_HEADERS.has(name)),
+    );
     let body: string | Buffer | undefined;
     if (message.bodyBase64 !== undefined) {
       body = Buffer.from(message.bodyBase64, 'base64');
@@ -221,6 +240,9 @@ function parseDestination(raw: string, policy: DestinationPolicy): URL | { cause
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return { cause: 'invalid_destination', error: `destination URL scheme ${url.protocol} is not http or https` };
   }
+  if (url.username || url.password) {
+    return { cause: 'invalid_destination', error: 'destination URL must not contain credentials' };
+  }
   // IP literals never go through DNS lookup, so the connect-time guard would not see them.
   if (isLiteralHostBlocked(url, policy)) {
     return {
@@ -232,7 +254,7 @@ function parseDestination(raw: string, policy: DestinationPolicy): URL | { cause
 }
 
 /** Reads at most `limit` bytes of a response body, then drops the rest. */
-async function readExcerpt(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+export async function readExcerpt(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   if (limit > 0) {

@@ -13,6 +13,7 @@ import { classifyStatus, classifyTransportError } from '../retry/classify';
 import type { RetryPlan } from '../retry/delivery-plan';
 import { parseRetryAfter } from '../retry/retry-after';
 import { isLiteralHostBlocked, type DestinationPolicy } from '../shared/destination-policy';
+import { readExcerpt } from './delivery';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
 import type { AttemptRecord } from '../shared/message-status';
 
@@ -99,7 +100,8 @@ export function createNotifyActivities(deps: NotifyDependencies) {
           ]),
         });
         status = response.statusCode;
-        excerpt = (await response.body.text()).slice(0, EXCERPT_BYTES);
+        // The receiver is the sender's choice: read a bounded excerpt, never the whole body.
+        excerpt = await readExcerpt(response.body, EXCERPT_BYTES);
         retryAfterMs = parseRetryAfter(response.headers['retry-after'], new Date());
         classification = classifyStatus(status);
       } catch (caught) {

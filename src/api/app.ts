@@ -67,6 +67,8 @@ export async function buildApp(deps: ApiDependencies) {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.config.api.bodyLimitBytes,
+    // Event streams are hijacked long-lived responses: close them on shutdown rather than wait for clients.
+    forceCloseConnections: true,
     // Request ids in logs, and a client may pass its own for tracing.
     requestIdHeader: 'x-request-id',
     ajv: {

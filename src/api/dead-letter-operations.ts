@@ -3,7 +3,7 @@
  * one whose retention ended (workflow completed) is redriven by starting a new run with the stored
  * message, linked to the old run through its memo.
  */
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { contentHash, discardMessage, redriveMessage } from '../temporal/message-operations';
 import { DELIVER_MESSAGE_WORKFLOW } from '../shared/definitions';
@@ -48,9 +48,15 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
     await deps.store.markRedriven(id, record.round, new Date().toISOString());
     return { id, mode: 'restarted', state: 'accepted', runId };
   }
-  const handle = deps.client.workflow.getHandle(id);
-  const description = await handle.describe();
-  if (description.status.name === 'RUNNING') {
+  // Temporal deletes closed runs after the namespace's retention: the record alone is then enough.
+  const description = await deps.client.workflow
+    .getHandle(id)
+    .describe()
+    .catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    });
+  if (description?.status.name === 'RUNNING') {
     const status = await redriveMessage(deps.client, id);
     return { id, mode: 'resumed', state: status.state };
   }
@@ -60,12 +66,15 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
     workflowId: id,
     taskQueue: deps.taskQueue,
     args: [record.message],
-    memo: { contentHash: contentHash(record.message), redriveOf: { runId: description.runId, round: record.round } },
+    memo: {
+      contentHash: contentHash(record.message),
+      redriveOf: { runId: description?.runId ?? null, round: record.round },
+    },
     typedSearchAttributes: [
       { key: HERALD_STATE, value: 'accepted' },
       { key: HERALD_DESTINATION, value: record.destination },
     ],
-    staticSummary: `Redrive of ${id} (run ${description.runId})`,
+    staticSummary: `Redrive of ${id}${description ? ` (run ${description.runId})` : ''}`,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
   });
@@ -75,7 +84,7 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
     mode: 'restarted',
     state: 'accepted',
     runId: started.firstExecutionRunId,
-    previousRunId: description.runId,
+    ...(description ? { previousRunId: description.runId } : {}),
   };
 }
 
@@ -92,9 +101,9 @@ export async function discardDeadLetter(deps: DeadLetterOperationsDeps, id: stri
   try {
     await discardMessage(deps.client, id);
   } catch (error) {
-    // Retention already ended the workflow: only the record is left to mark.
-    if (!(error instanceof DiscardNotAllowedError) || !error.reason.startsWith('its workflow has completed'))
-      throw error;
+    // Retention already ended the workflow (or Temporal deleted it): only the record is left to mark.
+    const ended = error instanceof DiscardNotAllowedError && error.reason.startsWith('its workflow has completed');
+    if (!ended && !(error instanceof MessageNotFoundError)) throw error;
     await deps.store.markDiscarded(id, new Date().toISOString());
   }
 }

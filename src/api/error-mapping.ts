@@ -1,5 +1,5 @@
 /** The one place errors become HTTP problems. Anything unrecognised is a 500 that says nothing of internals. */
-import { ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import {
   DiscardNotAllowedError,
   InvalidMessageError,
@@ -15,7 +15,7 @@ import { InvalidCursorError } from '../store/sqlite-dead-letter-store';
 import { PROBLEMS, ProblemError, type ProblemKind } from './problem';
 
 /** gRPC status codes Temporal answers with (google.rpc.Code). */
-const GrpcStatus = { INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, UNAVAILABLE: 14 } as const;
+const GrpcStatus = { INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
 
 interface AjvError {
   instancePath: string;
@@ -67,8 +67,19 @@ export function problemFromError(error: unknown): ProblemError {
       errors: [{ field: 'cursor', message: 'invalid cursor' }],
     });
   }
-  if (error instanceof ServiceError) {
-    const code = (error.cause as { code?: number } | undefined)?.code;
+  if (error instanceof WorkflowExecutionAlreadyStartedError) {
+    return new ProblemError('redrive-not-allowed', 'a run for this id is already under way');
+  }
+  // Temporal's errors: the SDK's ServiceError wraps the gRPC error; raw workflowService calls throw it bare.
+  const grpcCode =
+    error instanceof ServiceError
+      ? (error.cause as { code?: number } | undefined)?.code
+      : typeof (error as { code?: unknown }).code === 'number' && 'details' in (error as object)
+        ? (error as { code: number }).code
+        : undefined;
+  if (grpcCode !== undefined) {
+    const code = grpcCode;
+    if (code === GrpcStatus.NOT_FOUND) return new ProblemError('not-found', 'no such message');
     if (code === GrpcStatus.INVALID_ARGUMENT)
       return new ProblemError(
         'validation-failed',

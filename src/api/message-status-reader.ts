@@ -22,10 +22,13 @@ export interface StatusReaderDeps {
   store: DeadLetterStore;
   namespace: string;
   taskQueue: string;
+  deadLetterRetentionMs: number;
 }
 
 /** Whether any worker has polled the task queue for workflow tasks recently. */
-export async function workerIsPolling(deps: StatusReaderDeps): Promise<boolean> {
+export async function workerIsPolling(
+  deps: Pick<StatusReaderDeps, 'client' | 'namespace' | 'taskQueue'>,
+): Promise<boolean> {
   const response = await deps.client.workflowService.describeTaskQueue({
     namespace: deps.namespace,
     taskQueue: { name: deps.taskQueue },
@@ -74,7 +77,12 @@ async function statusWithoutWorker(deps: StatusReaderDeps, id: string): Promise<
     nextAttemptAt: null,
     reply: null,
     deadLetter: parked
-      ? { reason: record.reason, at: record.deadLetteredAt, round: record.round, retainedUntil: record.deadLetteredAt }
+      ? {
+          reason: record.reason,
+          at: record.deadLetteredAt,
+          round: record.round,
+          retainedUntil: new Date(Date.parse(record.deadLetteredAt) + deps.deadLetterRetentionMs).toISOString(),
+        }
       : null,
     rejection: null,
     cancellation: null,

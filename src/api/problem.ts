@@ -11,6 +11,7 @@ export const PROBLEMS = {
   'validation-failed': { status: 400, title: 'The request does not match the schema' },
   unauthorized: { status: 401, title: 'Missing or unknown API key' },
   'invalid-signature': { status: 401, title: 'Missing or invalid reply signature' },
+  forbidden: { status: 403, title: 'Not allowed for this API key' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'A message with this id exists with different content' },

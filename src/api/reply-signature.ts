@@ -9,11 +9,14 @@ import { ProblemError } from './problem';
 
 export function verifyReplySignature(
   secrets: Record<string, string>,
+  messageId: string,
   destination: string,
   rawBody: string,
   headers: IncomingHttpHeaders,
 ): void {
-  const secret = secrets[destination] ?? secrets['*'];
+  // Host names are case-insensitive; configured keys may be written either way.
+  const byHost = Object.fromEntries(Object.entries(secrets).map(([host, secret]) => [host.toLowerCase(), secret]));
+  const secret = byHost[destination.toLowerCase()] ?? byHost['*'];
   if (!secret) {
     throw new ProblemError('invalid-signature', `no reply secret is configured for destination ${destination}`);
   }
@@ -28,6 +31,15 @@ export function verifyReplySignature(
   };
   if (!signed['webhook-id'] || !signed['webhook-timestamp'] || !signed['webhook-signature']) {
     throw new ProblemError('invalid-signature', 'send webhook-id, webhook-timestamp and webhook-signature headers');
+  }
+  // The webhook-id is signed: requiring it to name the message binds the signature to this message, so a
+  // reply signed for one message cannot be replayed to another.
+  const webhookId = signed['webhook-id'];
+  if (webhookId !== messageId && !webhookId.startsWith(`${messageId}:`)) {
+    throw new ProblemError(
+      'invalid-signature',
+      `webhook-id must be the message id (${messageId}), optionally followed by ":" and anything`,
+    );
   }
   try {
     new Webhook(secret).verify(rawBody, signed);

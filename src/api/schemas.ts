@@ -17,6 +17,21 @@ const DateTime = Type.String({ format: 'date-time' });
 const PageLimit = (max: number, fallback: number) =>
   Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: `1 to ${max}, default ${fallback}` });
 
+/**
+ * A query's date-time as ISO. The format check lets through what Date cannot represent (a leap second,
+ * `…T23:59:60Z`); that is a 400 naming the field, not a crash.
+ */
+export function isoTime(value: string | undefined, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new ProblemError('validation-failed', 'the request does not match the schema', {
+      errors: [{ field: `query:/${field}`, message: 'is not a representable date-time' }],
+    });
+  }
+  return new Date(ms).toISOString();
+}
+
 /** Parses a PageLimit value, or throws a 400 naming the field when it is over the maximum. */
 export function pageLimit(raw: string | undefined, max: number, fallback: number): number {
   const value = raw === undefined ? fallback : Number(raw);

@@ -31,11 +31,11 @@ export interface RetryDelay {
   basis: 'backoff' | 'retry-after';
 }
 
-/** The backoff before jitter: initial × coefficient^(attempt − 1), capped. */
+/** The backoff before jitter: initial × coefficient^(attempt − 1), capped, in whole milliseconds (rounded down). */
 export function backoffCeiling(attempt: number, policy: BackoffPolicy): number {
   const exponent = Math.max(0, attempt - 1);
   const raw = policy.initialIntervalMs * Math.pow(policy.backoffCoefficient, exponent);
-  return Math.min(Number.isFinite(raw) ? raw : Number.MAX_SAFE_INTEGER, policy.maximumIntervalMs);
+  return Math.floor(Math.min(Number.isFinite(raw) ? raw : Number.MAX_SAFE_INTEGER, policy.maximumIntervalMs));
 }
 
 /** The delay before the next attempt. */
@@ -45,5 +45,6 @@ export function computeRetryDelay(input: RetryDelayInput): RetryDelay {
   }
   const ceiling = backoffCeiling(input.attempt, input.policy);
   const jitter = Math.min(Math.max(input.policy.jitter, 0), 1);
-  return { delayMs: Math.round(ceiling * (1 - jitter * input.random)), basis: 'backoff' };
+  // Rounded up, and the ceiling is whole: the delay stays within [ceiling × (1 − jitter), ceiling].
+  return { delayMs: Math.ceil(ceiling * (1 - jitter * input.random)), basis: 'backoff' };
 }

@@ -39,7 +39,8 @@ const TRANSPORT_CAUSES: Record<string, string> = {
 
 interface ErrorLike {
   name?: string;
-  code?: string;
+  /** Usually a string; a DOMException's is a number. */
+  code?: unknown;
   message?: string;
   cause?: unknown;
 }
@@ -53,7 +54,7 @@ export function classifyTransportError(error: unknown): Classification & { outco
     if (current.code === 'EDESTINATIONBLOCKED') return { outcome: 'permanent', cause: 'destination_blocked' };
     if (current.name === 'TimeoutError' || current.name === 'AbortError')
       return { outcome: 'retryable', cause: 'timeout' };
-    const code = current.code ?? '';
+    const code = typeof current.code === 'string' ? current.code : '';
     if (TRANSPORT_CAUSES[code]) return { outcome: 'retryable', cause: TRANSPORT_CAUSES[code] };
     if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SSL|TLS/i.test(code)) {
       return { outcome: 'retryable', cause: 'tls_failure' };

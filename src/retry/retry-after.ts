@@ -7,8 +7,9 @@ export function parseRetryAfter(header: string | string[] | undefined, now: Date
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  // Only the IMF-fixdate form and its obsolete cousins carry a weekday and "GMT"; Date.parse reads all of them.
-  if (!/GMT$/i.test(trimmed)) return undefined;
+  // IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") or the obsolete RFC 850 form ("Sunday, 06-Nov-94 08:49:37 GMT");
+  // Date.parse reads both, but also reads junk such as "1 GMT", so the shape is checked first.
+  if (!/^[a-z]{3,9}, \d{1,2}[ -][a-z]{3}[ -]\d{2,4} \d{2}:\d{2}:\d{2} GMT$/i.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now.getTime());

@@ -73,9 +73,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     return value === undefined || value.trim() === '' ? fallback : value.trim();
   };
   const duration = (name: string, fallback: string): number => {
-    const ms = parseDuration(read(name, fallback));
+    const raw = read(name, fallback);
+    // A plain number is milliseconds, as in messages.
+    const ms = parseDuration(/^\d+$/.test(raw) ? Number(raw) : raw);
     if (ms === undefined) problems.push(`${name}: not a duration (use e.g. 500ms, 30s, 5m, 2h, 7d)`);
-    return ms ?? 0;
+    // NaN, not 0, so a bad value fails no comparison below (no second problem blaming another variable).
+    return ms ?? Number.NaN;
   };
   const number = (name: string, fallback: number, min: number, max: number, integer = true): number => {
     const raw = read(name, String(fallback));
@@ -88,14 +91,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   const json = <T>(name: string, fallback: T): T => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return fallback;
+    let value: unknown;
     try {
-      return JSON.parse(raw) as T;
+      value = JSON.parse(raw);
     } catch {
       problems.push(`${name}: not valid JSON`);
       return fallback;
     }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      problems.push(`${name}: must be a JSON object`);
+      return fallback;
+    }
+    return value as T;
   };
 
+  const logLevel = (level: string): string => {
+    if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
+      problems.push(`LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal, silent; got "${level}"`);
+    }
+    return level;
+  };
   const dataDir = resolve(read('HERALD_DATA_DIR', '.data'));
   const tokenProviders = json<Record<string, TokenProviderConfig>>('HERALD_TOKEN_PROVIDERS', {});
   for (const [host, provider] of Object.entries(tokenProviders)) {
@@ -160,7 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     taskQueue: read('HERALD_TASK_QUEUE', 'herald'),
     dataDir,
     deadLetterDbPath: resolve(read('HERALD_DEAD_LETTER_DB', join(dataDir, 'dead-letters.sqlite'))),
-    logLevel: read('LOG_LEVEL', 'info'),
+    logLevel: logLevel(read('LOG_LEVEL', 'info')),
     delivery: {
       defaults: {
         initialIntervalMs: duration('HERALD_RETRY_INITIAL_INTERVAL', '1s'),

@@ -38,8 +38,17 @@ export function parseAllowlist(entries: string[]): DestinationPolicy {
 export function isAddressAllowed(address: string, policy: DestinationPolicy): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    // IPv4-mapped (::ffff:a.b.c.d) and the deprecated IPv4-compatible (::a.b.c.d) forms reach IPv4 hosts:
+    // judge them as the IPv4 address they carry.
+    const parts = v6.parts;
+    const compatible = parts.slice(0, 6).every((part) => part === 0) && (parts[6] !== 0 || (parts[7] ?? 0) > 1);
+    if (v6.isIPv4MappedAddress()) {
+      parsed = v6.toIPv4Address();
+    } else if (compatible) {
+      parsed = ipaddr.fromByteArray(v6.toByteArray().slice(12));
+    }
   }
   for (const [network, prefix] of policy.cidrs) {
     if (network.kind() === parsed.kind() && parsed.match(network, prefix)) return true;

@@ -3,6 +3,8 @@ export interface MessageEvent {
   /** Position in the log; what SSE clients send back as Last-Event-ID. */
   id: number;
   messageId: string;
+  /** The workflow run that published it (a redrive after retention is a new run of the same message). */
+  runId: string;
   /** The message's own event counter, so a re-published event is recognised and kept once. */
   seq: number;
   state: string;

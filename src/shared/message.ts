@@ -117,6 +117,10 @@ function crossFieldErrors(message: MessageInput): FieldError[] {
   if (message.body !== undefined && message.bodyBase64 !== undefined) {
     errors.push({ field: '/bodyBase64', message: 'give either body (JSON) or bodyBase64, not both' });
   }
+  // `<id>.callback-…` names a message's callback workflows; a message may not take such an id.
+  if (message.id?.includes('.callback-')) {
+    errors.push({ field: '/id', message: 'must not contain ".callback-" (reserved for callbacks)' });
+  }
   if (message.bodyBase64 !== undefined && message.contentType === undefined) {
     errors.push({ field: '/contentType', message: 'contentType is required with bodyBase64' });
   }

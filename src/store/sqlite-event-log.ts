@@ -8,12 +8,13 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS message_events (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   message_id  TEXT NOT NULL,
+  run_id      TEXT NOT NULL,
   seq         INTEGER NOT NULL,
   state       TEXT NOT NULL,
   destination TEXT NOT NULL,
   sender      TEXT,
   at          TEXT NOT NULL,
-  UNIQUE (message_id, seq)
+  UNIQUE (message_id, run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS message_events_by_message ON message_events (message_id, id);
 CREATE INDEX IF NOT EXISTS message_events_by_sender ON message_events (sender, id);
@@ -22,6 +23,7 @@ CREATE INDEX IF NOT EXISTS message_events_by_sender ON message_events (sender, i
 interface Row {
   id: number;
   message_id: string;
+  run_id: string;
   seq: number;
   state: string;
   destination: string;
@@ -32,6 +34,7 @@ interface Row {
 const toEvent = (row: Row): MessageEvent => ({
   id: row.id,
   messageId: row.message_id,
+  runId: row.run_id,
   seq: row.seq,
   state: row.state,
   destination: row.destination,
@@ -47,8 +50,8 @@ export function openSqliteEventLog(path: string): EventLog {
   db.exec(SCHEMA);
   // A local activity can run twice (a worker crash before its result is recorded): keep the first.
   const insert = db.prepare(`
-    INSERT OR IGNORE INTO message_events (message_id, seq, state, destination, sender, at)
-    VALUES (@messageId, @seq, @state, @destination, @sender, @at)`);
+    INSERT OR IGNORE INTO message_events (message_id, run_id, seq, state, destination, sender, at)
+    VALUES (@messageId, @runId, @seq, @state, @destination, @sender, @at)`);
   const latest = db.prepare<[string], Row>(
     'SELECT * FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1',
   );

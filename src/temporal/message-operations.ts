@@ -36,7 +36,7 @@ import {
   SubscribeNotAllowedError,
 } from '../shared/errors';
 import { destinationHost, validateMessage, type Message, type MessageInput } from '../shared/message';
-import type { MessageState, MessageStatus, ReplyInput } from '../shared/message-status';
+import { isTerminal, type MessageState, type MessageStatus, type ReplyInput } from '../shared/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
 import type { deliverMessage } from '../workflows';
 
@@ -92,7 +92,8 @@ export async function startMessage(client: Client, input: MessageInput, taskQueu
         { key: HERALD_DESTINATION, value: host },
       ],
       staticSummary: `${message.destination.method ?? 'POST'} ${host}${message.reply ? ' · expects reply' : ''}`,
-      staticDetails: `Message \`${message.id}\` to ${message.destination.url}`,
+      // Origin and path only: a query string may carry a secret, and the Web UI shows this to everyone.
+      staticDetails: `Message \`${message.id}\` to ${urlWithoutQuery(message.destination.url)}`,
       // A message id names one message forever, so it is never reused, even after its workflow closed
       // (REJECT_DUPLICATE); and a start for a running id fails (FAIL) rather than attaching, because we
       // must compare contents before answering: same content is a resend, other content a conflict.
@@ -121,7 +122,16 @@ async function existingContentHash(client: Client, id: string): Promise<string |
 
 /** The input a message's (latest) workflow run was started with. */
 export async function messageInput(client: Client, id: string): Promise<Message | undefined> {
-  const history = await client.workflow.getHandle(id).fetchHistory();
+  const history = await client.workflow
+    .getHandle(id)
+    .fetchHistory()
+    .catch((error: unknown) => {
+      const code =
+        (error as { code?: unknown; cause?: { code?: unknown } }).cause?.code ?? (error as { code?: unknown }).code;
+      // gRPC NOT_FOUND (5): no such workflow.
+      if (error instanceof WorkflowNotFoundError || code === 5) throw new MessageNotFoundError(id);
+      throw error;
+    });
   const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
   const [input] = payloads.map((payload) => client.options.loadedDataConverter.payloadConverter.fromPayload(payload));
   return input && typeof input === 'object' ? (input as Message) : undefined;
@@ -169,6 +179,14 @@ export async function submitReply(client: Client, id: string, reply: ReplyInput)
 
 /** Asks the workflow to stop the message; MessageEndedError when it already ended. */
 export async function cancelMessage(client: Client, id: string, reason?: string): Promise<void> {
+  // The signal cannot answer, and the workflow ignores a cancel after the outcome (a parked dead
+  // letter included): say so here rather than accept a cancel that will do nothing.
+  const state = await client.workflow
+    .getHandle(id)
+    .query(statusQuery)
+    .then((status) => status.state)
+    .catch(() => undefined);
+  if (state !== undefined && isTerminal(state)) throw new MessageEndedError(id, state);
   try {
     await client.workflow.getHandle(id).signal(cancelSignal, { reason });
   } catch (error) {
@@ -220,5 +238,14 @@ async function endedState(client: Client, id: string, error: unknown): Promise<s
   } catch (describeError) {
     if (describeError instanceof WorkflowNotFoundError) throw new MessageNotFoundError(id);
     throw describeError;
+  }
+}
+
+function urlWithoutQuery(raw: string): string {
+  try {
+    const url = new URL(raw);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return '(invalid URL)';
   }
 }

@@ -85,7 +85,12 @@ type RoundOutcome = { kind: 'done' } | { kind: 'dead_letter'; reason: DeadLetter
 
 /** Delivers one message under its retry policy, waits for its reply, and dead-letters it when that fails. */
 export async function deliverMessage(input: Message): Promise<MessageStatus> {
-  const { workflowId } = workflowInfo();
+  const { workflowId, runId, memo } = workflowInfo();
+  // A run started to redrive a dead letter whose workflow had ended continues its rounds, so its dead
+  // letter, events and callbacks never collide with the first run's (see api/dead-letter-operations.ts).
+  const redriveOf = memo?.redriveOf as { round?: unknown } | undefined;
+  const firstRound = (typeof redriveOf?.round === 'number' ? redriveOf.round : 0) + 1;
+  const callbackPrefix = firstRound === 1 ? `${workflowId}.callback-` : `${workflowId}.callback-r${firstRound}-`;
   const now = () => new Date().toISOString();
   const createdAt = now();
   const status: MessageStatus = {
@@ -126,13 +131,19 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
     sideEffects.push({
       kind: 'callback',
       input: {
-        callbackId: `${workflowId}.callback-${callbackCount}`,
+        callbackId: `${callbackPrefix}${callbackCount}`,
         messageId: workflowId,
         url,
         sender: msg.sender ?? null,
         // A copy: the status goes on changing after this outcome.
         payload: JSON.parse(JSON.stringify(outcomePayload(status, msg, now()))) as unknown,
-        message: msg,
+        // Only what a dead-lettered callback needs: the full message (body, credentials in headers) stays
+        // with the message, not copied into every callback.
+        message: {
+          id: msg.id,
+          destination: { url: msg.destination.url },
+          ...(msg.metadata ? { metadata: msg.metadata } : {}),
+        },
         round: 1,
       },
     });
@@ -144,6 +155,7 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
       kind: 'event',
       event: {
         messageId: workflowId,
+        runId,
         seq: eventSeq,
         state,
         destination: status.destination,
@@ -170,6 +182,9 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
             staticSummary: `Callback for ${workflowId} to ${destinationHost(effect.input.url)}`,
           });
         }
+      } catch (error) {
+        // A side effect must never wedge the message's own outcome: record the loss and go on.
+        log.error('side effect failed', { kind: effect.kind, error: String(error) });
       } finally {
         sideEffectRunning = false;
       }
@@ -343,15 +358,22 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
   const plan = planned.plan;
 
   try {
-    for (let round = 1; ; round++) {
+    for (let round = firstRound; ; round++) {
       const outcome = await runRound(message, round, plan);
       if (outcome.kind === 'done') break;
       const parked = await parkDeadLetter(message, round, outcome.reason, plan);
       if (!parked) break;
     }
   } catch (error) {
-    // Cancelling the workflow itself (e.g. `temporal workflow cancel`) ends the message as cancelled.
+    // Cancelling the workflow itself (e.g. `temporal workflow cancel`) ends the message as cancelled,
+    // unless it already had its outcome: a parked dead letter stays dead-lettered, and is discarded.
     if (!isCancellation(error)) throw error;
+    if (status.state === 'dead_lettered' && status.deadLetter) {
+      const discardedAt = now();
+      await CancellationScope.nonCancellable(() => markDiscarded({ id: message!.id, at: discardedAt }));
+      status.deadLetter = { ...status.deadLetter, discardedAt };
+      return finish();
+    }
     cancel();
     return finish();
   }
@@ -421,8 +443,10 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
       return { kind: 'delivered' };
     } catch (error) {
       status.nextAttemptAt = null;
-      // Cancelled by us: either the reply arrived (delivery proven) or the sender cancelled.
-      if (isCancellation(error) && (pendingReply || cancelRequested)) return { kind: 'delivered' };
+      // A reply proves delivery, whatever the last attempt says (they can land in the same activation).
+      if (pendingReply) return { kind: 'delivered' };
+      // Cancelled by us because the sender cancelled.
+      if (isCancellation(error) && cancelRequested) return { kind: 'delivered' };
       if (!(error instanceof ActivityFailure)) throw error;
       const { cause } = error;
       const last = cause instanceof TimeoutFailure && cause.cause ? cause.cause : cause;
@@ -476,6 +500,7 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
     }
     await markRedriven({ id: msg.id, round, at: now() });
     redriveRequested = false;
+    pendingReply = null;
     status.redrives += 1;
     status.deadLetter = null;
     return true;

@@ -1,4 +1,5 @@
 /** /v1/dead-letters end to end: list, get, redrive (resumed and restarted), bulk redrive of 100, discard. */
+import type { MessageStatus } from '../../src/shared/message-status';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { startTestHerald, type TestHerald } from '../helpers/herald';
@@ -29,12 +30,17 @@ type DeadLetter = {
 };
 type Page = { items: DeadLetter[]; nextCursor: string | null };
 
-async function deadLettered(path: string, count = 1, extra: Record<string, unknown> = {}): Promise<string[]> {
-  downstream.script(path, [{ status: 400 }]);
+async function deadLettered(
+  path: string,
+  count = 1,
+  extra: Record<string, unknown> = {},
+  target: Downstream = downstream,
+): Promise<string[]> {
+  target.script(path, [{ status: 400 }]);
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const response = await api.call('POST', '/v1/messages', {
-      json: { destination: { url: downstream.url(path) }, body: { i }, ...extra },
+      json: { destination: { url: target.url(path) }, body: { i }, ...extra },
     });
     expect(response.status).toBe(202);
     ids.push((response.body as { id: string }).id);
@@ -140,32 +146,95 @@ describe('after retention ended', () => {
     expect(downstream.requests('/dl-expired').map((r) => r.body)).toEqual(['{"late":true}', '{"late":true}']);
     expect((await shortApi.call<DeadLetter>('GET', `/v1/dead-letters/${id}`)).body.state).toBe('redriven');
   });
+
+  test('a restarted run that fails again is dead-lettered again, with fresh events and a new callback', async () => {
+    downstream.script('/dl-twice', [{ status: 400 }]);
+    const response = await shortApi.call('POST', '/v1/messages', {
+      json: {
+        destination: { url: downstream.url('/dl-twice') },
+        body: {},
+        callback: { url: downstream.url('/dl-twice-cb') },
+      },
+    });
+    const { id } = response.body as { id: string };
+    expect((await shortHerald.client.workflow.getHandle(id).result()).state).toBe('dead_lettered');
+    expect((await shortApi.call('POST', `/v1/dead-letters/${id}/redrive`)).body).toMatchObject({ mode: 'restarted' });
+    const second = await shortHerald.client.workflow.getHandle(id).result();
+    expect(second).toMatchObject({ state: 'dead_lettered', deadLetter: { round: 2 } });
+    expect((second as MessageStatus).attempts.map((a) => a.round)).toEqual([2]);
+
+    const record = await shortApi.call<DeadLetter>('GET', `/v1/dead-letters/${id}`);
+    expect(record.body).toMatchObject({ state: 'dead_lettered', round: 2 });
+    // Redrivable again.
+    expect((await shortApi.call('POST', `/v1/dead-letters/${id}/redrive`)).status).toBe(200);
+
+    const events = await shortHerald.events.read({ afterId: 0, messageId: id, limit: 100 });
+    expect(events.filter((e) => e.state === 'dead_lettered')).toHaveLength(2);
+    expect(new Set(events.map((e) => e.runId)).size).toBeGreaterThanOrEqual(2);
+    const deadline = Date.now() + 20_000;
+    while (downstream.requests('/dl-twice-cb').length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(downstream.requests('/dl-twice-cb').map((r) => r.headers['webhook-id'])).toEqual([
+      `${id}.callback-1`,
+      `${id}.callback-r2-1`,
+    ]);
+  });
 });
 
-test('bulk redrive of 100 dead letters brings all 100 back into delivery', async () => {
-  const ids = await deadLettered('/dl-bulk', 100);
-  downstream.script('/dl-bulk', [{ status: 200 }]);
-  const startedAt = Date.now();
-  const response = await api.call<{ matched: number; redriven: number; failed: unknown[] }>(
-    'POST',
-    '/v1/dead-letters/redrive',
-    {
-      json: { reason: 'permanent_error', destination: `127.0.0.1:${downstream.port}` },
-    },
-  );
-  const elapsed = Date.now() - startedAt;
-  expect(response.status).toBe(200);
-  expect(response.body.failed).toEqual([]);
-  expect(response.body.redriven).toBeGreaterThanOrEqual(100);
-  // Paced at 200 per second: 100 take at least half a second.
-  expect(elapsed).toBeGreaterThanOrEqual(450);
-  for (const id of ids) await herald.waitForState(id, 'delivered', 60_000);
-  const deliveredBodies = downstream.requests('/dl-bulk').filter((r) => r.headers['idempotency-key']);
-  expect(new Set(deliveredBodies.map((r) => r.headers['idempotency-key'])).size).toBe(100);
-  expect(deliveredBodies).toHaveLength(200);
-  const remaining = await api.call<Page>(
-    'GET',
-    `/v1/dead-letters?state=dead_lettered&destination=127.0.0.1:${downstream.port}&limit=500`,
-  );
-  expect(remaining.body.items.filter((item) => ids.includes(item.id))).toEqual([]);
+test('bulk redrive of 100 dead letters brings exactly those 100 back into delivery', async () => {
+  // A receiver of its own, so the filter matches exactly these 100.
+  const bulk = await startDownstream();
+  try {
+    const ids = await deadLettered('/dl-bulk', 100, {}, bulk);
+    bulk.script('/dl-bulk', [{ status: 200 }]);
+    const startedAt = Date.now();
+    const response = await api.call<{ matched: number; redriven: number; failed: unknown[] }>(
+      'POST',
+      '/v1/dead-letters/redrive',
+      {
+        json: { reason: 'permanent_error', destination: `127.0.0.1:${bulk.port}` },
+      },
+    );
+    const elapsed = Date.now() - startedAt;
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ matched: 100, redriven: 100, failed: [] });
+    // Paced at 200 per second: 100 take at least half a second.
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    for (const id of ids) await herald.waitForState(id, 'delivered', 60_000);
+    const requests = bulk.requests('/dl-bulk');
+    expect(new Set(requests.map((r) => r.headers['idempotency-key'])).size).toBe(100);
+    expect(requests).toHaveLength(200);
+    const remaining = await api.call<Page>(
+      'GET',
+      `/v1/dead-letters?state=dead_lettered&destination=127.0.0.1:${bulk.port}&limit=500`,
+    );
+    expect(remaining.body.items).toEqual([]);
+  } finally {
+    await bulk.close();
+  }
 }, 180_000);
+
+test('credentials in a dead letter’s headers are not echoed back', async () => {
+  const [id] = await deadLettered('/dl-secret', 1, {
+    destination: {
+      url: downstream.url('/dl-secret'),
+      headers: { Authorization: 'Bearer s3cret', 'X-Api-Key': 'k3y', 'X-Tenant': 'acme' },
+    },
+  });
+  expect(downstream.requests('/dl-secret')[0]?.headers.authorization).toBe('Bearer s3cret');
+  const record = await api.call<DeadLetter & { message: { destination: { headers: Record<string, string> } } }>(
+    'GET',
+    `/v1/dead-letters/${id}`,
+  );
+  expect(record.body.message.destination.headers).toEqual({
+    Authorization: '[redacted]',
+    'X-Api-Key': '[redacted]',
+    'X-Tenant': 'acme',
+  });
+  const listed = await api.call<{
+    items: { id: string; message: { destination: { headers?: Record<string, string> } } }[];
+  }>('GET', '/v1/dead-letters?limit=500');
+  expect(listed.body.items.find((item) => item.id === id)?.message.destination.headers?.Authorization).toBe(
+    '[redacted]',
+  );
+});

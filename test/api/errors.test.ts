@@ -182,6 +182,25 @@ test('an id that breaks the id pattern in a path is 400, an unknown route 404', 
   expectProblem(await api.call('GET', '/v1/nothing-here'), 404, 'not-found');
 });
 
+test('a date-time the format accepts but Date cannot represent is 400, not a crash', async () => {
+  const problem = expectProblem(
+    await api.call('GET', '/v1/messages?since=2016-12-31T23:59:60Z'),
+    400,
+    'validation-failed',
+  );
+  expect(problem.errors).toEqual([{ field: 'query:/since', message: 'is not a representable date-time' }]);
+  expectProblem(await api.call('GET', '/v1/dead-letters?until=2016-12-31T23:59:60Z'), 400, 'validation-failed');
+});
+
+test('cancelling a message that has its outcome (a parked dead letter) is 409, not a silent 202', async () => {
+  downstream.script('/gone-for-good', [{ status: 410 }]);
+  const id = uniqueId('msg');
+  await send({ id, destination: { url: downstream.url('/gone-for-good') }, body: {} });
+  await herald.waitForState(id, 'dead_lettered');
+  const problem = expectProblem(await api.call('POST', `/v1/messages/${id}/cancel`), 409, 'message-ended');
+  expect(problem.detail).toContain('dead_lettered');
+});
+
 test('a method the path does not serve is 405 with Allow', async () => {
   const response = await api.call('PUT', '/v1/messages');
   const problem = expectProblem(response, 405, 'method-not-allowed');
@@ -204,5 +223,8 @@ test('a reply with a malformed body is 400 and never reaches the workflow', asyn
     'validation-failed',
   );
   expect(problem.errors?.map((e) => e.field)).toEqual(expect.arrayContaining(['/body', '/status']));
+  const status = await api.call<{ reply: unknown; ignored: unknown[] }>('GET', `/v1/messages/${id}`);
+  expect(status.body.reply).toBeNull();
+  expect(status.body.ignored).toEqual([]);
   await api.call('POST', `/v1/messages/${id}/cancel`);
 });

@@ -1,7 +1,7 @@
 /** /v1/messages end to end over HTTP, with the real worker and dev server. */
 import { Webhook } from 'standardwebhooks';
 import { startDownstream, type Downstream } from '../helpers/downstream';
-import { API_KEY, REPLY_SECRET, startTestApi, type TestApi, type TestResponse } from '../helpers/api';
+import { API_KEY, OTHER_API_KEY, REPLY_SECRET, startTestApi, type TestApi, type TestResponse } from '../helpers/api';
 import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
 
 let herald: TestHerald;
@@ -32,7 +32,7 @@ async function pollState(id: string, state: string): Promise<Status> {
 
 function signedReply(id: string, payload: unknown, secret = REPLY_SECRET) {
   const raw = JSON.stringify(payload);
-  const msgId = `rep_${id}`;
+  const msgId = `${id}:reply`;
   const timestamp = new Date();
   const signature = new Webhook(secret).sign(msgId, timestamp, raw);
   return {
@@ -224,6 +224,36 @@ describe('POST /v1/messages/{id}/reply', () => {
     await api.call('POST', `/v1/messages/${id}/cancel`);
   });
 
+  test('a signature made for another message is refused (webhook-id binds it to its message)', async () => {
+    const id = await awaitingMessage();
+    const other = await awaitingMessage();
+    const signedForOther = signedReply(other, { body: 'for the other one' });
+    const replayed = await api.call('POST', `/v1/messages/${id}/reply`, {
+      raw: signedForOther.raw,
+      headers: signedForOther.headers,
+    });
+    expect(replayed.status).toBe(401);
+    expect((replayed.body as { detail: string }).detail).toContain('webhook-id must be the message id');
+    expect((await api.call<Status>('GET', `/v1/messages/${id}`)).body.reply).toBeNull();
+    await api.call('POST', `/v1/messages/${id}/cancel`);
+    await api.call('POST', `/v1/messages/${other}/cancel`);
+  });
+
+  test('only the sending API key may cancel a message or register a callback for it', async () => {
+    const id = await awaitingMessage();
+    const asOther = { authorization: `Bearer ${OTHER_API_KEY}` };
+    const cancel = await api.call('POST', `/v1/messages/${id}/cancel`, { headers: asOther });
+    expect(cancel.status).toBe(403);
+    expect(cancel.body).toMatchObject({ type: 'urn:herald:problem:forbidden' });
+    const subscribe = await api.call('POST', `/v1/messages/${id}/subscriptions`, {
+      json: { url: downstream.url('/steal') },
+      headers: asOther,
+    });
+    expect(subscribe.status).toBe(403);
+    expect((await api.call<Status>('GET', `/v1/messages/${id}`)).body.state).toBe('awaiting_reply');
+    expect((await api.call('POST', `/v1/messages/${id}/cancel`)).status).toBe(202);
+  });
+
   test('a reply to an unknown message is 404', async () => {
     const { raw, headers } = signedReply('x', { body: 1 });
     const response = await api.call('POST', `/v1/messages/${uniqueId('unknown')}/reply`, { raw, headers });
@@ -263,6 +293,20 @@ test('the API key is required, by name, on every non-public endpoint', async () 
   expect((await api.call('GET', '/v1/dead-letters', { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(
     200,
   );
+  // Every route but health and documentation, whatever it does, refuses a request without a key.
+  const guarded = api.app.registeredRoutes.filter(
+    (r) => !r.hidden && !['/healthz', '/readyz'].includes(r.url) && r.method !== 'HEAD',
+  );
+  expect(guarded.length).toBeGreaterThanOrEqual(13);
+  for (const route of guarded) {
+    const response = await api.call(route.method, route.url.replace(/:id/, 'msg_any'), {
+      headers: { authorization: null },
+    });
+    expect({ route: `${route.method} ${route.url}`, status: response.status }).toEqual({
+      route: `${route.method} ${route.url}`,
+      status: 401,
+    });
+  }
   expect((await api.call('GET', '/healthz', { headers: { authorization: null } })).status).toBe(200);
   expect((await api.call('GET', '/openapi.json', { headers: { authorization: null } })).status).toBe(200);
 });

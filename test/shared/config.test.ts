@@ -1,89 +1,455 @@
-/** Configuration: defaults, and every invalid variable reported together. */
-import { ConfigError, loadConfig, temporalAddress } from '../../src/shared/config';
+/** Configuration: defaults, parsing, and every invalid variable reported together in one ConfigError. */
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig, temporalAddress, type HeraldConfig } from '../../src/shared/config';
 
-test('defaults', () => {
-  const config = loadConfig({});
-  expect(config.temporal).toEqual({ address: '', namespace: 'default', devServerPort: 7233, uiPort: 8233 });
-  expect(temporalAddress(config)).toBe('127.0.0.1:7233');
-  expect(config.taskQueue).toBe('herald');
-  expect(config.api).toMatchObject({ host: '127.0.0.1', port: 3000, bodyLimitBytes: 1_048_576, keys: [] });
-  expect(config.delivery.defaults).toEqual({
-    initialIntervalMs: 1000,
-    backoffCoefficient: 2,
-    maximumIntervalMs: 300_000,
-    maximumAttempts: 10,
-    jitter: 0.2,
-    attemptTimeoutMs: 30_000,
-    deadlineMs: 86_400_000,
-  });
-  expect(config.delivery.deadLetterRetentionMs).toBe(7 * 86_400_000);
-  expect(config.delivery.callback).toMatchObject({
-    initialIntervalMs: 1000,
-    maximumIntervalMs: 600_000,
-    maximumAttempts: 20,
-    attemptTimeoutMs: 10_000,
-    deadlineMs: 86_400_000,
-  });
-  expect(config.callbackSecrets).toEqual({});
-  expect(() => loadConfig({ HERALD_CALLBACK_SECRETS: '{"ops":"plain"}' })).toThrow('HERALD_CALLBACK_SECRETS');
-  // The embedded default may call this machine; a configured cluster may not, unless allowed.
-  expect(config.destinationAllowlist).toEqual(['localhost', '127.0.0.1', '::1']);
-  expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }).destinationAllowlist).toEqual([]);
-  expect(loadConfig({ HERALD_DESTINATION_ALLOWLIST: 'none' }).destinationAllowlist).toEqual([]);
-});
+const DAY = 86_400_000;
 
-test('values are read and parsed', () => {
-  const config = loadConfig({
-    TEMPORAL_ADDRESS: 'temporal.internal:7233',
-    HERALD_API_KEYS: 'ops:abcdefghijklmnop, ci:0123456789abcdef0123',
-    HERALD_RETRY_INITIAL_INTERVAL: '250ms',
-    HERALD_RETRY_JITTER: '0.5',
-    HERALD_REPLY_SECRETS: '{"*":"whsec_abc"}',
-    HERALD_TOKEN_PROVIDERS: '{"api.example.com":{"tokenUrl":"https://auth/x","clientId":"a","clientSecret":"b"}}',
-    HERALD_DESTINATION_ALLOWLIST: '10.0.0.0/8, internal.example.com',
-  });
-  expect(temporalAddress(config)).toBe('temporal.internal:7233');
-  expect(config.api.keys).toEqual([
-    { name: 'ops', key: 'abcdefghijklmnop' },
-    { name: 'ci', key: '0123456789abcdef0123' },
-  ]);
-  expect(config.delivery.defaults.initialIntervalMs).toBe(250);
-  expect(config.delivery.defaults.jitter).toBe(0.5);
-  expect(config.replySecrets).toEqual({ '*': 'whsec_abc' });
-  expect(config.tokenProviders['api.example.com']?.clientId).toBe('a');
-  expect(config.destinationAllowlist).toEqual(['10.0.0.0/8', 'internal.example.com']);
-});
-
-test('every invalid variable is reported in one error', () => {
-  let error: unknown;
+/** The problems of the ConfigError that loading `env` throws (fails the test if it does not throw one). */
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
-    loadConfig({
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const configError = error as ConfigError;
+    expect(configError.name).toBe('ConfigError');
+    // The message lists every problem too, for logs that print only the message.
+    for (const problem of configError.problems) expect(configError.message).toContain(problem);
+    return configError.problems;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe('defaults', () => {
+  test('an empty environment gives the documented defaults', () => {
+    const dataDir = resolve('.data');
+    const expected: HeraldConfig = {
+      api: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 1_048_576, keys: [] },
+      replySecrets: {},
+      callbackSecrets: {},
+      destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
+      redriveRatePerSecond: 50,
+      temporal: { address: '', namespace: 'default', devServerPort: 7233, uiPort: 8233 },
+      taskQueue: 'herald',
+      dataDir,
+      deadLetterDbPath: join(dataDir, 'dead-letters.sqlite'),
+      logLevel: 'info',
+      delivery: {
+        defaults: {
+          initialIntervalMs: 1000,
+          backoffCoefficient: 2,
+          maximumIntervalMs: 300_000,
+          maximumAttempts: 10,
+          jitter: 0.2,
+          attemptTimeoutMs: 30_000,
+          deadlineMs: DAY,
+        },
+        limits: {
+          maximumAttempts: 100,
+          maximumIntervalMs: 3_600_000,
+          attemptTimeoutMs: 300_000,
+          deadlineMs: 30 * DAY,
+          replyTimeoutMs: 30 * DAY,
+        },
+        maxRetryAfterMs: 3_600_000,
+        deadLetterRetentionMs: 7 * DAY,
+        responseExcerptBytes: 2048,
+        callback: {
+          initialIntervalMs: 1000,
+          backoffCoefficient: 2,
+          maximumIntervalMs: 600_000,
+          maximumAttempts: 20,
+          jitter: 0.2,
+          attemptTimeoutMs: 10_000,
+          deadlineMs: DAY,
+        },
+      },
+      tokenProviders: {},
+    };
+    expect(loadConfig({})).toEqual(expected);
+  });
+
+  test('empty and blank values count as unset', () => {
+    const blank = loadConfig({
+      TEMPORAL_ADDRESS: '',
+      TEMPORAL_PORT: '   ',
+      HERALD_API_PORT: '',
+      HERALD_RETRY_DEADLINE: ' ',
+      HERALD_TOKEN_PROVIDERS: '  ',
+      HERALD_REPLY_SECRETS: '',
+      HERALD_API_KEYS: '',
+      LOG_LEVEL: '',
+    });
+    expect(blank).toEqual(loadConfig({}));
+  });
+
+  test('the embedded dev server (no TEMPORAL_ADDRESS) is at 127.0.0.1 on the dev port', () => {
+    expect(temporalAddress(loadConfig({}))).toBe('127.0.0.1:7233');
+    expect(temporalAddress(loadConfig({ TEMPORAL_PORT: '17233' }))).toBe('127.0.0.1:17233');
+  });
+
+  test('the embedded default may call this machine; a configured cluster may not, unless allowed', () => {
+    expect(loadConfig({}).destinationAllowlist).toEqual(['localhost', '127.0.0.1', '::1']);
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }).destinationAllowlist).toEqual([]);
+    expect(loadConfig({ HERALD_DESTINATION_ALLOWLIST: 'none' }).destinationAllowlist).toEqual([]);
+    expect(loadConfig({ HERALD_DESTINATION_ALLOWLIST: 'NONE' }).destinationAllowlist).toEqual([]);
+    expect(
+      loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233', HERALD_DESTINATION_ALLOWLIST: '10.1.2.3' }).destinationAllowlist,
+    ).toEqual(['10.1.2.3']);
+  });
+
+  test('the dead-letter database lives in the data directory unless set', () => {
+    const config = loadConfig({ HERALD_DATA_DIR: '/var/lib/herald' });
+    expect(config.dataDir).toBe('/var/lib/herald');
+    expect(config.deadLetterDbPath).toBe('/var/lib/herald/dead-letters.sqlite');
+    expect(loadConfig({ HERALD_DEAD_LETTER_DB: '/srv/dl.sqlite' }).deadLetterDbPath).toBe('/srv/dl.sqlite');
+    expect(loadConfig({ HERALD_DATA_DIR: 'rel/dir' }).dataDir).toBe(resolve('rel/dir'));
+  });
+});
+
+describe('values are read and parsed', () => {
+  test('every variable', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'herald-prod',
+      TEMPORAL_PORT: '17233',
+      TEMPORAL_UI_PORT: '18233',
+      HERALD_TASK_QUEUE: 'herald-eu',
+      LOG_LEVEL: 'debug',
+      HERALD_API_HOST: '0.0.0.0',
+      HERALD_API_PORT: '8080',
+      HERALD_BODY_LIMIT_BYTES: '65536',
+      HERALD_API_KEYS: 'ops:abcdefghijklmnop, ci:0123456789abcdef0123',
+      HERALD_REPLY_SECRETS: '{"*":"whsec_abc","api.example.com":"whsec_def"}',
+      HERALD_CALLBACK_SECRETS: '{"ops":"whsec_cb"}',
+      HERALD_DESTINATION_ALLOWLIST: '10.0.0.0/8, internal.example.com',
+      HERALD_REDRIVE_RATE: '5',
+      HERALD_RETRY_INITIAL_INTERVAL: '250ms',
+      HERALD_RETRY_BACKOFF_COEFFICIENT: '1.5',
+      HERALD_RETRY_MAXIMUM_INTERVAL: '2m',
+      HERALD_RETRY_MAXIMUM_ATTEMPTS: '7',
+      HERALD_RETRY_JITTER: '0.5',
+      HERALD_RETRY_ATTEMPT_TIMEOUT: '10s',
+      HERALD_RETRY_DEADLINE: '12h',
+      HERALD_LIMIT_MAXIMUM_ATTEMPTS: '50',
+      HERALD_LIMIT_MAXIMUM_INTERVAL: '30m',
+      HERALD_LIMIT_ATTEMPT_TIMEOUT: '1m',
+      HERALD_LIMIT_DEADLINE: '7d',
+      HERALD_LIMIT_REPLY_TIMEOUT: '2d',
+      HERALD_MAX_RETRY_AFTER: '15m',
+      HERALD_DEAD_LETTER_RETENTION: '14d',
+      HERALD_RESPONSE_EXCERPT_BYTES: '0',
+      HERALD_CALLBACK_INITIAL_INTERVAL: '2s',
+      HERALD_CALLBACK_MAXIMUM_INTERVAL: '1m',
+      HERALD_CALLBACK_MAXIMUM_ATTEMPTS: '3',
+      HERALD_CALLBACK_ATTEMPT_TIMEOUT: '5s',
+      HERALD_CALLBACK_DEADLINE: '1h',
+      HERALD_TOKEN_PROVIDERS:
+        '{"api.example.com":{"tokenUrl":"https://auth/x","clientId":"a","clientSecret":"b","scope":"s","audience":"u"}}',
+    });
+    expect(config.temporal).toEqual({
+      address: 'temporal.internal:7233',
+      namespace: 'herald-prod',
+      devServerPort: 17233,
+      uiPort: 18233,
+    });
+    expect(temporalAddress(config)).toBe('temporal.internal:7233');
+    expect(config.taskQueue).toBe('herald-eu');
+    expect(config.logLevel).toBe('debug');
+    expect(config.api).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      bodyLimitBytes: 65_536,
+      keys: [
+        { name: 'ops', key: 'abcdefghijklmnop' },
+        { name: 'ci', key: '0123456789abcdef0123' },
+      ],
+    });
+    expect(config.replySecrets).toEqual({ '*': 'whsec_abc', 'api.example.com': 'whsec_def' });
+    expect(config.callbackSecrets).toEqual({ ops: 'whsec_cb' });
+    expect(config.destinationAllowlist).toEqual(['10.0.0.0/8', 'internal.example.com']);
+    expect(config.redriveRatePerSecond).toBe(5);
+    expect(config.delivery).toEqual({
+      defaults: {
+        initialIntervalMs: 250,
+        backoffCoefficient: 1.5,
+        maximumIntervalMs: 120_000,
+        maximumAttempts: 7,
+        jitter: 0.5,
+        attemptTimeoutMs: 10_000,
+        deadlineMs: 12 * 3_600_000,
+      },
+      limits: {
+        maximumAttempts: 50,
+        maximumIntervalMs: 1_800_000,
+        attemptTimeoutMs: 60_000,
+        deadlineMs: 7 * DAY,
+        replyTimeoutMs: 2 * DAY,
+      },
+      maxRetryAfterMs: 900_000,
+      deadLetterRetentionMs: 14 * DAY,
+      responseExcerptBytes: 0,
+      callback: {
+        initialIntervalMs: 2000,
+        backoffCoefficient: 2,
+        maximumIntervalMs: 60_000,
+        maximumAttempts: 3,
+        jitter: 0.2,
+        attemptTimeoutMs: 5000,
+        deadlineMs: 3_600_000,
+      },
+    });
+    expect(config.tokenProviders).toEqual({
+      'api.example.com': { tokenUrl: 'https://auth/x', clientId: 'a', clientSecret: 'b', scope: 's', audience: 'u' },
+    });
+  });
+
+  test('values are trimmed', () => {
+    const config = loadConfig({ HERALD_TASK_QUEUE: '  q  ', HERALD_API_PORT: ' 8080 ', HERALD_RETRY_DEADLINE: ' 2h ' });
+    expect(config.taskQueue).toBe('q');
+    expect(config.api.port).toBe(8080);
+    expect(config.delivery.defaults.deadlineMs).toBe(7_200_000);
+  });
+
+  test('API keys: a key may contain colons; blank entries are skipped', () => {
+    expect(loadConfig({ HERALD_API_KEYS: 'ops:abc:defghijklmnopq,,  ,' }).api.keys).toEqual([
+      { name: 'ops', key: 'abc:defghijklmnopq' },
+    ]);
+  });
+
+  test('range edges are accepted', () => {
+    const config = loadConfig({
+      HERALD_API_PORT: '0',
+      TEMPORAL_PORT: '65535',
+      HERALD_RETRY_JITTER: '0',
+      HERALD_RETRY_BACKOFF_COEFFICIENT: '1',
+      HERALD_RETRY_MAXIMUM_ATTEMPTS: '1',
+      HERALD_BODY_LIMIT_BYTES: '1024',
+    });
+    expect(config.api.port).toBe(0);
+    expect(config.temporal.devServerPort).toBe(65_535);
+    expect(config.delivery.defaults).toMatchObject({ jitter: 0, backoffCoefficient: 1, maximumAttempts: 1 });
+    expect(config.api.bodyLimitBytes).toBe(1024);
+    expect(loadConfig({ HERALD_RETRY_JITTER: '1' }).delivery.defaults.jitter).toBe(1);
+  });
+});
+
+describe('invalid values', () => {
+  test('every invalid variable is reported together in one ConfigError', () => {
+    const problems = problemsOf({
       TEMPORAL_PORT: 'seventy',
-      HERALD_RETRY_DEADLINE: 'forever',
+      TEMPORAL_UI_PORT: '70000',
+      HERALD_API_PORT: '-1',
+      HERALD_BODY_LIMIT_BYTES: '2000000',
+      HERALD_REDRIVE_RATE: '0',
+      HERALD_RETRY_INITIAL_INTERVAL: '5 seconds',
+      HERALD_RETRY_BACKOFF_COEFFICIENT: '0.5',
+      HERALD_RETRY_MAXIMUM_INTERVAL: '5 minutes',
+      HERALD_RETRY_MAXIMUM_ATTEMPTS: '2.5',
       HERALD_RETRY_JITTER: '2',
+      HERALD_RETRY_ATTEMPT_TIMEOUT: '1h30m',
+      HERALD_RETRY_DEADLINE: 'forever',
+      HERALD_LIMIT_MAXIMUM_ATTEMPTS: 'many',
+      HERALD_LIMIT_MAXIMUM_INTERVAL: '-1s',
+      HERALD_LIMIT_ATTEMPT_TIMEOUT: 'x',
+      HERALD_LIMIT_DEADLINE: '{',
+      HERALD_LIMIT_REPLY_TIMEOUT: '1w',
+      HERALD_MAX_RETRY_AFTER: 'an hour',
+      HERALD_DEAD_LETTER_RETENTION: '7 days',
+      HERALD_RESPONSE_EXCERPT_BYTES: '100000',
+      HERALD_CALLBACK_INITIAL_INTERVAL: 'now',
+      HERALD_CALLBACK_MAXIMUM_INTERVAL: '?',
+      HERALD_CALLBACK_MAXIMUM_ATTEMPTS: '0',
+      HERALD_CALLBACK_ATTEMPT_TIMEOUT: 'ten seconds',
+      HERALD_CALLBACK_DEADLINE: '1 day',
       HERALD_API_KEYS: 'nokey',
       HERALD_TOKEN_PROVIDERS: '{"api.example.com":{"tokenUrl":"https://auth/x"}}',
       HERALD_REPLY_SECRETS: '{"*":"plain"}',
+      HERALD_CALLBACK_SECRETS: '{"ops":"plain"}',
       HERALD_DESTINATION_ALLOWLIST: '10.0.0.0/99',
-      HERALD_LIMIT_DEADLINE: '{',
     });
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ConfigError);
-  const problems = (error as ConfigError).problems.join('\n');
-  for (const name of [
-    'TEMPORAL_PORT',
-    'HERALD_RETRY_DEADLINE',
-    'HERALD_RETRY_JITTER',
-    'HERALD_API_KEYS',
-    'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientId',
-    'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientSecret',
-    'HERALD_REPLY_SECRETS',
-    'HERALD_DESTINATION_ALLOWLIST',
-    'HERALD_LIMIT_DEADLINE',
-  ]) {
-    expect(problems).toContain(name);
-  }
-  expect(() => loadConfig({ HERALD_TOKEN_PROVIDERS: 'not json' })).toThrow('HERALD_TOKEN_PROVIDERS: not valid JSON');
+    const named = (name: string) => problems.filter((p) => p.startsWith(`${name}:`));
+    for (const name of [
+      'TEMPORAL_PORT',
+      'TEMPORAL_UI_PORT',
+      'HERALD_API_PORT',
+      'HERALD_BODY_LIMIT_BYTES',
+      'HERALD_REDRIVE_RATE',
+      'HERALD_RETRY_INITIAL_INTERVAL',
+      'HERALD_RETRY_BACKOFF_COEFFICIENT',
+      'HERALD_RETRY_MAXIMUM_INTERVAL',
+      'HERALD_RETRY_MAXIMUM_ATTEMPTS',
+      'HERALD_RETRY_JITTER',
+      'HERALD_RETRY_ATTEMPT_TIMEOUT',
+      'HERALD_RETRY_DEADLINE',
+      'HERALD_LIMIT_MAXIMUM_ATTEMPTS',
+      'HERALD_LIMIT_MAXIMUM_INTERVAL',
+      'HERALD_LIMIT_ATTEMPT_TIMEOUT',
+      'HERALD_LIMIT_DEADLINE',
+      'HERALD_LIMIT_REPLY_TIMEOUT',
+      'HERALD_MAX_RETRY_AFTER',
+      'HERALD_DEAD_LETTER_RETENTION',
+      'HERALD_RESPONSE_EXCERPT_BYTES',
+      'HERALD_CALLBACK_INITIAL_INTERVAL',
+      'HERALD_CALLBACK_MAXIMUM_INTERVAL',
+      'HERALD_CALLBACK_MAXIMUM_ATTEMPTS',
+      'HERALD_CALLBACK_ATTEMPT_TIMEOUT',
+      'HERALD_CALLBACK_DEADLINE',
+      'HERALD_API_KEYS',
+      'HERALD_REPLY_SECRETS',
+      'HERALD_CALLBACK_SECRETS',
+      'HERALD_DESTINATION_ALLOWLIST',
+    ]) {
+      expect({ name, problems: named(name) }).toEqual({ name, problems: [expect.any(String)] });
+    }
+    expect(named('HERALD_TOKEN_PROVIDERS')).toEqual([
+      'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientId',
+      'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientSecret',
+    ]);
+    expect(problems).toHaveLength(29 + 2);
+  });
+
+  test('problems say what was wrong and what is expected', () => {
+    expect(problemsOf({ TEMPORAL_PORT: 'seventy' })).toEqual([
+      'TEMPORAL_PORT: must be an integer from 1 to 65535, got "seventy"',
+    ]);
+    expect(problemsOf({ HERALD_RETRY_JITTER: '2' })).toEqual([
+      'HERALD_RETRY_JITTER: must be a number from 0 to 1, got "2"',
+    ]);
+    // Only the variable that is wrong is blamed (not the attempt timeout it is compared with).
+    expect(problemsOf({ HERALD_RETRY_DEADLINE: 'forever' })).toEqual([
+      'HERALD_RETRY_DEADLINE: not a duration (use e.g. 500ms, 30s, 5m, 2h, 7d)',
+    ]);
+    expect(problemsOf({ HERALD_RETRY_ATTEMPT_TIMEOUT: '5 minutes' })).toEqual([
+      'HERALD_RETRY_ATTEMPT_TIMEOUT: not a duration (use e.g. 500ms, 30s, 5m, 2h, 7d)',
+    ]);
+  });
+
+  test.each([
+    ['TEMPORAL_PORT', '0'],
+    ['TEMPORAL_PORT', '65536'],
+    ['TEMPORAL_PORT', '7233.5'],
+    ['TEMPORAL_PORT', 'Infinity'],
+    ['HERALD_API_PORT', '65536'],
+    ['HERALD_BODY_LIMIT_BYTES', '1023'],
+    ['HERALD_RETRY_JITTER', '-0.1'],
+    ['HERALD_RETRY_JITTER', '1.01'],
+    ['HERALD_RETRY_JITTER', 'NaN'],
+    ['HERALD_RETRY_BACKOFF_COEFFICIENT', '101'],
+    ['HERALD_RETRY_MAXIMUM_ATTEMPTS', '10001'],
+    ['HERALD_REDRIVE_RATE', '10001'],
+    ['HERALD_RESPONSE_EXCERPT_BYTES', '-1'],
+  ])('%s=%p is out of range', (name, value) => {
+    expect(problemsOf({ [name]: value })).toEqual([expect.stringContaining(`${name}: must be`)]);
+  });
+
+  test('an attempt timeout longer than the deadline is refused', () => {
+    expect(problemsOf({ HERALD_RETRY_ATTEMPT_TIMEOUT: '2h', HERALD_RETRY_DEADLINE: '1h' })).toEqual([
+      'HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE',
+    ]);
+    expect(problemsOf({ HERALD_RETRY_DEADLINE: '0s' })).toEqual([
+      'HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE',
+    ]);
+    expect(
+      loadConfig({ HERALD_RETRY_ATTEMPT_TIMEOUT: '1h', HERALD_RETRY_DEADLINE: '1h' }).delivery.defaults,
+    ).toMatchObject({ attemptTimeoutMs: 3_600_000, deadlineMs: 3_600_000 });
+  });
+
+  test.each([
+    ['no colon', 'nokey'],
+    ['no name', ':abcdefghijklmnop'],
+    ['a key under 16 characters', 'ops:abcdefghijklmno'],
+    ['one bad entry among good ones', 'ops:abcdefghijklmnop,ci:short'],
+  ])('API keys with %s are refused', (_label, value) => {
+    expect(problemsOf({ HERALD_API_KEYS: value })).toEqual([
+      'HERALD_API_KEYS: each entry must be name:key with a key of at least 16 characters',
+    ]);
+  });
+
+  test.each(['HERALD_REPLY_SECRETS', 'HERALD_CALLBACK_SECRETS'])('%s: secrets must be whsec_… strings', (name) => {
+    expect(problemsOf({ [name]: '{"a":"whsec_ok","b":"plain","c":5}' })).toEqual([
+      `${name}: the secret for "b" must be a whsec_… string`,
+      `${name}: the secret for "c" must be a whsec_… string`,
+    ]);
+    expect(problemsOf({ [name]: '{not json' })).toEqual([`${name}: not valid JSON`]);
+  });
+
+  test('an allowlist entry that is not a host, IP or CIDR is refused', () => {
+    expect(problemsOf({ HERALD_DESTINATION_ALLOWLIST: '10.0.0.0/8, 10.0.0.0/99' })).toEqual([
+      'HERALD_DESTINATION_ALLOWLIST: not a list of hosts, IP addresses and CIDRs',
+    ]);
+  });
+});
+
+describe('HERALD_TOKEN_PROVIDERS', () => {
+  test('JSON that does not parse', () => {
+    expect(problemsOf({ HERALD_TOKEN_PROVIDERS: 'not json' })).toEqual(['HERALD_TOKEN_PROVIDERS: not valid JSON']);
+    expect(problemsOf({ HERALD_TOKEN_PROVIDERS: '{"api.example.com":{"tokenUrl":' })).toEqual([
+      'HERALD_TOKEN_PROVIDERS: not valid JSON',
+    ]);
+  });
+
+  test.each(['null', '[]', '[{"tokenUrl":"x"}]', '"api.example.com"', '42', 'true'])(
+    'JSON that is not an object (%s) is a problem, not a crash',
+    (value) => {
+      expect(problemsOf({ HERALD_TOKEN_PROVIDERS: value, TEMPORAL_PORT: 'x' })).toEqual([
+        'HERALD_TOKEN_PROVIDERS: must be a JSON object',
+        expect.stringContaining('TEMPORAL_PORT'),
+      ]);
+    },
+  );
+
+  test('each missing field is named, per host', () => {
+    expect(
+      problemsOf({
+        HERALD_TOKEN_PROVIDERS: JSON.stringify({
+          'a.example.com': {},
+          'b.example.com': { tokenUrl: 'https://auth/b', clientId: 'b' },
+        }),
+      }),
+    ).toEqual([
+      'HERALD_TOKEN_PROVIDERS: "a.example.com" needs a tokenUrl',
+      'HERALD_TOKEN_PROVIDERS: "a.example.com" needs a clientId',
+      'HERALD_TOKEN_PROVIDERS: "a.example.com" needs a clientSecret',
+      'HERALD_TOKEN_PROVIDERS: "b.example.com" needs a clientSecret',
+    ]);
+  });
+
+  test('empty or non-string fields count as missing; a provider that is not an object has every field missing', () => {
+    expect(
+      problemsOf({
+        HERALD_TOKEN_PROVIDERS: JSON.stringify({
+          'a.example.com': { tokenUrl: '', clientId: 7, clientSecret: 's' },
+          'b.example.com': null,
+        }),
+      }),
+    ).toEqual([
+      'HERALD_TOKEN_PROVIDERS: "a.example.com" needs a tokenUrl',
+      'HERALD_TOKEN_PROVIDERS: "a.example.com" needs a clientId',
+      'HERALD_TOKEN_PROVIDERS: "b.example.com" needs a tokenUrl',
+      'HERALD_TOKEN_PROVIDERS: "b.example.com" needs a clientId',
+      'HERALD_TOKEN_PROVIDERS: "b.example.com" needs a clientSecret',
+    ]);
+  });
+
+  test('several hosts, with host:port keys and optional scope and audience', () => {
+    const providers = {
+      'api.example.com': { tokenUrl: 'https://auth/a', clientId: 'a', clientSecret: 'sa' },
+      'api.example.com:8443': {
+        tokenUrl: 'https://auth/b',
+        clientId: 'b',
+        clientSecret: 'sb',
+        scope: 'events:write',
+        audience: 'https://api',
+      },
+    };
+    expect(loadConfig({ HERALD_TOKEN_PROVIDERS: JSON.stringify(providers) }).tokenProviders).toEqual(providers);
+  });
+});
+
+describe('the other JSON variables must be objects too', () => {
+  test.each(['HERALD_REPLY_SECRETS', 'HERALD_CALLBACK_SECRETS'])('%s', (name) => {
+    for (const value of ['null', '[]', '"whsec_x"', '1']) {
+      expect(problemsOf({ [name]: value })).toEqual([`${name}: must be a JSON object`]);
+    }
+  });
 });

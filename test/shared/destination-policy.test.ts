@@ -22,6 +22,13 @@ test.each([
   expect(isAddressAllowed(address, none)).toBe(false);
 });
 
+test.each(['::7f00:1', '::a00:1', '::c0a8:101'])(
+  'the IPv4-compatible form %s is judged as the IPv4 address it carries',
+  (address) => {
+    expect(isAddressAllowed(address, none)).toBe(false);
+  },
+);
+
 test.each(['93.184.216.34', '8.8.8.8', '2606:4700::1111', '::ffff:93.184.216.34'])(
   '%s (public) is allowed',
   (address) => {

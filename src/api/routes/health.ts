@@ -72,7 +72,7 @@ export function healthRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
             await client.workflowService.getSystemInfo({});
           }, 'Temporal is not reachable'),
           check(
-            () => workerIsPolling({ client, store, namespace: config.temporal.namespace, taskQueue: config.taskQueue }),
+            () => workerIsPolling({ client, namespace: config.temporal.namespace, taskQueue: config.taskQueue }),
             `no worker is polling task queue ${config.taskQueue}`,
           ),
           check(() => store.ping(), 'the dead-letter store does not take writes'),

@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { MessageEndedError } from '../../shared/errors';
-import { cancelMessage, startMessage, submitReply, subscribe } from '../../temporal/message-operations';
+import { cancelMessage, messageInput, startMessage, submitReply, subscribe } from '../../temporal/message-operations';
 import { notifyFinishedMessage } from '../callbacks';
 import { resolveDeliveryPlan } from '../../retry/delivery-plan';
 import { DELIVER_MESSAGE_WORKFLOW } from '../../shared/definitions';
@@ -24,6 +24,7 @@ import {
   ListMessagesQuerySchema,
   MessageInputSchema,
   MessageListSchema,
+  isoTime,
   MessageStatusSchema,
   pageLimit,
   problemResponses as problems,
@@ -32,7 +33,25 @@ import {
 
 export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
   const { client, config, store } = context;
-  const statusDeps = { client, store, namespace: config.temporal.namespace, taskQueue: config.taskQueue };
+  const statusDeps = {
+    client,
+    store,
+    namespace: config.temporal.namespace,
+    taskQueue: config.taskQueue,
+    deadLetterRetentionMs: config.delivery.deadLetterRetentionMs,
+  };
+
+  /**
+   * Only the API key that sent a message may cancel it or point its outcome at a new URL (a callback
+   * carries the reply and is signed with the sender's secret). Messages started outside the API have
+   * no sender and are open to every key.
+   */
+  async function requireSender(id: string, apiKeyName: string | undefined): Promise<void> {
+    const message = await messageInput(client, id);
+    if (message?.sender && message.sender !== apiKeyName) {
+      throw new ProblemError('forbidden', 'only the API key that sent this message may do that');
+    }
+  }
 
   return async (app) => {
     app.post(
@@ -127,7 +146,7 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
         const clauses = [`WorkflowType = '${DELIVER_MESSAGE_WORKFLOW}'`];
         if (state) clauses.push(`${HERALD_STATE.name} = '${state}'`);
         if (destination) clauses.push(`${HERALD_DESTINATION.name} = '${destination}'`);
-        if (since) clauses.push(`StartTime >= '${new Date(since).toISOString()}'`);
+        if (since) clauses.push(`StartTime >= '${isoTime(since, 'since')}'`);
         const query = clauses.join(' AND ');
         const page = await client.workflowService.listWorkflowExecutions({
           namespace: config.temporal.namespace,
@@ -169,7 +188,7 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
         const { id } = request.params;
         const description = await client.workflow.getHandle(id).describe();
         const host = description.typedSearchAttributes.get(HERALD_DESTINATION) ?? '';
-        verifyReplySignature(config.replySecrets, host, request.rawBody ?? '', request.headers);
+        verifyReplySignature(config.replySecrets, id, host, request.rawBody ?? '', request.headers);
         const status = await submitReply(client, id, request.body);
         return { ...status, source: 'workflow' as const };
       },
@@ -188,13 +207,14 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
           body: Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false }),
           response: {
             201: Type.Object({ id: Type.String(), url: Type.String(), notifiedNow: Type.Boolean() }),
-            ...problems(400, 401, 404, 409, 422),
+            ...problems(400, 401, 403, 404, 409, 422),
           },
         },
       },
       async (request, reply) => {
         const { id } = request.params;
         const { url } = request.body;
+        await requireSender(id, request.apiKeyName);
         const check = await checkDestination(url, context.destinationPolicy);
         if (!check.ok) {
           throw new ProblemError('destination-not-allowed', `/url ${check.reason}`, {
@@ -226,12 +246,13 @@ export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
           body: CancelInputSchema,
           response: {
             202: Type.Object({ id: Type.String(), cancelRequested: Type.Literal(true) }),
-            ...problems(400, 401, 404, 409),
+            ...problems(400, 401, 403, 404, 409),
           },
         },
       },
       async (request, reply) => {
         const { id } = request.params;
+        await requireSender(id, request.apiKeyName);
         await cancelMessage(client, id, request.body?.reason);
         return reply
           .status(202)
