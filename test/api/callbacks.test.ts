@@ -81,6 +81,7 @@ test('a callback registered later reports the reply', async () => {
   await herald.client.workflow.getHandle(id).signal('reply', { body: { answer: 'yes' } });
   const payload = verified((await received(downstream, '/cb-later'))[0]!);
   expect(payload).toMatchObject({ type: 'message.replied', data: { id, reply: { body: { answer: 'yes' } } } });
+  await recordHistory(herald.client, id, 'subscribed-later-replied');
 });
 
 test('dead-lettered and cancelled messages report their outcome too', async () => {

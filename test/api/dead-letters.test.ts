@@ -3,6 +3,7 @@ import type { MessageStatus } from '../../src/shared/message-status';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { startTestHerald, type TestHerald } from '../helpers/herald';
+import { recordHistory } from '../helpers/histories';
 
 let herald: TestHerald;
 let api: TestApi;
@@ -104,6 +105,7 @@ test('discard: the record is marked discarded and the parked workflow ends', asy
   const result = await herald.client.workflow.getHandle(id!).result();
   expect(result).toMatchObject({ state: 'dead_lettered', deadLetter: { discardedAt: expect.any(String) } });
   expect((await api.call<DeadLetter>('GET', `/v1/dead-letters/${id}`)).body.state).toBe('discarded');
+  await recordHistory(herald.client, id!, 'dead-letter-discarded');
   expect((await api.call('DELETE', `/v1/dead-letters/${id}`)).status).toBe(409);
   expect((await api.call('POST', `/v1/dead-letters/${id}/redrive`)).status).toBe(409);
 });
@@ -165,6 +167,7 @@ describe('after retention ended', () => {
 
     const record = await shortApi.call<DeadLetter>('GET', `/v1/dead-letters/${id}`);
     expect(record.body).toMatchObject({ state: 'dead_lettered', round: 2 });
+    await recordHistory(shortHerald.client, id, 'restarted-run-dead-lettered-again');
     // Redrivable again.
     expect((await shortApi.call('POST', `/v1/dead-letters/${id}/redrive`)).status).toBe(200);
 

@@ -27,7 +27,14 @@ const MESSAGE_SCENARIOS = [
   'rejected-malformed',
 ];
 /** Recorded since the event log and callbacks (the `herald-events-and-callbacks-v1` patch). */
-const SCENARIOS = [...MESSAGE_SCENARIOS, 'delivered-with-callback', 'callback-dead-lettered'];
+const SCENARIOS = [
+  ...MESSAGE_SCENARIOS,
+  'delivered-with-callback',
+  'callback-dead-lettered',
+  'subscribed-later-replied',
+  'dead-letter-discarded',
+  'restarted-run-dead-lettered-again',
+];
 /** Histories recorded before that patch: running workflows from then must still replay. */
 const BEFORE_EVENTS_DIR = join(HISTORIES_DIR, 'before-events');
 
