@@ -213,6 +213,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   } catch {
     problems.push('HERALD_DESTINATION_ALLOWLIST: not a list of hosts, IP addresses and CIDRs');
   }
+  // A default beyond its limit would refuse every message on a field its sender never set.
+  const { defaults, limits } = config.delivery;
+  for (const [variable, value, limit, limitVariable] of [
+    [
+      'HERALD_RETRY_MAXIMUM_ATTEMPTS',
+      defaults.maximumAttempts,
+      limits.maximumAttempts,
+      'HERALD_LIMIT_MAXIMUM_ATTEMPTS',
+    ],
+    [
+      'HERALD_RETRY_MAXIMUM_INTERVAL',
+      defaults.maximumIntervalMs,
+      limits.maximumIntervalMs,
+      'HERALD_LIMIT_MAXIMUM_INTERVAL',
+    ],
+    [
+      'HERALD_RETRY_ATTEMPT_TIMEOUT',
+      defaults.attemptTimeoutMs,
+      limits.attemptTimeoutMs,
+      'HERALD_LIMIT_ATTEMPT_TIMEOUT',
+    ],
+    ['HERALD_RETRY_DEADLINE', defaults.deadlineMs, limits.deadlineMs, 'HERALD_LIMIT_DEADLINE'],
+  ] as const) {
+    if (value > limit) problems.push(`${variable}: the default must not exceed ${limitVariable}`);
+  }
   if (config.delivery.defaults.attemptTimeoutMs > config.delivery.defaults.deadlineMs) {
     problems.push('HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE');
   }

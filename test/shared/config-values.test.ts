@@ -10,3 +10,12 @@ test('a plain number is a duration in milliseconds, as in messages', () => {
   expect(loadConfig({ HERALD_RETRY_INITIAL_INTERVAL: '1500' }).delivery.defaults.initialIntervalMs).toBe(1500);
   expect(loadConfig({ HERALD_CALLBACK_DEADLINE: '60000' }).delivery.callback.deadlineMs).toBe(60_000);
 });
+
+test('a default beyond its configured limit is a start-up error, not a refusal of every message', () => {
+  expect(() => loadConfig({ HERALD_RETRY_MAXIMUM_ATTEMPTS: '20', HERALD_LIMIT_MAXIMUM_ATTEMPTS: '10' })).toThrow(
+    'HERALD_RETRY_MAXIMUM_ATTEMPTS: the default must not exceed HERALD_LIMIT_MAXIMUM_ATTEMPTS',
+  );
+  expect(() => loadConfig({ HERALD_RETRY_DEADLINE: '40d' })).toThrow(
+    'HERALD_RETRY_DEADLINE: the default must not exceed HERALD_LIMIT_DEADLINE',
+  );
+});
