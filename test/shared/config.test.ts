@@ -339,19 +339,20 @@ describe('invalid values', () => {
     ['HERALD_REDRIVE_RATE', '10001'],
     ['HERALD_RESPONSE_EXCERPT_BYTES', '-1'],
   ])('%s=%p is out of range', (name, value) => {
-    expect(problemsOf({ [name]: value })).toEqual([expect.stringContaining(`${name}: must be`)]);
+    // (A value beyond its limit may also be reported as a default beyond the limit.)
+    expect(problemsOf({ [name]: value })[0]).toEqual(expect.stringContaining(`${name}: must be`));
   });
 
   test('an attempt timeout longer than the deadline is refused', () => {
-    expect(problemsOf({ HERALD_RETRY_ATTEMPT_TIMEOUT: '2h', HERALD_RETRY_DEADLINE: '1h' })).toEqual([
+    expect(problemsOf({ HERALD_RETRY_ATTEMPT_TIMEOUT: '4m', HERALD_RETRY_DEADLINE: '3m' })).toEqual([
       'HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE',
     ]);
     expect(problemsOf({ HERALD_RETRY_DEADLINE: '0s' })).toEqual([
       'HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE',
     ]);
     expect(
-      loadConfig({ HERALD_RETRY_ATTEMPT_TIMEOUT: '1h', HERALD_RETRY_DEADLINE: '1h' }).delivery.defaults,
-    ).toMatchObject({ attemptTimeoutMs: 3_600_000, deadlineMs: 3_600_000 });
+      loadConfig({ HERALD_RETRY_ATTEMPT_TIMEOUT: '5m', HERALD_RETRY_DEADLINE: '5m' }).delivery.defaults,
+    ).toMatchObject({ attemptTimeoutMs: 300_000, deadlineMs: 300_000 });
   });
 
   test.each([
