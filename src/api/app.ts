@@ -105,7 +105,23 @@ export async function buildApp(deps: ApiDependencies) {
   });
 
   const verifyKey = createApiKeyVerifier(deps.config.api.keys);
-  app.addHook('onRequest', async (request) => {
+  /** Methods served on a concrete path (empty when no route has the path). */
+  const allowedMethods = (path: string) => [
+    ...new Set(registeredRoutes.filter((route) => routePattern(route.url).test(path)).map((r) => r.method)),
+  ];
+  const methodNotAllowed = (method: string, allowed: string[]) =>
+    new ProblemError('method-not-allowed', `${method} is not allowed here; use ${allowed.join(', ')}`);
+
+  app.addHook('onRequest', async (request, reply) => {
+    // A known path with another method is 405 with Allow (RFC 9110 §15.5.6), decided before any body is
+    // parsed: a method such as QUERY would otherwise fail on its missing Content-Type first.
+    if (request.routeOptions.url === undefined) {
+      const allowed = allowedMethods(request.url.split('?')[0] ?? '/');
+      if (allowed.length > 0) {
+        void reply.header('allow', allowed.join(', '));
+        throw methodNotAllowed(request.method, allowed);
+      }
+    }
     if (request.routeOptions.config?.public || request.url.startsWith('/docs')) return;
     const name = verifyKey(request.headers.authorization);
     if (!name) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
@@ -119,13 +135,10 @@ export async function buildApp(deps: ApiDependencies) {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
-    // A known path with another method is 405 with Allow (RFC 9110 §15.5.6), not a 404.
-    const allowed = [
-      ...new Set(registeredRoutes.filter((route) => routePattern(route.url).test(path)).map((r) => r.method)),
-    ];
+    const allowed = allowedMethods(path);
     const problem =
       allowed.length > 0
-        ? new ProblemError('method-not-allowed', `${request.method} is not allowed here; use ${allowed.join(', ')}`)
+        ? methodNotAllowed(request.method, allowed)
         : new ProblemError('not-found', `no route for ${request.method} ${path}`);
     if (allowed.length > 0) void reply.header('allow', allowed.join(', '));
     void reply.status(problem.status).type('application/problem+json').send(problem.body(request.url));

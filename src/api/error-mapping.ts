@@ -91,7 +91,10 @@ export function problemFromError(error: unknown): ProblemError {
   }
   // Any other 4xx Fastify raised on its own (e.g. a malformed header) is still the client's mistake.
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-    const kind = (Object.keys(PROBLEMS) as ProblemKind[]).find((k) => PROBLEMS[k].status === err.statusCode);
+    const kind =
+      err.statusCode === 400
+        ? 'validation-failed'
+        : (Object.keys(PROBLEMS) as ProblemKind[]).find((k) => PROBLEMS[k].status === err.statusCode);
     return new ProblemError(kind ?? 'validation-failed', err.message);
   }
   return new ProblemError('internal-error', 'something went wrong on our side; it has been logged');

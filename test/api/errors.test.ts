@@ -207,6 +207,10 @@ test('a method the path does not serve is 405 with Allow', async () => {
   const allow = (value: unknown) => String(value).split(', ').sort();
   expect(allow(response.headers.allow)).toEqual(['GET', 'HEAD', 'POST']);
   expect(problem.detail).toContain('PUT is not allowed');
+  // A method that carries a body, sent without one or a Content-Type, is still a 405, not a parse error.
+  const query = await api.call('QUERY', '/healthz', { headers: { authorization: null } });
+  expectProblem(query, 405, 'method-not-allowed');
+  expect(allow(query.headers.allow)).toEqual(['GET', 'HEAD']);
   expect(allow((await api.call('PATCH', `/v1/dead-letters/${uniqueId('x')}`)).headers.allow)).toEqual([
     'DELETE',
     'GET',
