@@ -15,6 +15,7 @@ import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import { createApiKeyVerifier } from './auth';
 import { problemFromError } from './error-mapping';
+import type { StatusReaderDeps } from './message-status-reader';
 import { ProblemError } from './problem';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { eventRoutes } from './routes/events';
@@ -43,6 +44,8 @@ function routePattern(url: string): RegExp {
 /** What routes get: the dependencies plus things derived from config once. */
 export interface ApiContext extends ApiDependencies {
   destinationPolicy: DestinationPolicy;
+  /** What reading a message's status needs (routes for status, subscriptions and events). */
+  statusDeps: StatusReaderDeps;
 }
 
 declare module 'fastify' {
@@ -83,7 +86,17 @@ export async function buildApp(deps: ApiDependencies) {
     const hidden = route.url.startsWith('/docs') || Boolean((route.schema as { hide?: boolean } | undefined)?.hide);
     for (const method of methods) registeredRoutes.push({ method, url: route.url, hidden });
   });
-  const context: ApiContext = { ...deps, destinationPolicy: parseAllowlist(deps.config.destinationAllowlist) };
+  const context: ApiContext = {
+    ...deps,
+    destinationPolicy: parseAllowlist(deps.config.destinationAllowlist),
+    statusDeps: {
+      client: deps.client,
+      store: deps.store,
+      namespace: deps.config.temporal.namespace,
+      taskQueue: deps.config.taskQueue,
+      deadLetterRetentionMs: deps.config.delivery.deadLetterRetentionMs,
+    },
+  };
 
   // JSON only, and keep the raw text: reply signatures are computed over the exact bytes sent.
   app.removeAllContentTypeParsers();

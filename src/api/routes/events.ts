@@ -15,14 +15,8 @@ const SseResponse = {
 };
 
 export function eventRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
-  const { client, store, config, events } = context;
-  const statusDeps = {
-    client,
-    store,
-    namespace: config.temporal.namespace,
-    taskQueue: config.taskQueue,
-    deadLetterRetentionMs: config.delivery.deadLetterRetentionMs,
-  };
+  const { client, events } = context;
+  const { statusDeps } = context;
 
   return async (app) => {
     app.get(

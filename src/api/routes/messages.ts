@@ -32,14 +32,8 @@ import {
 } from '../schemas';
 
 export function messageRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
-  const { client, config, store } = context;
-  const statusDeps = {
-    client,
-    store,
-    namespace: config.temporal.namespace,
-    taskQueue: config.taskQueue,
-    deadLetterRetentionMs: config.delivery.deadLetterRetentionMs,
-  };
+  const { client, config } = context;
+  const { statusDeps } = context;
 
   /**
    * Only the API key that sent a message may cancel it or point its outcome at a new URL (a callback
