@@ -11,6 +11,7 @@ import {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
 } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   cancelSignal,
@@ -146,13 +147,11 @@ export async function subscribe(
   id: string,
   url: string,
 ): Promise<{ subscriptions: number; notifiedNow: boolean }> {
-  try {
-    return await client.workflow.getHandle(id).executeUpdate(subscribeUpdate, { args: [{ url }] });
-  } catch (error) {
-    const refusal = updateRefusal(error, SUBSCRIBE_NOT_ALLOWED);
-    if (refusal !== undefined) throw new SubscribeNotAllowedError(id, refusal);
-    throw new MessageEndedError(id, await endedState(client, id, error));
-  }
+  return refusableUpdate(client, id, subscribeUpdate, [{ url }], {
+    failureType: SUBSCRIBE_NOT_ALLOWED,
+    refused: (reason) => new SubscribeNotAllowedError(id, reason),
+    ended: (state) => new MessageEndedError(id, state),
+  });
 }
 
 /** The message's status (the workflow's `status` query); MessageNotFoundError for an unknown id. */
@@ -167,14 +166,11 @@ export async function getMessageStatus(client: Client, id: string): Promise<Mess
 
 /** Hands the downstream's reply to the workflow (validating update); typed errors say why it was not taken. */
 export async function submitReply(client: Client, id: string, reply: ReplyInput): Promise<MessageStatus> {
-  try {
-    return await client.workflow.getHandle(id).executeUpdate(submitReplyUpdate, { args: [reply] });
-  } catch (error) {
-    const refusal = updateRefusal(error, REPLY_NOT_ACCEPTED);
-    if (refusal !== undefined) throw new ReplyNotAcceptedError(id, refusal);
-    const ended = await endedState(client, id, error);
-    throw new ReplyNotAcceptedError(id, `the message has ended (${ended})`);
-  }
+  return refusableUpdate(client, id, submitReplyUpdate, [reply], {
+    failureType: REPLY_NOT_ACCEPTED,
+    refused: (reason) => new ReplyNotAcceptedError(id, reason),
+    ended: (state) => new ReplyNotAcceptedError(id, `the message has ended (${state})`),
+  });
 }
 
 /** Asks the workflow to stop the message; MessageEndedError when it already ended. */
@@ -196,25 +192,40 @@ export async function cancelMessage(client: Client, id: string, reason?: string)
 
 /** Runs delivery again for a dead-lettered message; RedriveNotAllowedError otherwise. */
 export async function redriveMessage(client: Client, id: string, reason?: string): Promise<MessageStatus> {
-  try {
-    return await client.workflow.getHandle(id).executeUpdate(redriveUpdate, { args: [{ reason }] });
-  } catch (error) {
-    const refusal = updateRefusal(error, REDRIVE_NOT_ALLOWED);
-    if (refusal !== undefined) throw new RedriveNotAllowedError(id, refusal);
-    const ended = await endedState(client, id, error);
-    throw new RedriveNotAllowedError(id, `its workflow has completed (${ended})`);
-  }
+  return refusableUpdate(client, id, redriveUpdate, [{ reason }], {
+    failureType: REDRIVE_NOT_ALLOWED,
+    refused: (why) => new RedriveNotAllowedError(id, why),
+    ended: (state) => new RedriveNotAllowedError(id, `its workflow has completed (${state})`),
+  });
 }
 
 /** Discards a parked dead letter: its record is marked discarded and its workflow completes. */
 export async function discardMessage(client: Client, id: string, reason?: string): Promise<MessageStatus> {
+  return refusableUpdate(client, id, discardUpdate, [{ reason }], {
+    failureType: DISCARD_NOT_ALLOWED,
+    refused: (why) => new DiscardNotAllowedError(id, why),
+    ended: (state) => new DiscardNotAllowedError(id, `its workflow has completed (${state})`),
+  });
+}
+
+/**
+ * Runs an update whose validator may refuse it, and turns the two ways it can fail into typed errors:
+ * the validator's refusal (`refused`, with its reason), or a workflow that is no longer running
+ * (`ended`, with the state it ended in; MessageNotFoundError when there is no such message).
+ */
+async function refusableUpdate<Ret, Args extends [unknown, ...unknown[]]>(
+  client: Client,
+  id: string,
+  update: UpdateDefinition<Ret, Args>,
+  args: Args,
+  errors: { failureType: string; refused: (reason: string) => Error; ended: (state: string) => Error },
+): Promise<Ret> {
   try {
-    return await client.workflow.getHandle(id).executeUpdate(discardUpdate, { args: [{ reason }] });
+    return await client.workflow.getHandle(id).executeUpdate(update, { args });
   } catch (error) {
-    const refusal = updateRefusal(error, DISCARD_NOT_ALLOWED);
-    if (refusal !== undefined) throw new DiscardNotAllowedError(id, refusal);
-    const ended = await endedState(client, id, error);
-    throw new DiscardNotAllowedError(id, `its workflow has completed (${ended})`);
+    const refusal = updateRefusal(error, errors.failureType);
+    if (refusal !== undefined) throw errors.refused(refusal);
+    throw errors.ended(await endedState(client, id, error));
   }
 }
 
