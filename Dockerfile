@@ -38,7 +38,7 @@ USER node
 
 # The worker has no HTTP port, so the check asks the kernel instead: healthy while this container holds
 # an ESTABLISHED TCP connection to the Temporal frontend's port (the port of TEMPORAL_ADDRESS, or of
-# 127.0.0.1:TEMPORAL_PORT when it is unset, as in src/shared/config.ts). A running worker always has
+# 127.0.0.1:TEMPORAL_PORT when it is unset, as in src/config/config.ts). A running worker always has
 # one (its task-queue long polls); a worker that lost Temporal, or never connected, has none. A fresh
 # TCP probe would only prove Temporal is reachable, not that the worker is connected to it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

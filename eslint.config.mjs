@@ -50,10 +50,69 @@ export default tseslint.config(
                 '@temporalio/worker',
                 '@temporalio/activity',
                 '**/store/**',
-                '**/shared/config',
-                '**/shared/logger',
+                '**/config/**',
+                '**/observability/**',
+                '**/destinations/**',
+                '**/temporal/**',
+                '**/api/**',
               ],
               message: 'Not allowed in workflow code: it does I/O or is not deterministic.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The contract is shared by the workflows (sandbox), the API and the HTTP client: it must load
+    // nothing that needs Node, does I/O, or drags in the Temporal client or worker.
+    files: ['src/contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'The contract must be safe in the workflow sandbox.' })),
+          patterns: [
+            {
+              group: [
+                'undici',
+                'pino',
+                'better-sqlite3',
+                'pg',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+              ],
+              message: 'The contract holds shapes and names only.',
+            },
+            {
+              group: ['../*', '!../contract'],
+              message: 'The contract depends on nothing else in Herald.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The published HTTP client must not load the Temporal SDK (test/client/client-package.test.ts checks the build).
+    files: ['src/client.ts', 'src/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@temporalio/*'], message: 'The HTTP client must not load the Temporal SDK.' },
+            {
+              group: [
+                '**/temporal/**',
+                '**/workflows/**',
+                '**/activities/**',
+                '**/contract/definitions',
+                '**/contract/search-attributes',
+              ],
+              allowTypeImports: true,
+              message: 'The HTTP client talks HTTP only; these load the Temporal SDK.',
             },
           ],
         },

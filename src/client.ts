@@ -9,8 +9,8 @@
  * await herald.close();
  * ```
  */
-import type { MessageInput } from './shared/message';
-import { newMessageId } from './temporal/message-operations';
+import type { MessageInput } from './contract/message';
+import { newMessageId } from './contract/ids';
 import { DeadLetters } from './client/dead-letters';
 import { ClientClosedError, OutboxNotConfiguredError } from './client/errors';
 import { HeraldHttp } from './client/http';

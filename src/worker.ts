@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
-import { guardedLookup, parseAllowlist } from './shared/destination-policy';
+import { guardedLookup, parseAllowlist } from './destinations/destination-policy';
 import {
   createDeadLetterActivities,
   createDeliveryActivities,
@@ -17,9 +17,9 @@ import {
   createSettingsActivities,
 } from './activities';
 import { createTokenCache } from './activities/token-provider';
-import { loadConfig, temporalAddress, type HeraldConfig } from './shared/config';
-import { attemptRecordedSignal } from './shared/definitions';
-import { createLogger } from './shared/logger';
+import { loadConfig, temporalAddress, type HeraldConfig } from './config/config';
+import { attemptRecordedSignal } from './contract/definitions';
+import { createLogger } from './observability/logger';
 import { installRuntimeLogger } from './temporal/runtime-logger';
 import { tryEnsureSearchAttributes } from './temporal/search-attributes-registration';
 import type { DeadLetterStore } from './store/dead-letter-store';

@@ -10,10 +10,10 @@ import { computeRetryDelay } from '../retry/backoff';
 import { classifyStatus, classifyTransportError, type Classification } from '../retry/classify';
 import type { DeliveryPlan } from '../retry/delivery-plan';
 import { parseRetryAfter } from '../retry/retry-after';
-import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
-import { isLiteralHostBlocked, type DestinationPolicy } from '../shared/destination-policy';
-import type { Message } from '../shared/message';
-import type { AttemptRecord } from '../shared/message-status';
+import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
+import { isLiteralHostBlocked, type DestinationPolicy } from '../destinations/destination-policy';
+import type { Message } from '../contract/message';
+import type { AttemptRecord } from '../contract/message-status';
 import { TokenUnavailableError, type TokenCache } from './token-provider';
 
 export interface DeliverInput {

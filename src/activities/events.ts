@@ -3,7 +3,7 @@
  * completion is recorded in history, so a replay never publishes twice). The log is idempotent per
  * (message, seq) for the rare re-run after a worker crash.
  */
-import type { NewMessageEvent } from '../shared/message-event';
+import type { NewMessageEvent } from '../contract/message-event';
 import type { EventLog } from '../store/event-log';
 
 export function createEventActivities({ events }: { events: EventLog }) {

@@ -12,10 +12,10 @@ import { computeRetryDelay } from '../retry/backoff';
 import { classifyStatus, classifyTransportError } from '../retry/classify';
 import type { RetryPlan } from '../retry/delivery-plan';
 import { parseRetryAfter } from '../retry/retry-after';
-import { isLiteralHostBlocked, type DestinationPolicy } from '../shared/destination-policy';
+import { isLiteralHostBlocked, type DestinationPolicy } from '../destinations/destination-policy';
 import { readExcerpt } from './delivery';
-import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
-import type { AttemptRecord } from '../shared/message-status';
+import { PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
+import type { AttemptRecord } from '../contract/message-status';
 
 export interface NotifyInput {
   /** Stable per callback: the `webhook-id`, so the sender can drop a callback it already processed. */

@@ -4,7 +4,7 @@
  * expire, and discarded when the destination answers 401 so the next request fetches a fresh one.
  */
 import { request, type Dispatcher } from 'undici';
-import type { TokenProviderConfig } from '../shared/config';
+import type { TokenProviderConfig } from '../config/config';
 
 /** Refresh this long before the token's stated expiry, so a request does not race the expiry. */
 const EXPIRY_MARGIN_MS = 30_000;

@@ -3,7 +3,7 @@
  * Only a key's name ever reaches logs.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ApiKey } from '../shared/config';
+import type { ApiKey } from '../config/config';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 

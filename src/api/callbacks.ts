@@ -1,11 +1,11 @@
 /** Starting deliverCallback workflows from the API: late subscriptions to finished messages, and replays. */
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
-import { CALLBACK_STATES, outcomePayload, type CallbackInput } from '../shared/callback';
-import { DELIVER_CALLBACK_WORKFLOW } from '../shared/definitions';
-import { SubscribeNotAllowedError } from '../shared/errors';
-import { destinationHost } from '../shared/message';
-import type { MessageStatus } from '../shared/message-status';
+import { CALLBACK_STATES, outcomePayload, type CallbackInput } from '../contract/callback';
+import { DELIVER_CALLBACK_WORKFLOW } from '../contract/definitions';
+import { SubscribeNotAllowedError } from '../temporal/operation-errors';
+import { destinationHost } from '../contract/message';
+import type { MessageStatus } from '../contract/message-status';
 import { messageInput } from '../temporal/message-operations';
 import type { deliverCallback } from '../workflows';
 

@@ -6,11 +6,11 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { contentHash, discardMessage, redriveMessage } from '../temporal/message-operations';
-import { DELIVER_MESSAGE_WORKFLOW } from '../shared/definitions';
+import { DELIVER_MESSAGE_WORKFLOW } from '../contract/definitions';
 import { startCallback } from './callbacks';
-import { DiscardNotAllowedError, MessageNotFoundError, RedriveNotAllowedError } from '../shared/errors';
-import type { MessageState } from '../shared/message-status';
-import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
+import { DiscardNotAllowedError, MessageNotFoundError, RedriveNotAllowedError } from '../temporal/operation-errors';
+import type { MessageState } from '../contract/message-status';
+import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
 
 export interface DeadLetterOperationsDeps {

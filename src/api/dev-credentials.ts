@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HeraldConfig } from '../shared/config';
+import type { HeraldConfig } from '../config/config';
 
 export interface DevCredentials {
   apiKey?: string;

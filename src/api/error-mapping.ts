@@ -9,8 +9,8 @@ import {
   RedriveNotAllowedError,
   ReplyNotAcceptedError,
   SubscribeNotAllowedError,
-} from '../shared/errors';
-import type { FieldError } from '../shared/message';
+} from '../temporal/operation-errors';
+import type { FieldError } from '../contract/message';
 import { InvalidCursorError } from '../store/sqlite-dead-letter-store';
 import { PROBLEMS, ProblemError, type ProblemKind } from './problem';
 

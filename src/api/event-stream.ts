@@ -4,7 +4,7 @@
  * a position in the log without gaps.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isTerminal, type MessageState } from '../shared/message-status';
+import { isTerminal, type MessageState } from '../contract/message-status';
 import type { EventLog, EventLogQuery, MessageEvent } from '../store/event-log';
 
 const POLL_MS = 200;

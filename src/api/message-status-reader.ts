@@ -5,9 +5,9 @@
  */
 import type { Client } from '@temporalio/client';
 import { getMessageStatus } from '../temporal/message-operations';
-import { MessageNotFoundError } from '../shared/errors';
-import type { MessageState, MessageStatus } from '../shared/message-status';
-import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
+import { MessageNotFoundError } from '../temporal/operation-errors';
+import type { MessageState, MessageStatus } from '../contract/message-status';
+import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 
 export type ApiMessageStatus = MessageStatus & { source: 'workflow' | 'visibility'; note?: string };

@@ -3,7 +3,7 @@
  * `type` per kind. Route code throws ProblemError (or a known domain error) and the app's one error
  * handler turns it into a response; nothing else writes error bodies.
  */
-import type { FieldError } from '../shared/message';
+import type { FieldError } from '../contract/message';
 
 /** The kinds of problem, each with its HTTP status and title. `type` is `urn:herald:problem:<kind>`. */
 export const PROBLEMS = {

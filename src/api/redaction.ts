@@ -2,7 +2,7 @@
  * Credentials a sender put in a message's headers (to reach its destination) stay in the workflow input,
  * where delivery needs them, but are not echoed back by the dead-letter endpoints to whoever asks.
  */
-import type { Message } from '../shared/message';
+import type { Message } from '../contract/message';
 
 const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api-?key|signature/i;
 

@@ -3,8 +3,8 @@
  * come from these, so the documentation cannot drift from what the API does.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
-import { MESSAGE_ID_PATTERN, MessageInputSchema, MessageSchema } from '../shared/message';
-import { MESSAGE_STATES } from '../shared/message-status';
+import { MESSAGE_ID_PATTERN, MessageInputSchema, MessageSchema } from '../contract/message';
+import { MESSAGE_STATES } from '../contract/message-status';
 import { ProblemError } from './problem';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -5,8 +5,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { loadConfig, temporalAddress, type HeraldConfig } from '../shared/config';
-import { createLogger } from '../shared/logger';
+import { loadConfig, temporalAddress, type HeraldConfig } from '../config/config';
+import { createLogger } from '../observability/logger';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import { openSqliteDeadLetterStore } from '../store/sqlite-dead-letter-store';

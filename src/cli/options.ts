@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HeraldClient } from '../client';
-import { parseDuration } from '../shared/duration';
+import { parseDuration } from '../contract/duration';
 import { UsageError } from './exit-codes';
 import type { CliIo } from './io';
 

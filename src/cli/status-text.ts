@@ -1,6 +1,6 @@
 /** How the CLI shows a message's status to a person: a summary block, and one progress line per change. */
 import type { MessageStatus } from '../client/errors';
-import { formatDuration } from '../shared/duration';
+import { formatDuration } from '../contract/duration';
 
 type Attempt = MessageStatus['attempts'][number];
 

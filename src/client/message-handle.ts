@@ -4,7 +4,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { AttemptSchema } from '../api/schemas';
-import { parseDuration } from '../shared/duration';
+import { parseDuration } from '../contract/duration';
 import {
   CancelledError,
   DeadLetteredError,

@@ -8,8 +8,8 @@ import { EventEmitter } from 'node:events';
 import type { Static } from '@sinclair/typebox';
 import type { AcceptedSchema } from '../api/schemas';
 import { computeRetryDelay } from '../retry/backoff';
-import type { MessageInput } from '../shared/message';
-import { canonicalJson } from '../temporal/message-operations';
+import type { MessageInput } from '../contract/message';
+import { canonicalJson } from '../contract/canonical-json';
 import {
   ClientClosedError,
   HeraldApiError,

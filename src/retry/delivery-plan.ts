@@ -3,8 +3,8 @@
  * what the sender left out, and configured limits bound what the sender asked for. Pure: the workflow
  * and the API call the same function, so a message the API accepts is one the workflow accepts.
  */
-import { parseDuration, type DurationInput } from '../shared/duration';
-import type { FieldError, Message } from '../shared/message';
+import { parseDuration, type DurationInput } from '../contract/duration';
+import type { FieldError, Message } from '../contract/message';
 import type { BackoffPolicy } from './backoff';
 
 export interface RetryPlan extends BackoffPolicy {

@@ -2,8 +2,8 @@
  * The dead-letter store: where messages that could not be delivered wait for an operator.
  * An interface, so the embedded SQLite store can be replaced by PostgreSQL at scale.
  */
-import type { Message } from '../shared/message';
-import type { AttemptRecord, DeadLetterReason, LastError } from '../shared/message-status';
+import type { Message } from '../contract/message';
+import type { AttemptRecord, DeadLetterReason, LastError } from '../contract/message-status';
 
 export type DeadLetterRecordState = 'dead_lettered' | 'redriven' | 'discarded';
 

@@ -5,7 +5,7 @@
  * The embedded default is a table in the SQLite store (nothing to install; processes on one host share
  * the file). At scale the PostgreSQL store can use LISTEN/NOTIFY instead of polling.
  */
-import type { MessageEvent, NewMessageEvent } from '../shared/message-event';
+import type { MessageEvent, NewMessageEvent } from '../contract/message-event';
 
 export type { MessageEvent, NewMessageEvent };
 

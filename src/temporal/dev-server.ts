@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HERALD_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { HERALD_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 
 export interface DevServerOptions {
   cliPath: string;

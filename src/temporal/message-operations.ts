@@ -12,7 +12,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   cancelSignal,
   DELIVER_MESSAGE_WORKFLOW,
@@ -21,51 +21,34 @@ import {
   statusQuery,
   submitReplyUpdate,
   subscribeUpdate,
-} from '../shared/definitions';
+} from '../contract/definitions';
 import {
-  DISCARD_NOT_ALLOWED,
   DiscardNotAllowedError,
   InvalidMessageError,
   MessageConflictError,
   MessageEndedError,
   MessageNotFoundError,
-  REDRIVE_NOT_ALLOWED,
   RedriveNotAllowedError,
-  REPLY_NOT_ACCEPTED,
   ReplyNotAcceptedError,
-  SUBSCRIBE_NOT_ALLOWED,
   SubscribeNotAllowedError,
-} from '../shared/errors';
-import { destinationHost, validateMessage, type Message, type MessageInput } from '../shared/message';
-import { isTerminal, type MessageState, type MessageStatus, type ReplyInput } from '../shared/message-status';
-import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
+} from './operation-errors';
+import {
+  DISCARD_NOT_ALLOWED,
+  REDRIVE_NOT_ALLOWED,
+  REPLY_NOT_ACCEPTED,
+  SUBSCRIBE_NOT_ALLOWED,
+} from '../contract/error-types';
+import { canonicalJson } from '../contract/canonical-json';
+import { newMessageId } from '../contract/ids';
+import { destinationHost, validateMessage, type Message, type MessageInput } from '../contract/message';
+import { isTerminal, type MessageState, type MessageStatus, type ReplyInput } from '../contract/message-status';
+import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { deliverMessage } from '../workflows';
-
-/** Crockford base32: ids sort and read well, and contain no ambiguous letters. */
-const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-
-/** A new message id: `msg_` and 26 random base32 characters (130 bits). */
-export function newMessageId(): string {
-  const bytes = randomBytes(26);
-  return `msg_${Array.from(bytes, (byte) => ID_ALPHABET[byte % 32]).join('')}`;
-}
 
 /** A stable hash of a message's content (everything but its id), to tell a resend from a different message. */
 export function contentHash(message: MessageInput): string {
   const { id: _id, ...content } = message;
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
-}
-
-/** JSON with object keys sorted, so equal content always serialises the same way. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export interface StartedMessage {

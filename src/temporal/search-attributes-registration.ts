@@ -4,7 +4,7 @@
  */
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { HERALD_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { HERALD_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 
 const { IndexedValueType } = temporal.api.enums.v1;
 

@@ -13,10 +13,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { HeraldActivities } from '../activities';
-import type { CallbackInput } from '../shared/callback';
-import { NON_RETRYABLE_DELIVERY_ERRORS } from '../shared/errors';
-import { destinationHost } from '../shared/message';
-import type { AttemptRecord } from '../shared/message-status';
+import type { CallbackInput } from '../contract/callback';
+import { NON_RETRYABLE_DELIVERY_ERRORS } from '../contract/error-types';
+import { destinationHost } from '../contract/message';
+import type { AttemptRecord } from '../contract/message-status';
 
 const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>({ startToCloseTimeout: '10s' });
 /** As for messages: a dead-letter write retries until it succeeds. */

@@ -39,9 +39,9 @@ import {
   statusQuery,
   submitReplyUpdate,
   subscribeUpdate,
-} from '../shared/definitions';
-import { CALLBACK_STATES, outcomePayload, type CallbackInput } from '../shared/callback';
-import type { NewMessageEvent } from '../shared/message-event';
+} from '../contract/definitions';
+import { CALLBACK_STATES, outcomePayload, type CallbackInput } from '../contract/callback';
+import type { NewMessageEvent } from '../contract/message-event';
 import { deliverCallback } from './deliver-callback';
 import {
   DISCARD_NOT_ALLOWED,
@@ -49,8 +49,8 @@ import {
   REDRIVE_NOT_ALLOWED,
   REPLY_NOT_ACCEPTED,
   SUBSCRIBE_NOT_ALLOWED,
-} from '../shared/errors';
-import { destinationHost, validateMessage, type FieldError, type Message } from '../shared/message';
+} from '../contract/error-types';
+import { destinationHost, validateMessage, type FieldError, type Message } from '../contract/message';
 import {
   isTerminal,
   type AttemptRecord,
@@ -59,9 +59,9 @@ import {
   type MessageStatus,
   type ReplyInput,
   type ReplyRecord,
-} from '../shared/message-status';
-import { validateReply } from '../shared/reply';
-import { HERALD_DESTINATION, HERALD_STATE } from '../shared/search-attributes';
+} from '../contract/message-status';
+import { validateReply } from '../contract/reply';
+import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 
 const { getDeliverySettings, publishEvent } = proxyLocalActivities<HeraldActivities>({ startToCloseTimeout: '10s' });
 

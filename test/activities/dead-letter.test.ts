@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDeadLetterActivities } from '../../src/activities/dead-letter';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger } from '../../src/observability/logger';
 import { openSqliteDeadLetterStore } from '../../src/store/sqlite-dead-letter-store';
 
 test('deadLetter is idempotent per message and round; markRedriven and markDiscarded update the record', async () => {

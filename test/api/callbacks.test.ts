@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
-import type { OutcomePayload } from '../../src/shared/callback';
+import type { OutcomePayload } from '../../src/contract/callback';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
 import { CALLBACK_SECRET, startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';

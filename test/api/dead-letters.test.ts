@@ -1,5 +1,5 @@
 /** /v1/dead-letters end to end: list, get, redrive (resumed and restarted), bulk redrive of 100, discard. */
-import type { MessageStatus } from '../../src/shared/message-status';
+import type { MessageStatus } from '../../src/contract/message-status';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { startTestHerald, type TestHerald } from '../helpers/herald';

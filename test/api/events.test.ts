@@ -5,7 +5,7 @@
  */
 import { EventSource } from 'eventsource';
 import { buildApp } from '../../src/api/app';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger } from '../../src/observability/logger';
 import { openSqliteEventLog } from '../../src/store/sqlite-event-log';
 import { API_KEY, OTHER_API_KEY, startTestApi, type TestApi } from '../helpers/api';
 import { startDownstream, type Downstream } from '../helpers/downstream';

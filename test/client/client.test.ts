@@ -11,7 +11,7 @@ import {
   TimeoutError,
   type MessageStatus,
 } from '../../src/client';
-import { DELIVER_MESSAGE_WORKFLOW } from '../../src/shared/definitions';
+import { DELIVER_MESSAGE_WORKFLOW } from '../../src/contract/definitions';
 import { API_KEY, REPLY_SECRET, startTestApi, type TestApi } from '../helpers/api';
 import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
 import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';

@@ -3,8 +3,8 @@
  * its URL sees it go away and come back (test/helpers/api.ts always listens on a fresh port).
  */
 import { buildApp, type HeraldApp } from '../../src/api/app';
-import { loadConfig } from '../../src/shared/config';
-import { createLogger } from '../../src/shared/logger';
+import { loadConfig } from '../../src/config/config';
+import { createLogger } from '../../src/observability/logger';
 import { API_KEY, REPLY_SECRET } from '../helpers/api';
 import { closedPort } from '../helpers/downstream';
 import { TEST_ENV, type TestHerald } from '../helpers/herald';

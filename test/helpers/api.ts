@@ -4,8 +4,8 @@
  */
 import { request as undiciRequest } from 'undici';
 import { buildApp, type HeraldApp } from '../../src/api/app';
-import { loadConfig, type HeraldConfig } from '../../src/shared/config';
-import { createLogger } from '../../src/shared/logger';
+import { loadConfig, type HeraldConfig } from '../../src/config/config';
+import { createLogger } from '../../src/observability/logger';
 import { TEST_ENV, type TestHerald } from './herald';
 
 export const API_KEY = 'test-key-0123456789abcdef';

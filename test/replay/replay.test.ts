@@ -7,7 +7,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger } from '../../src/observability/logger';
 import { installRuntimeLogger } from '../../src/temporal/runtime-logger';
 import { HISTORIES_DIR } from '../helpers/histories';
 

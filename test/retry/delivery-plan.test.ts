@@ -1,5 +1,5 @@
 /** Config defaults fill what a message leaves out; configured limits bound what it asks for. */
-import type { FieldError, Message } from '../../src/shared/message';
+import type { FieldError, Message } from '../../src/contract/message';
 import { resolveDeliveryPlan, type DeliverySettings, type PlanResult } from '../../src/retry/delivery-plan';
 
 const DAY = 86_400_000;

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HERALD_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { HERALD_SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
 import { findTemporalCli, temporalCliVersion } from '../../src/temporal/temporal-cli';
 
 export default async function globalSetup(): Promise<void> {

@@ -9,7 +9,7 @@ import type {
   NewDeadLetter,
 } from '../../src/store/dead-letter-store';
 import { InvalidCursorError, openSqliteDeadLetterStore } from '../../src/store/sqlite-dead-letter-store';
-import type { AttemptRecord } from '../../src/shared/message-status';
+import type { AttemptRecord } from '../../src/contract/message-status';
 
 let dir: string;
 let path: string;

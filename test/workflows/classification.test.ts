@@ -2,7 +2,7 @@
  * Every row of the classification table, against a real HTTP server on 127.0.0.1 and the real dev server:
  * retryable transport failures and statuses, token refresh on 401, permanent errors, and delivery.
  */
-import type { MessageStatus } from '../../src/shared/message-status';
+import type { MessageStatus } from '../../src/contract/message-status';
 import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
 import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
 import { recordHistory } from '../helpers/histories';

@@ -3,14 +3,14 @@
  * duplicates both ways, rejected input, and the search attributes the Web UI filters by.
  */
 import { cancelMessage, redriveMessage, startMessage } from '../../src/temporal/message-operations';
-import { DELIVER_MESSAGE_WORKFLOW } from '../../src/shared/definitions';
+import { DELIVER_MESSAGE_WORKFLOW } from '../../src/contract/definitions';
 import {
   MessageConflictError,
   MessageEndedError,
   MessageNotFoundError,
   RedriveNotAllowedError,
-} from '../../src/shared/errors';
-import type { MessageStatus } from '../../src/shared/message-status';
+} from '../../src/temporal/operation-errors';
+import type { MessageStatus } from '../../src/contract/message-status';
 import { getMessageStatus } from '../../src/temporal/message-operations';
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';

@@ -1,7 +1,7 @@
 /** The reply wait: by signal or by validating update, refusals, ignored signals, and the reply timeout. */
 import { cancelMessage, submitReply } from '../../src/temporal/message-operations';
-import { replySignal } from '../../src/shared/definitions';
-import { ReplyNotAcceptedError } from '../../src/shared/errors';
+import { replySignal } from '../../src/contract/definitions';
+import { ReplyNotAcceptedError } from '../../src/temporal/operation-errors';
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
 import { recordHistory } from '../helpers/histories';

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { MessageStatus } from '../../src/shared/message-status';
+import type { MessageStatus } from '../../src/contract/message-status';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';

@@ -1,6 +1,6 @@
 /** /v1/dead-letters: inspect, redrive (one or in bulk) and discard dead letters. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { MessageNotFoundError } from '../../shared/errors';
+import { MessageNotFoundError } from '../../temporal/operation-errors';
 import type { ApiContext } from '../app';
 import { redactMessage } from '../redaction';
 import { discardDeadLetter, redriveDeadLetter, redriveMatching } from '../dead-letter-operations';

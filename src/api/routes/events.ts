@@ -1,8 +1,8 @@
 /** Live event streams (Server-Sent Events): one message's state changes, or all of an API key's messages. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { MessageNotFoundError } from '../../shared/errors';
-import { isTerminal, type MessageState } from '../../shared/message-status';
+import { MessageNotFoundError } from '../../temporal/operation-errors';
+import { isTerminal, type MessageState } from '../../contract/message-status';
 import type { ApiContext } from '../app';
 import { lastEventId, streamEvents } from '../event-stream';
 import { readMessageStatus } from '../message-status-reader';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MessageInput } from '../../client';
-import { HTTP_METHODS } from '../../shared/message';
+import { HTTP_METHODS } from '../../contract/message';
 import { ExitCode, UsageError } from '../exit-codes';
 import { printResult, type CliIo } from '../io';
 import { apiSettings, cliClient, durationFlag, expectPositionals, parseCommand } from '../options';

@@ -5,7 +5,7 @@ import {
   schemaErrors,
   validateMessage,
   type FieldError,
-} from '../../src/shared/message';
+} from '../../src/contract/message';
 
 const minimal = { id: 'msg_1', destination: { url: 'https://api.example.com/hook' } };
 

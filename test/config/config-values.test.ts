@@ -1,5 +1,5 @@
 /** Two config rules added with the review fixes: validated log levels, and plain-number durations. */
-import { loadConfig } from '../../src/shared/config';
+import { loadConfig } from '../../src/config/config';
 
 test('LOG_LEVEL must be a pino level', () => {
   expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL: must be one of');

@@ -4,8 +4,8 @@
  * README and in .env.example. Not for workflow code (it reads process.env).
  */
 import { join, resolve } from 'node:path';
-import { parseAllowlist } from './destination-policy';
-import { parseDuration } from './duration';
+import { parseAllowlist } from '../destinations/destination-policy';
+import { parseDuration } from '../contract/duration';
 import type { DeliverySettings } from '../retry/delivery-plan';
 
 /** OAuth2 client-credentials settings for one destination host. Secrets live here, never in messages. */

@@ -1,6 +1,11 @@
 /** Which addresses Herald may call: public unicast only, unless allowlisted by host, IP or CIDR. */
 import { lookup } from 'node:dns';
-import { checkDestination, guardedLookup, isAddressAllowed, parseAllowlist } from '../../src/shared/destination-policy';
+import {
+  checkDestination,
+  guardedLookup,
+  isAddressAllowed,
+  parseAllowlist,
+} from '../../src/destinations/destination-policy';
 
 const none = parseAllowlist([]);
 

@@ -1,6 +1,6 @@
 /** Reply shape checks: a reply needs a body; status and headers, when given, must be well-formed. */
-import type { ReplyInput } from '../../src/shared/message-status';
-import { validateReply } from '../../src/shared/reply';
+import type { ReplyInput } from '../../src/contract/message-status';
+import { validateReply } from '../../src/contract/reply';
 
 /** Replies arrive from any client (the CLI, raw signals), so the checks must hold for untyped input too. */
 const check = (reply: unknown) => validateReply(reply as ReplyInput | undefined);

@@ -1,6 +1,6 @@
 /** Configuration: defaults, parsing, and every invalid variable reported together in one ConfigError. */
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig, temporalAddress, type HeraldConfig } from '../../src/shared/config';
+import { ConfigError, loadConfig, temporalAddress, type HeraldConfig } from '../../src/config/config';
 
 const DAY = 86_400_000;
 

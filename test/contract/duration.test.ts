@@ -1,5 +1,5 @@
 /** Durations: a whole number of milliseconds, or one number with one unit; anything else is refused. */
-import { DURATION_PATTERN, formatDuration, parseDuration } from '../../src/shared/duration';
+import { DURATION_PATTERN, formatDuration, parseDuration } from '../../src/contract/duration';
 
 describe('parseDuration', () => {
   test.each([

@@ -1,0 +1,28 @@
+/**
+ * The delivery activity's failures. Their names are Temporal failure types (see contract/error-types),
+ * so the workflow and the retry policy tell them apart by `failure.type`.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { INVALID_DESTINATION_ERROR, PERMANENT_DELIVERY_ERROR, RETRYABLE_DELIVERY_ERROR } from '../contract/error-types';
+import type { AttemptRecord } from '../contract/message-status';
+
+/** The destination answered in a way retrying cannot fix (a 4xx other than 408/409/425/429, a redirect). */
+export class PermanentDeliveryError extends ApplicationFailure {
+  constructor(message: string, attempt: AttemptRecord) {
+    super(message, PERMANENT_DELIVERY_ERROR, true, [attempt]);
+  }
+}
+
+/** The destination URL is unusable: not a URL, or a scheme other than http/https. */
+export class InvalidDestinationError extends ApplicationFailure {
+  constructor(message: string, attempt: AttemptRecord) {
+    super(message, INVALID_DESTINATION_ERROR, true, [attempt]);
+  }
+}
+
+/** A transient failure; `nextRetryDelay` carries the delay computed from backoff, jitter and Retry-After. */
+export class RetryableDeliveryError extends ApplicationFailure {
+  constructor(message: string, attempt: AttemptRecord, nextRetryDelayMs: number) {
+    super(message, RETRYABLE_DELIVERY_ERROR, false, [attempt], undefined, nextRetryDelayMs);
+  }
+}
