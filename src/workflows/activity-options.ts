@@ -1,0 +1,39 @@
+/**
+ * Activity options both workflows share: the presets are named constants, and a RetryPlan (data the
+ * worker's config and the sender decide) becomes Temporal activity options in one place.
+ */
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { NON_RETRYABLE_DELIVERY_ERRORS } from '../contract/error-types';
+import type { RetryPlan } from '../retry/delivery-plan';
+
+/** Settings and event publishing are local, in-process reads and writes: seconds are plenty. */
+export const LOCAL_ACTIVITY_OPTIONS: LocalActivityOptions = { startToCloseTimeout: '10s' };
+
+/**
+ * Dead-letter writes retry without limit: giving up would lose the message, and the store being down
+ * for a while is exactly when patience is right. The write is idempotent, so retries are safe.
+ */
+export const DEAD_LETTER_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+
+/** Temporal's RetryPolicy for a plan; failures Herald calls permanent are never retried. */
+export function retryPolicyOf(plan: RetryPlan): RetryPolicy {
+  return {
+    initialInterval: plan.initialIntervalMs,
+    backoffCoefficient: plan.backoffCoefficient,
+    maximumInterval: plan.maximumIntervalMs,
+    maximumAttempts: plan.maximumAttempts,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_DELIVERY_ERRORS],
+  };
+}
+
+/** Options of an activity that makes one HTTP attempt per activity attempt, retried under `plan`. */
+export function attemptActivityOptions(plan: RetryPlan): ActivityOptions {
+  return {
+    startToCloseTimeout: plan.attemptTimeoutMs,
+    scheduleToCloseTimeout: plan.deadlineMs,
+    retry: retryPolicyOf(plan),
+  };
+}
