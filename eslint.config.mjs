@@ -119,4 +119,14 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The message's rules and its side-effect queue are plain code, unit-tested without Temporal.
+    files: ['src/workflows/message-run.ts', 'src/workflows/side-effects.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@temporalio/*'], message: 'Pure workflow logic: no Temporal calls here.' }] },
+      ],
+    },
+  },
 );
