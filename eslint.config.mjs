@@ -125,7 +125,18 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@temporalio/*'], message: 'Pure workflow logic: no Temporal calls here.' }] },
+        {
+          // Replaces the workflow fence for these files, so it repeats the Node built-ins.
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows must not use Node built-ins.' })),
+          patterns: [
+            { group: ['@temporalio/*'], message: 'Pure workflow logic: no Temporal calls here.' },
+            {
+              group: ['**/activities', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'Activities as types only.',
+            },
+          ],
+        },
       ],
     },
   },
