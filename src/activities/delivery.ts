@@ -265,6 +265,9 @@ export async function readExcerpt(body: Dispatcher.ResponseData['body'], limit: 
       if (size >= limit) break;
     }
   }
+  // Destroying an unread body aborts the request, and undici emits that as an 'error' event: without a
+  // listener (limit 0 never iterates, which would add one) it would crash the worker.
+  body.on('error', () => undefined);
   if (!body.destroyed) body.destroy();
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
