@@ -87,7 +87,7 @@ type RoundOutcome = { kind: 'done' } | { kind: 'dead_letter'; reason: DeadLetter
 export async function deliverMessage(input: Message): Promise<MessageStatus> {
   const { workflowId, runId, memo } = workflowInfo();
   // A run started to redrive a dead letter whose workflow had ended continues its rounds, so its dead
-  // letter, events and callbacks never collide with the first run's (see api/dead-letter-operations.ts).
+  // letter, events and callbacks never collide with the first run's (see temporal/dead-letter-operations.ts).
   const redriveOf = memo?.redriveOf as { round?: unknown } | undefined;
   const firstRound = (typeof redriveOf?.round === 'number' ? redriveOf.round : 0) + 1;
   const callbackPrefix = firstRound === 1 ? `${workflowId}.callback-` : `${workflowId}.callback-r${firstRound}-`;
