@@ -9,7 +9,7 @@ import type { BulkRedriveResult, RedriveResult } from '../contract/operation-res
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
 import { startCallback } from './callback-operations';
-import { contentHash, describeMessage, discardMessage, redriveMessage } from './message-operations';
+import { contentHash, describeMessage, discardMessage, messageState, redriveMessage } from './message-operations';
 import {
   DiscardNotAllowedError,
   MessageEndedError,
@@ -24,10 +24,18 @@ export interface DeadLetterOperationsDeps {
   redriveRatePerSecond: number;
 }
 
+/**
+ * Why there is nothing to redrive or discard for `id`: a message (or callback) that exists but has no
+ * dead letter is refused (409, `reason`), an id Temporal does not know either is not found (404).
+ */
+async function noDeadLetter(client: Client, id: string): Promise<string> {
+  return `it has no dead letter (it is ${await messageState(client, id)})`;
+}
+
 /** Redrives one dead letter. */
 export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: string): Promise<RedriveResult> {
   const record = await deps.store.get(id);
-  if (!record) throw new MessageNotFoundError(id);
+  if (!record) throw new RedriveNotAllowedError(id, await noDeadLetter(deps.client, id));
   if (record.state !== 'dead_lettered')
     throw new RedriveNotAllowedError(id, `the dead letter is already ${record.state}`);
   if (record.kind === 'callback' && record.callback) {
@@ -92,7 +100,7 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
 /** Discards one dead letter: the parked workflow completes, the record is marked discarded. */
 export async function discardDeadLetter(deps: DeadLetterOperationsDeps, id: string): Promise<void> {
   const record = await deps.store.get(id);
-  if (!record) throw new MessageNotFoundError(id);
+  if (!record) throw new DiscardNotAllowedError(id, await noDeadLetter(deps.client, id));
   if (record.state !== 'dead_lettered')
     throw new DiscardNotAllowedError(id, `the dead letter is already ${record.state}`);
   if (record.kind === 'callback') {
