@@ -24,6 +24,38 @@ export default tseslint.config(
     },
   },
   {
+    // Temporal's packages are used through their public entry points only: `lib/` paths are internals.
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportDeclaration[source.value=/^@temporalio\\u002F[a-z-]+\\u002Flib\\u002F/]',
+          message: 'Import from the package (e.g. @temporalio/common), not its lib/ internals.',
+        },
+      ],
+    },
+  },
+  {
+    // The API talks to Temporal through src/temporal/ only (server.ts, the process entry, connects).
+    files: ['src/api/**/*.ts'],
+    ignores: ['src/api/server.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@temporalio/*'],
+              allowTypeImports: true,
+              message: 'Call Temporal through src/temporal/ (app.temporal), not the SDK.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code must be deterministic: it runs in Temporal's sandbox and is replayed from history.
     // Node built-ins and activity implementations are off limits (activities are imported as types only).
     files: ['src/workflows/**/*.ts'],

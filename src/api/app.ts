@@ -6,29 +6,17 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
-import type { Logger } from 'pino';
-import type { HeraldConfig } from '../config/config';
-import { parseAllowlist, type DestinationPolicy } from '../destinations/destination-policy';
-import type { DeadLetterStore } from '../store/dead-letter-store';
-import type { EventLog } from '../store/event-log';
 import { createApiKeyVerifier } from './auth';
+import { dependencyDecorations, type ApiDependencies } from './decorations';
 import { problemFromError } from './error-mapping';
-import type { StatusReaderDeps } from './message-status-reader';
 import { ProblemError } from './problem';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { messageRoutes } from './routes/messages';
 
-export interface ApiDependencies {
-  config: HeraldConfig;
-  client: Client;
-  store: DeadLetterStore;
-  events: EventLog;
-  logger: Logger;
-}
+export type { ApiDependencies };
 
 export type HeraldApp = Awaited<ReturnType<typeof buildApp>>;
 
@@ -39,30 +27,6 @@ function routePattern(url: string): RegExp {
     .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
   return new RegExp(`^${escaped}/?$`);
-}
-
-/** What routes get: the dependencies plus things derived from config once. */
-export interface ApiContext extends ApiDependencies {
-  destinationPolicy: DestinationPolicy;
-  /** What reading a message's status needs (routes for status, subscriptions and events). */
-  statusDeps: StatusReaderDeps;
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** No API key needed (health, documentation). */
-    public?: boolean;
-  }
-  interface FastifyInstance {
-    /** Every route registered (method and URL), for the documentation check. */
-    registeredRoutes: { method: string; url: string; hidden: boolean }[];
-  }
-  interface FastifyRequest {
-    /** The exact request body, for signature checks. */
-    rawBody?: string;
-    /** Name of the API key that authenticated the request. */
-    apiKeyName?: string;
-  }
 }
 
 /** Builds the app; call `ready()` or `listen()` on it. */
@@ -86,17 +50,13 @@ export async function buildApp(deps: ApiDependencies) {
     const hidden = route.url.startsWith('/docs') || Boolean((route.schema as { hide?: boolean } | undefined)?.hide);
     for (const method of methods) registeredRoutes.push({ method, url: route.url, hidden });
   });
-  const context: ApiContext = {
-    ...deps,
-    destinationPolicy: parseAllowlist(deps.config.destinationAllowlist),
-    statusDeps: {
-      client: deps.client,
-      store: deps.store,
-      namespace: deps.config.temporal.namespace,
-      taskQueue: deps.config.taskQueue,
-      deadLetterRetentionMs: deps.config.delivery.deadLetterRetentionMs,
-    },
-  };
+  // Decorated once; routes read them from the instance (fastify/demo's way), never from app.ts.
+  const decorations = dependencyDecorations(deps);
+  app.decorate('config', decorations.config);
+  app.decorate('temporal', decorations.temporal);
+  app.decorate('deadLetterStore', decorations.deadLetterStore);
+  app.decorate('eventLog', decorations.eventLog);
+  app.decorate('destinationPolicy', decorations.destinationPolicy);
 
   // JSON only, and keep the raw text: reply signatures are computed over the exact bytes sent.
   app.removeAllContentTypeParsers();
@@ -174,10 +134,10 @@ export async function buildApp(deps: ApiDependencies) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register(healthRoutes(context));
-  await app.register(messageRoutes(context), { prefix: '/v1' });
-  await app.register(deadLetterRoutes(context), { prefix: '/v1' });
-  await app.register(eventRoutes(context), { prefix: '/v1' });
+  await app.register(healthRoutes);
+  await app.register(messageRoutes, { prefix: '/v1' });
+  await app.register(deadLetterRoutes, { prefix: '/v1' });
+  await app.register(eventRoutes, { prefix: '/v1' });
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

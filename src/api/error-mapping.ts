@@ -1,7 +1,7 @@
 /** The one place errors become HTTP problems. Anything unrecognised is a 500 that says nothing of internals. */
-import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import {
   DiscardNotAllowedError,
+  InvalidListCursorError,
   InvalidMessageError,
   MessageConflictError,
   MessageEndedError,
@@ -10,12 +10,10 @@ import {
   ReplyNotAcceptedError,
   SubscribeNotAllowedError,
 } from '../temporal/operation-errors';
+import { temporalFailureKind } from '../temporal/temporal-errors';
 import type { FieldError } from '../contract/message';
 import { InvalidCursorError } from '../store/sqlite-dead-letter-store';
 import { PROBLEMS, ProblemError, type ProblemKind } from './problem';
-
-/** gRPC status codes Temporal answers with (google.rpc.Code). */
-const GrpcStatus = { INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
 
 interface AjvError {
   instancePath: string;
@@ -53,9 +51,7 @@ export function problemFromError(error: unknown): ProblemError {
   if (error instanceof InvalidMessageError) {
     return new ProblemError('validation-failed', 'the message is invalid', { errors: error.errors });
   }
-  if (error instanceof MessageNotFoundError || error instanceof WorkflowNotFoundError) {
-    return new ProblemError('not-found', error.message);
-  }
+  if (error instanceof MessageNotFoundError) return new ProblemError('not-found', error.message);
   if (error instanceof MessageConflictError) return new ProblemError('conflict', error.message);
   if (error instanceof ReplyNotAcceptedError) return new ProblemError('reply-not-accepted', error.reason);
   if (error instanceof RedriveNotAllowedError) return new ProblemError('redrive-not-allowed', error.reason);
@@ -67,27 +63,23 @@ export function problemFromError(error: unknown): ProblemError {
       errors: [{ field: 'cursor', message: 'invalid cursor' }],
     });
   }
-  if (error instanceof WorkflowExecutionAlreadyStartedError) {
-    return new ProblemError('redrive-not-allowed', 'a run for this id is already under way');
+  if (error instanceof InvalidListCursorError) {
+    return new ProblemError('validation-failed', 'invalid cursor', {
+      errors: [{ field: 'query:/cursor', message: 'is not a cursor from a previous page of this same query' }],
+    });
   }
-  // Temporal's errors: the SDK's ServiceError wraps the gRPC error; raw workflowService calls throw it bare.
-  const grpcCode =
-    error instanceof ServiceError
-      ? (error.cause as { code?: number } | undefined)?.code
-      : typeof (error as { code?: unknown }).code === 'number' && 'details' in (error as object)
-        ? (error as { code: number }).code
-        : undefined;
-  if (grpcCode !== undefined) {
-    const code = grpcCode;
-    if (code === GrpcStatus.NOT_FOUND) return new ProblemError('not-found', 'no such message');
-    if (code === GrpcStatus.INVALID_ARGUMENT)
+  switch (temporalFailureKind(error)) {
+    case 'not-found':
+      return new ProblemError('not-found', 'no such message');
+    case 'already-started':
+      return new ProblemError('redrive-not-allowed', 'a run for this id is already under way');
+    case 'invalid-argument':
       return new ProblemError(
         'validation-failed',
         'Temporal refused the request arguments (for example, a cursor that is not one of ours)',
       );
-    if (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED) {
+    case 'unavailable':
       return new ProblemError('temporal-unavailable', 'Temporal did not answer; try again shortly');
-    }
   }
   // Any other 4xx Fastify raised on its own (e.g. a malformed header) is still the client's mistake.
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {

@@ -3,9 +3,16 @@
  * come from these, so the documentation cannot drift from what the API does.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
-import { MESSAGE_ID_PATTERN, MessageInputSchema, MessageSchema } from '../contract/message';
-import { MESSAGE_STATES } from '../contract/message-status';
+import { DeadLetterKindSchema, DeadLetterRecordSchema, DeadLetterRecordStateSchema } from '../contract/dead-letter';
+import { FieldErrorSchema } from '../contract/field-error';
+import { MESSAGE_ID_PATTERN } from '../contract/message';
+import { DEAD_LETTER_REASONS, DeadLetterReasonSchema, MessageStateSchema } from '../contract/message-status';
 import { ProblemError } from './problem';
+
+// Shapes the workflow, the store and the client share (message, status, dead letter) are schemas in
+// src/contract/, which routes use as they are: Fastify's serializer drops any field a response schema
+// lacks, so a second copy here would drift. The CLI reads the reasons from here.
+export { DEAD_LETTER_REASONS };
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const DateTime = Type.String({ format: 'date-time' });
@@ -50,94 +57,10 @@ export const ProblemSchema = Type.Object(
     status: Type.Integer(),
     detail: Type.Optional(Type.String()),
     instance: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    errors: Type.Optional(Type.Array(FieldErrorSchema)),
   },
   { additionalProperties: true, description: 'RFC 9457 problem details' },
 );
-
-export const MessageStateSchema = Type.Union(MESSAGE_STATES.map((state) => Type.Literal(state)));
-
-export const AttemptSchema = Type.Object({
-  round: Type.Integer(),
-  attempt: Type.Integer(),
-  outcome: Type.Union([Type.Literal('delivered'), Type.Literal('retryable'), Type.Literal('permanent')]),
-  status: Type.Optional(Type.Integer()),
-  errorType: Type.Optional(Type.String()),
-  cause: Type.Optional(Type.String()),
-  error: Type.Optional(Type.String()),
-  responseExcerpt: Type.Optional(Type.String()),
-  durationMs: Type.Number(),
-  nextDelayMs: Nullable(Type.Number()),
-  startedAt: DateTime,
-  finishedAt: DateTime,
-});
-
-const ReplyFields = {
-  body: Type.Unknown({ description: 'the reply body (any JSON)' }),
-  status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
-  headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-};
-
-export const ReplyInputSchema = Type.Object(ReplyFields, { additionalProperties: false });
-
-const ReplyRecordSchema = Type.Object({
-  ...ReplyFields,
-  receivedAt: DateTime,
-  via: Type.Union([Type.Literal('signal'), Type.Literal('update')]),
-});
-
-const LastErrorSchema = Type.Object({ type: Type.String(), message: Type.String() });
-
-export const MessageStatusSchema = Type.Object({
-  id: Type.String(),
-  state: MessageStateSchema,
-  destination: Type.String(),
-  attempts: Type.Array(AttemptSchema),
-  lastError: Nullable(LastErrorSchema),
-  nextAttemptAt: Nullable(DateTime),
-  reply: Nullable(ReplyRecordSchema),
-  deadLetter: Nullable(
-    Type.Object({
-      reason: Type.String(),
-      at: DateTime,
-      round: Type.Integer(),
-      retainedUntil: DateTime,
-      discardedAt: Type.Optional(DateTime),
-    }),
-  ),
-  rejection: Nullable(
-    Type.Object({
-      reason: Type.String(),
-      errors: Type.Array(Type.Object({ field: Type.String(), message: Type.String() })),
-    }),
-  ),
-  cancellation: Nullable(Type.Object({ reason: Type.String(), at: DateTime })),
-  redrives: Type.Integer(),
-  ignored: Type.Array(Type.Object({ kind: Type.String(), reason: Type.String(), at: DateTime })),
-  createdAt: DateTime,
-  updatedAt: DateTime,
-  source: Type.Union([Type.Literal('workflow'), Type.Literal('visibility')], {
-    description:
-      'workflow: answered by the workflow; visibility: no worker answered, read from Temporal and the dead-letter store',
-  }),
-  note: Type.Optional(Type.String()),
-});
-
-export const AcceptedSchema = Type.Object({ id: Type.String(), state: MessageStateSchema, existing: Type.Boolean() });
-
-export const MessageSummarySchema = Type.Object({
-  id: Type.String(),
-  state: Nullable(Type.String()),
-  destination: Nullable(Type.String()),
-  workflowStatus: Type.String(),
-  startedAt: DateTime,
-  closedAt: Nullable(DateTime),
-});
-
-export const MessageListSchema = Type.Object({
-  items: Type.Array(MessageSummarySchema),
-  nextCursor: Nullable(Type.String()),
-});
 
 export const IdParamsSchema = Type.Object({ id: Type.String({ pattern: MESSAGE_ID_PATTERN }) });
 
@@ -157,43 +80,8 @@ export const CancelInputSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const DEAD_LETTER_REASONS = [
-  'max_attempts_exhausted',
-  'permanent_error',
-  'deadline_exceeded',
-  'reply_timeout',
-  'callback_failed',
-] as const;
-const DeadLetterReasonSchema = Type.Union(DEAD_LETTER_REASONS.map((reason) => Type.Literal(reason)));
-
-export const DeadLetterSchema = Type.Object({
-  id: Type.String(),
-  kind: Type.Union([Type.Literal('message'), Type.Literal('callback')], {
-    description: 'message: delivery failed; callback: telling the sender the outcome failed',
-  }),
-  callback: Nullable(
-    Type.Object({
-      messageId: Type.String(),
-      url: Type.String(),
-      sender: Nullable(Type.String()),
-      payload: Type.Unknown(),
-    }),
-  ),
-  message: MessageSchema,
-  reason: DeadLetterReasonSchema,
-  lastError: Nullable(LastErrorSchema),
-  attempts: Type.Array(AttemptSchema),
-  round: Type.Integer(),
-  destination: Type.String(),
-  state: Type.Union([Type.Literal('dead_lettered'), Type.Literal('redriven'), Type.Literal('discarded')]),
-  messageCreatedAt: DateTime,
-  deadLetteredAt: DateTime,
-  redrivenAt: Nullable(DateTime),
-  redriveCount: Type.Integer(),
-});
-
 const DeadLetterFilterFields = {
-  kind: Type.Optional(Type.Union([Type.Literal('message'), Type.Literal('callback')])),
+  kind: Type.Optional(DeadLetterKindSchema),
   reason: Type.Optional(DeadLetterReasonSchema),
   destination: Type.Optional(Type.String({ maxLength: 300 })),
   since: Type.Optional(DateTime),
@@ -203,9 +91,7 @@ const DeadLetterFilterFields = {
 export const ListDeadLettersQuerySchema = Type.Object(
   {
     ...DeadLetterFilterFields,
-    state: Type.Optional(
-      Type.Union([Type.Literal('dead_lettered'), Type.Literal('redriven'), Type.Literal('discarded')]),
-    ),
+    state: Type.Optional(DeadLetterRecordStateSchema),
     limit: Type.Optional(PageLimit(500, 50)),
     cursor: Type.Optional(Type.String({ maxLength: 1024 })),
   },
@@ -213,7 +99,7 @@ export const ListDeadLettersQuerySchema = Type.Object(
 );
 
 export const DeadLetterListSchema = Type.Object({
-  items: Type.Array(DeadLetterSchema),
+  items: Type.Array(DeadLetterRecordSchema),
   nextCursor: Nullable(Type.String()),
 });
 
@@ -222,26 +108,7 @@ export const BulkRedriveInputSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const RedriveResultSchema = Type.Object({
-  id: Type.String(),
-  mode: Type.Union([Type.Literal('resumed'), Type.Literal('restarted')], {
-    description:
-      'resumed: the parked workflow delivers again; restarted: its workflow had ended, a new run was started',
-  }),
-  state: MessageStateSchema,
-  runId: Type.Optional(Type.String()),
-  previousRunId: Type.Optional(Type.String()),
-});
-
-export const BulkRedriveResultSchema = Type.Object({
-  matched: Type.Integer(),
-  redriven: Type.Integer(),
-  failed: Type.Array(Type.Object({ id: Type.String(), detail: Type.String() })),
-});
-
 export const DiscardResultSchema = Type.Object({ id: Type.String(), state: Type.Literal('discarded') });
-
-export { MessageInputSchema };
 
 /**
  * Error responses for a route, documented as `application/problem+json` (what the error handler sends).

@@ -2,17 +2,16 @@
 import type { Static } from '@sinclair/typebox';
 import type {
   BulkRedriveInputSchema,
-  BulkRedriveResultSchema,
   DeadLetterListSchema,
-  DeadLetterSchema,
   DiscardResultSchema,
   ListDeadLettersQuerySchema,
-  RedriveResultSchema,
 } from '../api/schemas';
+import type { DeadLetterRecordSchema } from '../contract/dead-letter';
+import type { BulkRedriveResultSchema, RedriveResultSchema } from '../contract/operation-results';
 import type { HeraldHttp } from './http';
 
 /** One dead letter: the message, why it was parked, its last error and every attempt. */
-export type DeadLetter = Static<typeof DeadLetterSchema>;
+export type DeadLetter = Static<typeof DeadLetterRecordSchema>;
 /** A page of dead letters, oldest first; pass `nextCursor` back as `cursor` for the next one. */
 export type DeadLetterPage = Static<typeof DeadLetterListSchema>;
 /** Filters of GET /v1/dead-letters (`limit` as a number here: 1 to 500, default 50). */

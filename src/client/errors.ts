@@ -3,10 +3,11 @@
  * `error.name` (which survives serialisation and duplicate copies of this module) as well as `instanceof`.
  */
 import type { Static } from '@sinclair/typebox';
-import type { MessageStatusSchema, ProblemSchema } from '../api/schemas';
+import type { ProblemSchema } from '../api/schemas';
+import type { MessageStatusWithSourceSchema } from '../contract/message-status';
 
 /** The API's status document for one message (GET /v1/messages/{id}). */
-export type MessageStatus = Static<typeof MessageStatusSchema>;
+export type MessageStatus = Static<typeof MessageStatusWithSourceSchema>;
 /** An RFC 9457 problem details body, as the API sends it. */
 export type Problem = Static<typeof ProblemSchema>;
 
@@ -55,13 +56,18 @@ export class HeraldUnreachableError extends HeraldError {
 export class DeadLetteredError extends HeraldError {
   override name = 'DeadLetteredError';
   readonly messageId: string;
-  /** Why and when it was dead-lettered, and until when it can be redriven. */
-  readonly deadLetter: NonNullable<MessageStatus['deadLetter']>;
+  /**
+   * Why and when it was dead-lettered, and until when it can be redriven. The reason is `unknown` when
+   * the status came without a dead-letter record (read from visibility).
+   */
+  readonly deadLetter: Omit<NonNullable<MessageStatus['deadLetter']>, 'reason'> & {
+    reason: NonNullable<MessageStatus['deadLetter']>['reason'] | 'unknown';
+  };
   /** The message's full status when it was found dead-lettered. */
   readonly status: MessageStatus;
 
   constructor(status: MessageStatus) {
-    const deadLetter = status.deadLetter ?? {
+    const deadLetter: DeadLetteredError['deadLetter'] = status.deadLetter ?? {
       reason: 'unknown',
       at: status.updatedAt,
       round: 0,

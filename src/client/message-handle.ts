@@ -3,7 +3,7 @@
  * API's Retry-After asks for), and cancelling it.
  */
 import type { Static } from '@sinclair/typebox';
-import type { AttemptSchema } from '../api/schemas';
+import type { AttemptRecordSchema } from '../contract/message-status';
 import { parseDuration } from '../contract/duration';
 import {
   CancelledError,
@@ -18,7 +18,7 @@ import type { HeraldHttp } from './http';
 import type { LocalState } from './outbox';
 
 /** One HTTP attempt as the API reports it. */
-export type Attempt = Static<typeof AttemptSchema>;
+export type Attempt = Static<typeof AttemptRecordSchema>;
 
 /** How a message that went well ended. */
 export type MessageResult =

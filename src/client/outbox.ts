@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Static } from '@sinclair/typebox';
-import type { AcceptedSchema } from '../api/schemas';
+import type { AcceptedMessageSchema } from '../contract/operation-results';
 import { computeRetryDelay } from '../retry/backoff';
 import type { MessageInput } from '../contract/message';
 import { canonicalJson } from '../contract/canonical-json';
@@ -20,7 +20,7 @@ import {
 import { OutboxStore, type FailedEntry } from './outbox-store';
 
 /** What the API answers when it accepts a message (POST /v1/messages). */
-export type Accepted = Static<typeof AcceptedSchema>;
+export type Accepted = Static<typeof AcceptedMessageSchema>;
 
 /** A message with its id settled (the client assigns one when the caller gave none). */
 export type OutboundMessage = MessageInput & { id: string };

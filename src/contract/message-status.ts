@@ -1,8 +1,14 @@
 /**
- * What the `status` query answers, and the records a message accumulates on its way.
- * Pure types and constants, shared by the workflow, the API and the client.
+ * What the `status` query answers, and the records a message accumulates on its way. Each shape is a
+ * TypeBox schema and its type is `Static<>` of it: the workflow fills these types and the API serves
+ * the same schemas, so a field cannot exist on one side only. Sandbox-safe (TypeBox, no Node built-in).
  */
-import type { FieldError } from './message';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { FieldErrorSchema } from './field-error';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const DateTime = (description?: string) =>
+  Type.String(description ? { format: 'date-time', description } : { format: 'date-time' });
 
 export const MESSAGE_STATES = [
   'accepted',
@@ -14,7 +20,8 @@ export const MESSAGE_STATES = [
   'cancelled',
   'rejected',
 ] as const;
-export type MessageState = (typeof MESSAGE_STATES)[number];
+export const MessageStateSchema = Type.Union(MESSAGE_STATES.map((state) => Type.Literal(state)));
+export type MessageState = Static<typeof MessageStateSchema>;
 
 /**
  * States in which the message's outcome is settled. `dead_lettered` is one, though its workflow stays
@@ -28,92 +35,128 @@ export const TERMINAL_STATES: readonly MessageState[] = [
   'rejected',
 ];
 
+/** Whether the message's outcome is settled. */
 export function isTerminal(state: MessageState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
-export type AttemptOutcome = 'delivered' | 'retryable' | 'permanent';
+export const AttemptOutcomeSchema = Type.Union([
+  Type.Literal('delivered'),
+  Type.Literal('retryable'),
+  Type.Literal('permanent'),
+]);
+export type AttemptOutcome = Static<typeof AttemptOutcomeSchema>;
 
 /** One HTTP attempt, as the delivery activity saw it. */
-export interface AttemptRecord {
-  /** Delivery round: 1 for the first delivery, +1 for each redrive. */
-  round: number;
-  /** Temporal's attempt number within the round, from 1. */
-  attempt: number;
-  outcome: AttemptOutcome;
-  /** HTTP status, when a response arrived. */
-  status?: number;
-  /** Failure type (the Temporal failure type for failures, e.g. `RetryableDeliveryError`). */
-  errorType?: string;
-  /** Short machine-readable cause: `http_503`, `connection_refused`, `timeout`, … */
-  cause?: string;
-  error?: string;
-  /** First bytes of the response body (bounded by config). */
-  responseExcerpt?: string;
-  durationMs: number;
-  /** The delay before the next attempt when this one is retried; null when it was the last. */
-  nextDelayMs: number | null;
-  startedAt: string;
-  finishedAt: string;
-}
+export const AttemptRecordSchema = Type.Object({
+  round: Type.Integer({ description: 'delivery round: 1 for the first delivery, +1 for each redrive' }),
+  attempt: Type.Integer({ description: 'Temporal’s attempt number within the round, from 1' }),
+  outcome: AttemptOutcomeSchema,
+  status: Type.Optional(Type.Integer({ description: 'HTTP status, when a response arrived' })),
+  errorType: Type.Optional(
+    Type.String({ description: 'failure type (the Temporal failure type, e.g. RetryableDeliveryError)' }),
+  ),
+  cause: Type.Optional(
+    Type.String({ description: 'short machine-readable cause: http_503, connection_refused, timeout, …' }),
+  ),
+  error: Type.Optional(Type.String()),
+  responseExcerpt: Type.Optional(Type.String({ description: 'first bytes of the response body (bounded by config)' })),
+  durationMs: Type.Number(),
+  nextDelayMs: Nullable(
+    Type.Number({
+      description: 'the delay before the next attempt when this one is retried; null when it was the last',
+    }),
+  ),
+  startedAt: DateTime(),
+  finishedAt: DateTime(),
+});
+export type AttemptRecord = Static<typeof AttemptRecordSchema>;
 
-export interface ReplyInput {
-  body: unknown;
-  status?: number;
-  headers?: Record<string, string>;
-}
+const replyFields = {
+  body: Type.Unknown({ description: 'the reply body (any JSON)' }),
+  status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+  headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+};
 
-export interface ReplyRecord extends ReplyInput {
-  receivedAt: string;
-  via: 'signal' | 'update';
-}
+/** A downstream's reply, as it hands it over. */
+export const ReplyInputSchema = Type.Object(replyFields, { additionalProperties: false });
+export type ReplyInput = Static<typeof ReplyInputSchema>;
 
-export type DeadLetterReason =
-  | 'max_attempts_exhausted'
-  | 'permanent_error'
-  | 'deadline_exceeded'
-  | 'reply_timeout'
-  /** A callback to the sender never succeeded (the record's kind is `callback`). */
-  | 'callback_failed';
+/** A reply the message took. */
+export const ReplyRecordSchema = Type.Object({
+  ...replyFields,
+  receivedAt: DateTime(),
+  via: Type.Union([Type.Literal('signal'), Type.Literal('update')]),
+});
+export type ReplyRecord = Static<typeof ReplyRecordSchema>;
 
-export interface DeadLetterInfo {
-  reason: DeadLetterReason;
-  at: string;
-  round: number;
-  /** When the parked workflow completes if nobody redrives it. */
-  retainedUntil: string;
-  /** Set when an operator discarded the dead letter. */
-  discardedAt?: string;
-}
+export const DEAD_LETTER_REASONS = [
+  'max_attempts_exhausted',
+  'permanent_error',
+  'deadline_exceeded',
+  'reply_timeout',
+  // A callback to the sender never succeeded (the record's kind is `callback`).
+  'callback_failed',
+] as const;
+export const DeadLetterReasonSchema = Type.Union(DEAD_LETTER_REASONS.map((reason) => Type.Literal(reason)));
+export type DeadLetterReason = Static<typeof DeadLetterReasonSchema>;
 
-export interface LastError {
-  type: string;
-  message: string;
-}
+/** Why and since when a message is parked as a dead letter. */
+export const DeadLetterInfoSchema = Type.Object({
+  reason: DeadLetterReasonSchema,
+  at: DateTime(),
+  round: Type.Integer(),
+  retainedUntil: DateTime('when the parked workflow completes if nobody redrives it'),
+  discardedAt: Type.Optional(DateTime('set when an operator discarded the dead letter')),
+});
+export type DeadLetterInfo = Static<typeof DeadLetterInfoSchema>;
+
+export const LastErrorSchema = Type.Object({ type: Type.String(), message: Type.String() });
+export type LastError = Static<typeof LastErrorSchema>;
 
 /** Something sent to the workflow that it recorded but did not act on (never silently merged). */
-export interface IgnoredInput {
-  kind: 'reply' | 'cancel';
-  reason: string;
-  at: string;
-}
+export const IgnoredInputSchema = Type.Object({
+  kind: Type.Union([Type.Literal('reply'), Type.Literal('cancel')]),
+  reason: Type.String(),
+  at: DateTime(),
+});
+export type IgnoredInput = Static<typeof IgnoredInputSchema>;
 
-export interface MessageStatus {
-  id: string;
-  state: MessageState;
-  destination: string;
-  attempts: AttemptRecord[];
-  lastError: LastError | null;
-  nextAttemptAt: string | null;
-  reply: ReplyRecord | null;
-  deadLetter: DeadLetterInfo | null;
-  /** Set when state is `rejected`: why the input was refused. */
-  rejection: { reason: string; errors: FieldError[] } | null;
-  /** Set when state is `cancelled`. */
-  cancellation: { reason: string; at: string } | null;
-  /** How many times an operator redrove the message. */
-  redrives: number;
-  ignored: IgnoredInput[];
-  createdAt: string;
-  updatedAt: string;
-}
+const messageStatusFields = {
+  id: Type.String(),
+  state: MessageStateSchema,
+  destination: Type.String(),
+  attempts: Type.Array(AttemptRecordSchema),
+  lastError: Nullable(LastErrorSchema),
+  nextAttemptAt: Nullable(DateTime()),
+  reply: Nullable(ReplyRecordSchema),
+  deadLetter: Nullable(DeadLetterInfoSchema),
+  rejection: Nullable(
+    Type.Object(
+      { reason: Type.String(), errors: Type.Array(FieldErrorSchema) },
+      { description: 'set when state is rejected: why the input was refused' },
+    ),
+  ),
+  cancellation: Nullable(
+    Type.Object({ reason: Type.String(), at: DateTime() }, { description: 'set when state is cancelled' }),
+  ),
+  redrives: Type.Integer({ description: 'how many times an operator redrove the message' }),
+  ignored: Type.Array(IgnoredInputSchema),
+  createdAt: DateTime(),
+  updatedAt: DateTime(),
+};
+
+/** The workflow's `status` query answer. */
+export const MessageStatusSchema = Type.Object(messageStatusFields);
+export type MessageStatus = Static<typeof MessageStatusSchema>;
+
+/** A status as the API serves it (GET /v1/messages/{id}): the workflow's status and where it was read from. */
+export const MessageStatusWithSourceSchema = Type.Object({
+  ...messageStatusFields,
+  source: Type.Union([Type.Literal('workflow'), Type.Literal('visibility')], {
+    description:
+      'workflow: answered by the workflow; visibility: no worker answered, read from Temporal and the dead-letter store',
+  }),
+  note: Type.Optional(Type.String()),
+});
+export type MessageStatusWithSource = Static<typeof MessageStatusWithSourceSchema>;

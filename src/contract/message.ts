@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DURATION_PATTERN } from './duration';
+import type { FieldError } from './field-error';
 
 /** Sender-supplied ids are accepted as correlation keys; Herald's own are `msg_` + 26 random characters. */
 export const MESSAGE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:~-]{0,199}$';
@@ -85,11 +86,7 @@ export const MessageInputSchema = Type.Object(
 );
 export type MessageInput = Static<typeof MessageInputSchema>;
 
-/** One reason an input is invalid; `field` is a JSON pointer such as `/destination/url`. */
-export interface FieldError {
-  field: string;
-  message: string;
-}
+export type { FieldError };
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 

@@ -2,42 +2,11 @@
  * The dead-letter store: where messages that could not be delivered wait for an operator.
  * An interface, so the embedded SQLite store can be replaced by PostgreSQL at scale.
  */
-import type { Message } from '../contract/message';
-import type { AttemptRecord, DeadLetterReason, LastError } from '../contract/message-status';
+import type { DeadLetterRecord, DeadLetterRecordState } from '../contract/dead-letter';
+import type { DeadLetterReason } from '../contract/message-status';
 
-export type DeadLetterRecordState = 'dead_lettered' | 'redriven' | 'discarded';
-
-/** A callback that never reached the sender, kept so an operator can replay it. */
-export interface CallbackDeadLetter {
-  messageId: string;
-  url: string;
-  /** API key name whose secret signs it. */
-  sender: string | null;
-  /** The exact outcome document that was being sent. */
-  payload: unknown;
-}
-
-export interface DeadLetterRecord {
-  /** The message id (one record per message), or `<message id>.callback.<n>` for a callback. */
-  id: string;
-  /** `message`: the delivery failed; `callback`: telling the sender the outcome failed. */
-  kind: 'message' | 'callback';
-  /** Set for kind `callback`. */
-  callback: CallbackDeadLetter | null;
-  message: Message;
-  reason: DeadLetterReason;
-  lastError: LastError | null;
-  attempts: AttemptRecord[];
-  /** The delivery round that was dead-lettered; a redriven message that fails again has a higher round. */
-  round: number;
-  /** Destination host, for filtering. */
-  destination: string;
-  state: DeadLetterRecordState;
-  messageCreatedAt: string;
-  deadLetteredAt: string;
-  redrivenAt: string | null;
-  redriveCount: number;
-}
+// The record's shape is one schema in the contract (the API serves the same one).
+export type { CallbackDeadLetter, DeadLetterRecord, DeadLetterRecordState } from '../contract/dead-letter';
 
 export type NewDeadLetter = Omit<DeadLetterRecord, 'state' | 'redrivenAt' | 'redriveCount' | 'kind' | 'callback'> &
   Partial<Pick<DeadLetterRecord, 'kind' | 'callback'>>;

@@ -5,8 +5,8 @@
 import {
   ApplicationFailure,
   type Client,
+  type WorkflowExecutionDescription,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
@@ -43,7 +43,9 @@ import { newMessageId } from '../contract/ids';
 import { destinationHost, validateMessage, type Message, type MessageInput } from '../contract/message';
 import { isTerminal, type MessageState, type MessageStatus, type ReplyInput } from '../contract/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
+import type { AcceptedMessage } from '../contract/operation-results';
 import type { deliverMessage } from '../workflows';
+import { isNotFound } from './temporal-errors';
 
 /** A stable hash of a message's content (everything but its id), to tell a resend from a different message. */
 export function contentHash(message: MessageInput): string {
@@ -51,15 +53,8 @@ export function contentHash(message: MessageInput): string {
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
-export interface StartedMessage {
-  id: string;
-  /** True when a message with this id and the same content already existed (nothing new was started). */
-  existing: boolean;
-  state: MessageState;
-}
-
 /** Validates and starts a message's workflow; an existing id with the same content returns that message. */
-export async function startMessage(client: Client, input: MessageInput, taskQueue: string): Promise<StartedMessage> {
+export async function startMessage(client: Client, input: MessageInput, taskQueue: string): Promise<AcceptedMessage> {
   const message = { ...input, id: input.id ?? newMessageId() } as Message;
   const validated = validateMessage(message);
   if (!validated.ok) throw new InvalidMessageError(validated.errors);
@@ -110,11 +105,7 @@ export async function messageInput(client: Client, id: string): Promise<Message 
     .getHandle(id)
     .fetchHistory()
     .catch((error: unknown) => {
-      const code =
-        (error as { code?: unknown; cause?: { code?: unknown } }).cause?.code ?? (error as { code?: unknown }).code;
-      // gRPC NOT_FOUND (5): no such workflow.
-      if (error instanceof WorkflowNotFoundError || code === 5) throw new MessageNotFoundError(id);
-      throw error;
+      throw isNotFound(error) ? new MessageNotFoundError(id) : error;
     });
   const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
   const [input] = payloads.map((payload) => client.options.loadedDataConverter.payloadConverter.fromPayload(payload));
@@ -142,8 +133,31 @@ export async function getMessageStatus(client: Client, id: string): Promise<Mess
   try {
     return await client.workflow.getHandle(id).query(statusQuery);
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw new MessageNotFoundError(id);
-    throw error;
+    throw isNotFound(error) ? new MessageNotFoundError(id) : error;
+  }
+}
+
+/**
+ * The state a message is in as Temporal's visibility knows it (its HeraldState, or the workflow status
+ * for a workflow without one, such as a callback); MessageNotFoundError when there is no such workflow.
+ */
+export async function messageState(client: Client, id: string): Promise<string> {
+  const description = await describeMessage(client, id);
+  return (description.typedSearchAttributes.get(HERALD_STATE) as string | undefined) ?? description.status.name;
+}
+
+/** The destination host of a message (its HeraldDestination); MessageNotFoundError for an unknown id. */
+export async function messageDestination(client: Client, id: string): Promise<string> {
+  const description = await describeMessage(client, id);
+  return description.typedSearchAttributes.get(HERALD_DESTINATION) ?? '';
+}
+
+/** Describes a message's (latest) workflow run; MessageNotFoundError when there is none. */
+export async function describeMessage(client: Client, id: string): Promise<WorkflowExecutionDescription> {
+  try {
+    return await client.workflow.getHandle(id).describe();
+  } catch (error) {
+    throw isNotFound(error) ? new MessageNotFoundError(id) : error;
   }
 }
 
@@ -173,21 +187,27 @@ export async function cancelMessage(client: Client, id: string, reason?: string)
   }
 }
 
-/** Runs delivery again for a dead-lettered message; RedriveNotAllowedError otherwise. */
+/**
+ * Runs delivery again for a dead-lettered message: RedriveNotAllowedError when the workflow refuses,
+ * MessageEndedError when its workflow has completed (retention ended).
+ */
 export async function redriveMessage(client: Client, id: string, reason?: string): Promise<MessageStatus> {
   return refusableUpdate(client, id, redriveUpdate, [{ reason }], {
     failureType: REDRIVE_NOT_ALLOWED,
     refused: (why) => new RedriveNotAllowedError(id, why),
-    ended: (state) => new RedriveNotAllowedError(id, `its workflow has completed (${state})`),
+    ended: (state) => new MessageEndedError(id, state),
   });
 }
 
-/** Discards a parked dead letter: its record is marked discarded and its workflow completes. */
+/**
+ * Discards a parked dead letter (its record is marked discarded and its workflow completes):
+ * DiscardNotAllowedError when the workflow refuses, MessageEndedError when its workflow has completed.
+ */
 export async function discardMessage(client: Client, id: string, reason?: string): Promise<MessageStatus> {
   return refusableUpdate(client, id, discardUpdate, [{ reason }], {
     failureType: DISCARD_NOT_ALLOWED,
     refused: (why) => new DiscardNotAllowedError(id, why),
-    ended: (state) => new DiscardNotAllowedError(id, `its workflow has completed (${state})`),
+    ended: (state) => new MessageEndedError(id, state),
   });
 }
 
@@ -225,14 +245,8 @@ function updateRefusal(error: unknown, failureType: string): string | undefined 
  * MessageNotFoundError when there is no such message. Other errors are rethrown as they are.
  */
 async function endedState(client: Client, id: string, error: unknown): Promise<string> {
-  if (!(error instanceof WorkflowNotFoundError)) throw error;
-  try {
-    const description = await client.workflow.getHandle(id).describe();
-    return (description.typedSearchAttributes.get(HERALD_STATE) as string | undefined) ?? description.status.name;
-  } catch (describeError) {
-    if (describeError instanceof WorkflowNotFoundError) throw new MessageNotFoundError(id);
-    throw describeError;
-  }
+  if (!isNotFound(error)) throw error;
+  return messageState(client, id);
 }
 
 function urlWithoutQuery(raw: string): string {

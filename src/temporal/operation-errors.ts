@@ -87,3 +87,11 @@ export class DiscardNotAllowedError extends Error {
     super(`message ${messageId} cannot be discarded: ${reason}`);
   }
 }
+
+/** a listing cursor that is not one from a previous page of the same query. */
+export class InvalidListCursorError extends Error {
+  override name = 'InvalidListCursorError';
+  constructor() {
+    super('invalid cursor');
+  }
+}

@@ -50,7 +50,7 @@ export class IllegalTransitionError extends Error {
 
 /**
  * The first delivery round of a run. A run started to redrive a dead letter whose workflow had ended
- * continues the old run's rounds (memo `redriveOf.round`, see api/dead-letter-operations.ts), so its
+ * continues the old run's rounds (memo `redriveOf.round`, see temporal/dead-letter-operations.ts), so its
  * dead letter, events and callbacks never collide with the first run's.
  */
 export function firstRoundOf(memo: Record<string, unknown> | undefined): number {

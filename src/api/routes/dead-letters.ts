@@ -1,132 +1,121 @@
 /** /v1/dead-letters: inspect, redrive (one or in bulk) and discard dead letters. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DeadLetterRecordSchema } from '../../contract/dead-letter';
+import { BulkRedriveResultSchema, RedriveResultSchema } from '../../contract/operation-results';
 import { MessageNotFoundError } from '../../temporal/operation-errors';
-import type { ApiContext } from '../app';
 import { redactMessage } from '../redaction';
-import { discardDeadLetter, redriveDeadLetter, redriveMatching } from '../dead-letter-operations';
 import {
   BulkRedriveInputSchema,
-  BulkRedriveResultSchema,
   DeadLetterListSchema,
-  DeadLetterSchema,
   DiscardResultSchema,
   IdParamsSchema,
   isoTime,
   ListDeadLettersQuerySchema,
   pageLimit,
   problemResponses as problems,
-  RedriveResultSchema,
 } from '../schemas';
 
-export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
-  const { store, config } = context;
-  const deps = {
-    client: context.client,
-    store,
-    taskQueue: config.taskQueue,
-    redriveRatePerSecond: config.redriveRatePerSecond,
-  };
+/** /v1/dead-letters routes; the store and the Temporal operations come from the instance. */
+export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config, temporal, deadLetterStore: store } = app;
 
-  return async (app) => {
-    app.get(
-      '/dead-letters',
-      {
-        schema: {
-          operationId: 'listDeadLetters',
-          summary: 'List dead letters',
-          description: 'Oldest first. Filter by reason, destination host, state and time range; page with `cursor`.',
-          tags: ['dead letters'],
-          querystring: ListDeadLettersQuerySchema,
-          response: { 200: DeadLetterListSchema, ...problems(400, 401) },
-        },
+  app.get(
+    '/dead-letters',
+    {
+      schema: {
+        operationId: 'listDeadLetters',
+        summary: 'List dead letters',
+        description: 'Oldest first. Filter by reason, destination host, state and time range; page with `cursor`.',
+        tags: ['dead letters'],
+        querystring: ListDeadLettersQuerySchema,
+        response: { 200: DeadLetterListSchema, ...problems(400, 401) },
       },
-      async (request) => {
-        const { since, until, limit, ...rest } = request.query;
-        const page = await store.list({
-          ...rest,
-          since: isoTime(since, 'since'),
-          until: isoTime(until, 'until'),
-          limit: pageLimit(limit, 500, 50),
-        });
-        return {
-          items: page.records.map((record) => ({ ...record, message: redactMessage(record.message) })),
-          nextCursor: page.nextCursor,
-        };
-      },
-    );
+    },
+    async (request) => {
+      const { since, until, limit, ...rest } = request.query;
+      const page = await store.list({
+        ...rest,
+        since: isoTime(since, 'since'),
+        until: isoTime(until, 'until'),
+        limit: pageLimit(limit, 500, 50),
+      });
+      return {
+        items: page.records.map((record) => ({ ...record, message: redactMessage(record.message) })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
 
-    app.get(
-      '/dead-letters/:id',
-      {
-        schema: {
-          operationId: 'getDeadLetter',
-          summary: 'Get a dead letter',
-          tags: ['dead letters'],
-          params: IdParamsSchema,
-          response: { 200: DeadLetterSchema, ...problems(400, 401, 404) },
-        },
+  app.get(
+    '/dead-letters/:id',
+    {
+      schema: {
+        operationId: 'getDeadLetter',
+        summary: 'Get a dead letter',
+        tags: ['dead letters'],
+        params: IdParamsSchema,
+        response: { 200: DeadLetterRecordSchema, ...problems(400, 401, 404) },
       },
-      async (request) => {
-        const record = await store.get(request.params.id);
-        if (!record) throw new MessageNotFoundError(request.params.id);
-        return { ...record, message: redactMessage(record.message) };
-      },
-    );
+    },
+    async (request) => {
+      const record = await store.get(request.params.id);
+      if (!record) throw new MessageNotFoundError(request.params.id);
+      return { ...record, message: redactMessage(record.message) };
+    },
+  );
 
-    app.post(
-      '/dead-letters/:id/redrive',
-      {
-        schema: {
-          operationId: 'redriveDeadLetter',
-          summary: 'Redrive a dead letter',
-          description:
-            'Delivers the message again with the same id. A parked workflow resumes (same history); one whose retention ended is restarted as a new run linked to the old one.',
-          tags: ['dead letters'],
-          params: IdParamsSchema,
-          response: { 200: RedriveResultSchema, ...problems(400, 401, 404, 409) },
-        },
+  app.post(
+    '/dead-letters/:id/redrive',
+    {
+      schema: {
+        operationId: 'redriveDeadLetter',
+        summary: 'Redrive a dead letter',
+        description:
+          'Delivers the message again with the same id. A parked workflow resumes (same history); one whose retention ended is restarted as a new run linked to the old one.',
+        tags: ['dead letters'],
+        params: IdParamsSchema,
+        response: { 200: RedriveResultSchema, ...problems(400, 401, 404, 409) },
       },
-      async (request) => redriveDeadLetter(deps, request.params.id),
-    );
+    },
+    async (request) => temporal.redriveDeadLetter(request.params.id),
+  );
 
-    app.post(
-      '/dead-letters/redrive',
-      {
-        schema: {
-          operationId: 'redriveDeadLetters',
-          summary: 'Redrive dead letters in bulk',
-          description: `Redrives every dead letter matching the filters, paced at HERALD_REDRIVE_RATE per second (now ${config.redriveRatePerSecond}), and answers how many were redriven.`,
-          tags: ['dead letters'],
-          body: BulkRedriveInputSchema,
-          response: { 200: BulkRedriveResultSchema, ...problems(400, 401, 415) },
-        },
+  app.post(
+    '/dead-letters/redrive',
+    {
+      schema: {
+        operationId: 'redriveDeadLetters',
+        summary: 'Redrive dead letters in bulk',
+        description: `Redrives every dead letter matching the filters, paced at HERALD_REDRIVE_RATE per second (now ${config.redriveRatePerSecond}), and answers how many were redriven.`,
+        tags: ['dead letters'],
+        body: BulkRedriveInputSchema,
+        response: { 200: BulkRedriveResultSchema, ...problems(400, 401, 415) },
       },
-      async (request) => {
-        const { since, until, limit, ...rest } = request.body;
-        return redriveMatching(
-          deps,
-          { ...rest, since: isoTime(since, 'since'), until: isoTime(until, 'until') },
-          limit ?? 1000,
-        );
-      },
-    );
+    },
+    async (request) => {
+      const { since, until, limit, ...rest } = request.body;
+      return temporal.redriveMatching(
+        { ...rest, since: isoTime(since, 'since'), until: isoTime(until, 'until') },
+        limit ?? 1000,
+      );
+    },
+  );
 
-    app.delete(
-      '/dead-letters/:id',
-      {
-        schema: {
-          operationId: 'discardDeadLetter',
-          summary: 'Discard a dead letter',
-          description: 'Gives up on the message: the record is marked discarded and its parked workflow ends.',
-          tags: ['dead letters'],
-          params: IdParamsSchema,
-          response: { 200: DiscardResultSchema, ...problems(400, 401, 404, 409) },
-        },
+  app.delete(
+    '/dead-letters/:id',
+    {
+      schema: {
+        operationId: 'discardDeadLetter',
+        summary: 'Discard a dead letter',
+        description: 'Gives up on the message: the record is marked discarded and its parked workflow ends.',
+        tags: ['dead letters'],
+        params: IdParamsSchema,
+        response: { 200: DiscardResultSchema, ...problems(400, 401, 404, 409) },
       },
-      async (request) => {
-        await discardDeadLetter(deps, request.params.id);
-        return { id: request.params.id, state: 'discarded' as const };
-      },
-    );
-  };
-}
+    },
+    async (request) => {
+      await temporal.discardDeadLetter(request.params.id);
+      return { id: request.params.id, state: 'discarded' as const };
+    },
+  );
+};

@@ -1,8 +1,6 @@
 /** /healthz (the process is up) and /readyz (Temporal reachable, a worker polling, the store writable). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { ApiContext } from '../app';
-import { workerIsPolling } from '../message-status-reader';
 import { problemType } from '../problem';
 
 const CHECK_TIMEOUT_MS = 3_000;
@@ -18,8 +16,9 @@ const ReadinessSchema = Type.Object(
   { additionalProperties: true },
 );
 
-export function healthRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
-  const { client, store, config } = context;
+/** Health routes; Temporal, the store and config come from the instance. */
+export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { deadLetterStore: store, config } = app;
 
   async function check(
     probe: () => Promise<boolean | void>,
@@ -36,54 +35,47 @@ export function healthRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
     }
   }
 
-  return async (app) => {
-    app.get(
-      '/healthz',
-      {
-        config: { public: true },
-        schema: {
-          operationId: 'getHealth',
-          summary: 'Liveness',
-          tags: ['health'],
-          security: [],
-          response: { 200: Type.Object({ status: Type.Literal('ok') }) },
-        },
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: {
+        operationId: 'getHealth',
+        summary: 'Liveness',
+        tags: ['health'],
+        security: [],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
-      async () => ({ status: 'ok' as const }),
-    );
+    },
+    async () => ({ status: 'ok' as const }),
+  );
 
-    app.get(
-      '/readyz',
-      {
-        config: { public: true },
-        schema: {
-          operationId: 'getReadiness',
-          summary: 'Readiness',
-          description:
-            '200 when Temporal answers, a worker polls the task queue and the dead-letter store takes writes; 503 (problem+json) otherwise.',
-          tags: ['health'],
-          security: [],
-          response: { 200: ReadinessSchema, 503: ReadinessSchema },
-        },
+  app.get(
+    '/readyz',
+    {
+      config: { public: true },
+      schema: {
+        operationId: 'getReadiness',
+        summary: 'Readiness',
+        description:
+          '200 when Temporal answers, a worker polls the task queue and the dead-letter store takes writes; 503 (problem+json) otherwise.',
+        tags: ['health'],
+        security: [],
+        response: { 200: ReadinessSchema, 503: ReadinessSchema },
       },
-      async (_request, reply) => {
-        const [temporal, worker, deadLetterStore] = await Promise.all([
-          check(async () => {
-            await client.workflowService.getSystemInfo({});
-          }, 'Temporal is not reachable'),
-          check(
-            () => workerIsPolling({ client, namespace: config.temporal.namespace, taskQueue: config.taskQueue }),
-            `no worker is polling task queue ${config.taskQueue}`,
-          ),
-          check(() => store.ping(), 'the dead-letter store does not take writes'),
-        ]);
-        const checks = { temporal, worker, deadLetterStore };
-        if (temporal.ok && worker.ok && deadLetterStore.ok) return { status: 'ready', checks };
-        return reply
-          .status(503)
-          .type('application/problem+json')
-          .send({ type: problemType('not-ready'), title: 'Not ready', status: 503, checks });
-      },
-    );
-  };
-}
+    },
+    async (_request, reply) => {
+      const [temporal, worker, deadLetterStore] = await Promise.all([
+        check(() => app.temporal.ping(), 'Temporal is not reachable'),
+        check(() => app.temporal.workerIsPolling(), `no worker is polling task queue ${config.taskQueue}`),
+        check(() => store.ping(), 'the dead-letter store does not take writes'),
+      ]);
+      const checks = { temporal, worker, deadLetterStore };
+      if (temporal.ok && worker.ok && deadLetterStore.ok) return { status: 'ready', checks };
+      return reply
+        .status(503)
+        .type('application/problem+json')
+        .send({ type: problemType('not-ready'), title: 'Not ready', status: 503, checks });
+    },
+  );
+};

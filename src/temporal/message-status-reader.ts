@@ -4,18 +4,15 @@
  * dead-letter store know, marked as such.
  */
 import type { Client } from '@temporalio/client';
-import { getMessageStatus } from '../temporal/message-operations';
-import { MessageNotFoundError } from '../temporal/operation-errors';
-import type { MessageState, MessageStatus } from '../contract/message-status';
+import type { MessageState, MessageStatusWithSource } from '../contract/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterStore } from '../store/dead-letter-store';
-
-export type ApiMessageStatus = MessageStatus & { source: 'workflow' | 'visibility'; note?: string };
+import { describeMessage, getMessageStatus } from './message-operations';
+import { MessageNotFoundError } from './operation-errors';
+import { workerIsPolling } from './readiness';
 
 /** A query that is not answered within this is given up for the fallback. */
 const QUERY_DEADLINE_MS = 5_000;
-/** A worker long-polls for up to a minute; one not seen for longer than this is gone. */
-const POLLER_FRESHNESS_MS = 90_000;
 
 export interface StatusReaderDeps {
   client: Client;
@@ -25,24 +22,9 @@ export interface StatusReaderDeps {
   deadLetterRetentionMs: number;
 }
 
-/** Whether any worker has polled the task queue for workflow tasks recently. */
-export async function workerIsPolling(
-  deps: Pick<StatusReaderDeps, 'client' | 'namespace' | 'taskQueue'>,
-): Promise<boolean> {
-  const response = await deps.client.workflowService.describeTaskQueue({
-    namespace: deps.namespace,
-    taskQueue: { name: deps.taskQueue },
-    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-  });
-  const now = Date.now();
-  return (response.pollers ?? []).some((poller) => {
-    const seconds = Number(poller.lastAccessTime?.seconds ?? 0);
-    return now - seconds * 1000 < POLLER_FRESHNESS_MS;
-  });
-}
-
-export async function readMessageStatus(deps: StatusReaderDeps, id: string): Promise<ApiMessageStatus> {
-  if (await workerIsPolling(deps)) {
+/** The message's status and where it was read from; MessageNotFoundError for an unknown id. */
+export async function readMessageStatus(deps: StatusReaderDeps, id: string): Promise<MessageStatusWithSource> {
+  if (await workerIsPolling(deps.client, deps.namespace, deps.taskQueue)) {
     try {
       const status = await deps.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
         getMessageStatus(deps.client, id),
@@ -56,14 +38,8 @@ export async function readMessageStatus(deps: StatusReaderDeps, id: string): Pro
   return statusWithoutWorker(deps, id);
 }
 
-async function statusWithoutWorker(deps: StatusReaderDeps, id: string): Promise<ApiMessageStatus> {
-  let description;
-  try {
-    description = await deps.client.workflow.getHandle(id).describe();
-  } catch (error) {
-    if ((error as Error).name === 'WorkflowNotFoundError') throw new MessageNotFoundError(id);
-    throw error;
-  }
+async function statusWithoutWorker(deps: StatusReaderDeps, id: string): Promise<MessageStatusWithSource> {
+  const description = await describeMessage(deps.client, id);
   const record = await deps.store.get(id);
   const state = (description.typedSearchAttributes.get(HERALD_STATE) as MessageState | undefined) ?? 'accepted';
   const createdAt = description.startTime.toISOString();

@@ -3,15 +3,19 @@
  * one whose retention ended (workflow completed) is redriven by starting a new run with the stored
  * message, linked to the old run through its memo.
  */
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
-import type { Client } from '@temporalio/client';
-import { contentHash, discardMessage, redriveMessage } from '../temporal/message-operations';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { DELIVER_MESSAGE_WORKFLOW } from '../contract/definitions';
-import { startCallback } from './callbacks';
-import { DiscardNotAllowedError, MessageNotFoundError, RedriveNotAllowedError } from '../temporal/operation-errors';
-import type { MessageState } from '../contract/message-status';
+import type { BulkRedriveResult, RedriveResult } from '../contract/operation-results';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
+import { startCallback } from './callback-operations';
+import { contentHash, describeMessage, discardMessage, messageState, redriveMessage } from './message-operations';
+import {
+  DiscardNotAllowedError,
+  MessageEndedError,
+  MessageNotFoundError,
+  RedriveNotAllowedError,
+} from './operation-errors';
 
 export interface DeadLetterOperationsDeps {
   client: Client;
@@ -20,18 +24,18 @@ export interface DeadLetterOperationsDeps {
   redriveRatePerSecond: number;
 }
 
-export interface RedriveResult {
-  id: string;
-  mode: 'resumed' | 'restarted';
-  state: MessageState;
-  runId?: string;
-  previousRunId?: string;
+/**
+ * Why there is nothing to redrive or discard for `id`: a message (or callback) that exists but has no
+ * dead letter is refused (409, `reason`), an id Temporal does not know either is not found (404).
+ */
+async function noDeadLetter(client: Client, id: string): Promise<string> {
+  return `it has no dead letter (it is ${await messageState(client, id)})`;
 }
 
 /** Redrives one dead letter. */
 export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: string): Promise<RedriveResult> {
   const record = await deps.store.get(id);
-  if (!record) throw new MessageNotFoundError(id);
+  if (!record) throw new RedriveNotAllowedError(id, await noDeadLetter(deps.client, id));
   if (record.state !== 'dead_lettered')
     throw new RedriveNotAllowedError(id, `the dead letter is already ${record.state}`);
   if (record.kind === 'callback' && record.callback) {
@@ -49,16 +53,21 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
     return { id, mode: 'restarted', state: 'accepted', runId };
   }
   // Temporal deletes closed runs after the namespace's retention: the record alone is then enough.
-  const description = await deps.client.workflow
-    .getHandle(id)
-    .describe()
-    .catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    });
+  const description = await describeMessage(deps.client, id).catch((error: unknown) => {
+    if (error instanceof MessageNotFoundError) return undefined;
+    throw error;
+  });
   if (description?.status.name === 'RUNNING') {
-    const status = await redriveMessage(deps.client, id);
-    return { id, mode: 'resumed', state: status.state };
+    try {
+      const status = await redriveMessage(deps.client, id);
+      return { id, mode: 'resumed', state: status.state };
+    } catch (error) {
+      // Retention ended between the describe and the update.
+      if (error instanceof MessageEndedError) {
+        throw new RedriveNotAllowedError(id, `its workflow has completed (${error.state})`);
+      }
+      throw error;
+    }
   }
   // The parked workflow's retention ended: a new run delivers the stored message. Reusing the id is
   // right here (and only here): it is the same message, sent again on an operator's word.
@@ -91,7 +100,7 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
 /** Discards one dead letter: the parked workflow completes, the record is marked discarded. */
 export async function discardDeadLetter(deps: DeadLetterOperationsDeps, id: string): Promise<void> {
   const record = await deps.store.get(id);
-  if (!record) throw new MessageNotFoundError(id);
+  if (!record) throw new DiscardNotAllowedError(id, await noDeadLetter(deps.client, id));
   if (record.state !== 'dead_lettered')
     throw new DiscardNotAllowedError(id, `the dead letter is already ${record.state}`);
   if (record.kind === 'callback') {
@@ -102,16 +111,9 @@ export async function discardDeadLetter(deps: DeadLetterOperationsDeps, id: stri
     await discardMessage(deps.client, id);
   } catch (error) {
     // Retention already ended the workflow (or Temporal deleted it): only the record is left to mark.
-    const ended = error instanceof DiscardNotAllowedError && error.reason.startsWith('its workflow has completed');
-    if (!ended && !(error instanceof MessageNotFoundError)) throw error;
+    if (!(error instanceof MessageEndedError) && !(error instanceof MessageNotFoundError)) throw error;
     await deps.store.markDiscarded(id, new Date().toISOString());
   }
-}
-
-export interface BulkRedriveResult {
-  matched: number;
-  redriven: number;
-  failed: { id: string; detail: string }[];
 }
 
 /**

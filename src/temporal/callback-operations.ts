@@ -1,13 +1,13 @@
-/** Starting deliverCallback workflows from the API: late subscriptions to finished messages, and replays. */
+/** Starting deliverCallback workflows: late subscriptions to finished messages, and replays. */
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { CALLBACK_STATES, outcomePayload, type CallbackInput } from '../contract/callback';
 import { DELIVER_CALLBACK_WORKFLOW } from '../contract/definitions';
-import { SubscribeNotAllowedError } from '../temporal/operation-errors';
 import { destinationHost } from '../contract/message';
 import type { MessageStatus } from '../contract/message-status';
-import { messageInput } from '../temporal/message-operations';
 import type { deliverCallback } from '../workflows';
+import { messageInput, subscribe } from './message-operations';
+import { MessageEndedError, SubscribeNotAllowedError } from './operation-errors';
 
 /** Starts one callback workflow (its id may be reused: a replay of a dead-lettered callback). */
 export async function startCallback(client: Client, taskQueue: string, input: CallbackInput): Promise<string> {
@@ -19,6 +19,28 @@ export async function startCallback(client: Client, taskQueue: string, input: Ca
     staticSummary: `Callback for ${input.messageId} to ${destinationHost(input.url)}`,
   });
   return handle.firstExecutionRunId;
+}
+
+/**
+ * Registers a callback URL for a message's outcome. A running message takes it itself (and reports at
+ * once when it already has its outcome); for one whose workflow has completed, the outcome is sent to
+ * the URL now, from `readStatus`. SubscribeNotAllowedError when neither can be done.
+ */
+export async function subscribeToOutcome(
+  client: Client,
+  taskQueue: string,
+  id: string,
+  url: string,
+  readStatus: (id: string) => Promise<MessageStatus>,
+): Promise<{ notifiedNow: boolean }> {
+  try {
+    const { notifiedNow } = await subscribe(client, id, url);
+    return { notifiedNow };
+  } catch (error) {
+    if (!(error instanceof MessageEndedError)) throw error;
+    await notifyFinishedMessage(client, taskQueue, await readStatus(id), url);
+    return { notifiedNow: true };
+  }
 }
 
 /** For a message whose workflow has completed: sends its outcome to a newly registered URL at once. */

@@ -1,0 +1,57 @@
+/**
+ * What Herald adds to Fastify: its dependencies, decorated once on the instance (fastify/demo's way:
+ * routes read `app.temporal`, `app.config`, … instead of importing a context type from app.ts), and the
+ * per-request and per-route fields the app's hooks use.
+ */
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { HeraldConfig } from '../config/config';
+import { parseAllowlist, type DestinationPolicy } from '../destinations/destination-policy';
+import type { DeadLetterStore } from '../store/dead-letter-store';
+import type { EventLog } from '../store/event-log';
+import { createHeraldTemporal, type HeraldTemporal } from '../temporal/herald-temporal';
+
+/** What the API is built from (`buildApp(deps)`). */
+export interface ApiDependencies {
+  config: HeraldConfig;
+  client: Client;
+  store: DeadLetterStore;
+  events: EventLog;
+  logger: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: HeraldConfig;
+    /** Every Temporal operation the API performs. */
+    temporal: HeraldTemporal;
+    deadLetterStore: DeadLetterStore;
+    eventLog: EventLog;
+    /** Which destinations messages and callbacks may target, parsed from config once. */
+    destinationPolicy: DestinationPolicy;
+    /** Every route registered (method and URL), for the documentation check. */
+    registeredRoutes: { method: string; url: string; hidden: boolean }[];
+  }
+  interface FastifyContextConfig {
+    /** No API key needed (health, documentation). */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    /** The exact request body, for signature checks. */
+    rawBody?: string;
+    /** Name of the API key that authenticated the request. */
+    apiKeyName?: string;
+  }
+}
+
+/** The values decorated on the instance, built from the dependencies once (see buildApp). */
+export function dependencyDecorations(deps: ApiDependencies) {
+  return {
+    config: deps.config,
+    temporal: createHeraldTemporal({ client: deps.client, store: deps.store, config: deps.config }),
+    deadLetterStore: deps.store,
+    eventLog: deps.events,
+    destinationPolicy: parseAllowlist(deps.config.destinationAllowlist),
+  } satisfies Partial<FastifyInstance>;
+}

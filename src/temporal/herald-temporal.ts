@@ -1,0 +1,82 @@
+/**
+ * Herald over Temporal, as the API uses it: every operation bound once to a client, the dead-letter
+ * store and the config. The API talks to Temporal only through this object (decorated on the Fastify
+ * instance as `temporal`), so no route builds a query, describes a workflow or recognises an SDK error.
+ */
+import type { Client } from '@temporalio/client';
+import type { HeraldConfig } from '../config/config';
+import type { Message, MessageInput } from '../contract/message';
+import type { MessageStatusWithSource, ReplyInput } from '../contract/message-status';
+import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
+import { subscribeToOutcome } from './callback-operations';
+import { discardDeadLetter, redriveDeadLetter, redriveMatching } from './dead-letter-operations';
+import { listMessages, type MessageListFilter } from './message-list';
+import {
+  cancelMessage,
+  describeMessage,
+  messageDestination,
+  messageInput,
+  startMessage,
+  submitReply,
+} from './message-operations';
+import { readMessageStatus, type StatusReaderDeps } from './message-status-reader';
+import { pingTemporal, workerIsPolling } from './readiness';
+
+export interface HeraldTemporalDeps {
+  client: Client;
+  store: DeadLetterStore;
+  config: HeraldConfig;
+}
+
+/** Binds Herald's Temporal operations to one client, store and config. */
+export function createHeraldTemporal({ client, store, config }: HeraldTemporalDeps) {
+  const { taskQueue } = config;
+  const { namespace } = config.temporal;
+  const statusDeps: StatusReaderDeps = {
+    client,
+    store,
+    namespace,
+    taskQueue,
+    deadLetterRetentionMs: config.delivery.deadLetterRetentionMs,
+  };
+  const deadLetterDeps = { client, store, taskQueue, redriveRatePerSecond: config.redriveRatePerSecond };
+  const readStatus = (id: string): Promise<MessageStatusWithSource> => readMessageStatus(statusDeps, id);
+
+  return {
+    /** Validates and starts a message; the same id and content again answers the existing one. */
+    startMessage: (message: MessageInput) => startMessage(client, message, taskQueue),
+    /** The message's status, from the workflow or (no worker answering) from visibility. */
+    readStatus,
+    /** A page of messages from visibility, newest first. */
+    listMessages: (filter: MessageListFilter, pageSize: number, cursor: string | undefined) =>
+      listMessages(client, namespace, filter, pageSize, cursor),
+    /** The input the message was started with (its sender, among others). */
+    messageInput: (id: string): Promise<Message | undefined> => messageInput(client, id),
+    /** The message's destination host. */
+    messageDestination: (id: string) => messageDestination(client, id),
+    /** Resolves when the message exists; MessageNotFoundError otherwise. */
+    requireMessage: async (id: string): Promise<void> => {
+      await describeMessage(client, id);
+    },
+    /** Hands over a downstream's reply (validated by the workflow). */
+    submitReply: (id: string, reply: ReplyInput) => submitReply(client, id, reply),
+    /** Registers a callback URL for the message's outcome. */
+    subscribe: (id: string, url: string) => subscribeToOutcome(client, taskQueue, id, url, readStatus),
+    /** Asks a message that has not ended to stop. */
+    cancelMessage: (id: string, reason?: string) => cancelMessage(client, id, reason),
+    /** Redrives one dead letter (resumed, or restarted after retention). */
+    redriveDeadLetter: (id: string) => redriveDeadLetter(deadLetterDeps, id),
+    /** Redrives every parked dead letter matching the filter, paced at the configured rate. */
+    redriveMatching: (filter: Omit<DeadLetterFilter, 'state' | 'cursor'>, limit: number) =>
+      redriveMatching(deadLetterDeps, filter, limit),
+    /** Discards one dead letter. */
+    discardDeadLetter: (id: string) => discardDeadLetter(deadLetterDeps, id),
+    /** Resolves when the Temporal frontend answers. */
+    ping: () => pingTemporal(client),
+    /** Whether a worker polls the task queue. */
+    workerIsPolling: () => workerIsPolling(client, namespace, taskQueue),
+  };
+}
+
+/** Herald's Temporal operations, bound (see createHeraldTemporal). */
+export type HeraldTemporal = ReturnType<typeof createHeraldTemporal>;
