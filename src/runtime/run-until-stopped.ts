@@ -1,0 +1,36 @@
+/**
+ * The life of a Herald process after start-up: it runs until SIGINT or SIGTERM (or until its worker
+ * stops by itself on a fatal error), then closes everything it opened, the worker draining first.
+ */
+import type { HeraldResources } from './resources';
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** Waits for a stop signal or the worker's end, closes the resources, and resolves with the exit code. */
+export async function runUntilStopped(resources: HeraldResources): Promise<number> {
+  const { logger } = resources;
+  // `once`: a second signal finds no handler here and ends the process, for an operator who will not wait.
+  // (The SDK's Runtime also shuts the worker down on these signals; closing twice is harmless.)
+  const signalled = new Promise<{ signal: string }>((resolve) => {
+    for (const signal of STOP_SIGNALS) process.once(signal, () => resolve({ signal }));
+  });
+  const workerEnded = resources.worker?.stopped.then(
+    () => ({ workerEnded: true as const }),
+    (error: unknown) => ({ workerFailed: error }),
+  );
+  const reason = await Promise.race(workerEnded ? [signalled, workerEnded] : [signalled]);
+  let exitCode = 0;
+  if ('workerFailed' in reason) {
+    logger.fatal({ err: reason.workerFailed }, 'worker failed');
+    exitCode = 1;
+  } else {
+    logger.info(reason, 'stopping');
+  }
+  try {
+    await resources.close();
+  } catch {
+    exitCode = 1; // each failure was logged by close()
+  }
+  logger.info({ exitCode }, 'stopped');
+  return exitCode;
+}
