@@ -9,10 +9,15 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /** Waits for a stop signal or the worker's end, closes the resources, and resolves with the exit code. */
 export async function runUntilStopped(resources: HeraldResources): Promise<number> {
   const { logger } = resources;
-  // `once`: a second signal finds no handler here and ends the process, for an operator who will not wait.
-  // (The SDK's Runtime also shuts the worker down on these signals; closing twice is harmless.)
+  // After the first signal both handlers go, so a second signal ends the process at once, for an operator
+  // who will not wait. (The SDK's Runtime also shuts the worker down on these signals, and removes its
+  // own handlers too; shutting down twice is harmless.)
   const signalled = new Promise<{ signal: string }>((resolve) => {
-    for (const signal of STOP_SIGNALS) process.once(signal, () => resolve({ signal }));
+    const onSignal = (signal: NodeJS.Signals) => {
+      for (const each of STOP_SIGNALS) process.off(each, onSignal);
+      resolve({ signal });
+    };
+    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   });
   const workerEnded = resources.worker?.stopped.then(
     () => ({ workerEnded: true as const }),
