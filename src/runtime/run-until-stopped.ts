@@ -2,6 +2,9 @@
  * The life of a Herald process after start-up: it runs until SIGINT or SIGTERM (or until its worker
  * stops by itself on a fatal error), then closes everything it opened, the worker draining first.
  */
+import type { Logger } from 'pino';
+import { loadConfig, type HeraldConfig } from '../config/config';
+import { createLogger } from '../observability/logger';
 import type { HeraldResources } from './resources';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -38,4 +41,29 @@ export async function runUntilStopped(resources: HeraldResources): Promise<numbe
   }
   logger.info({ exitCode }, 'stopped');
   return exitCode;
+}
+
+/**
+ * A process entry's whole life: reads the config, opens what `open` asks for, runs until stopped, and
+ * exits with the code (explicitly: the SDK's native runtime keeps threads alive after everything closed).
+ */
+export function runProcess(
+  name: string,
+  open: (config: HeraldConfig, logger: Logger) => Promise<HeraldResources>,
+): void {
+  let config: HeraldConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    // An invalid configuration, before there is a logger.
+    console.error(`[${name}] ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel, name);
+  open(config, logger)
+    .then(runUntilStopped, (error: unknown) => {
+      logger.fatal({ err: error }, 'failed to start');
+      return 1;
+    })
+    .then((code) => process.exit(code));
 }

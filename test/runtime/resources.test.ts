@@ -67,6 +67,16 @@ describe('CloseStack', () => {
 });
 
 describe('openResources', () => {
+  /** Newest first: the API stops taking requests, the worker drains, then what they used. */
+  const CLOSE_ORDER = [
+    'api',
+    'worker',
+    'temporal worker connection',
+    'event log',
+    'dead-letter store',
+    'temporal client connection',
+  ];
+
   let fixture: HeraldFixture;
 
   beforeAll(async () => {
@@ -87,14 +97,7 @@ describe('openResources', () => {
     expect(resources.worker.worker.getState()).toBe('RUNNING');
 
     await resources.close();
-    expect(closedNames(lines)).toEqual([
-      'api',
-      'worker',
-      'temporal worker connection',
-      'event log',
-      'dead-letter store',
-      'temporal client connection',
-    ]);
+    expect(closedNames(lines)).toEqual(CLOSE_ORDER);
     expect(resources.worker.worker.getState()).toBe('STOPPED');
     await expect(request(`${resources.api.url}/healthz`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await expect(resources.store.list({})).rejects.toThrow('The database connection is not open');
@@ -113,14 +116,7 @@ describe('openResources', () => {
         api: true,
       });
       await expect(opening).rejects.toMatchObject({ code: 'EADDRINUSE' });
-      expect(closedNames(lines)).toEqual([
-        'api',
-        'worker',
-        'temporal worker connection',
-        'event log',
-        'dead-letter store',
-        'temporal client connection',
-      ]);
+      expect(closedNames(lines)).toEqual(CLOSE_ORDER);
       expect(lines.filter((line) => line.msg === 'failed to close')).toEqual([]);
     } finally {
       await new Promise((resolve) => taken.close(resolve));
