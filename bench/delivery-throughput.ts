@@ -20,6 +20,7 @@ import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/observability/logger';
 import { HERALD_SEARCH_ATTRIBUTES } from '../src/contract/search-attributes';
 import { openResources } from '../src/runtime/resources';
+import { installRuntimeLogger } from '../src/temporal/runtime-logger';
 import { findTemporalCli, temporalCliVersion } from '../src/temporal/temporal-cli';
 
 const MESSAGES = Number(process.env.MESSAGES ?? 300);
@@ -34,6 +35,8 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const logger = createLogger('warn', 'bench');
+  // Before the dev server below: it instantiates the SDK's Runtime, which takes a logger only before that.
+  installRuntimeLogger(logger);
   const cli = findTemporalCli({ log: () => undefined });
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
