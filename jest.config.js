@@ -10,6 +10,8 @@ module.exports = {
   // One real Temporal dev server for the whole run, on a free port; stopped even when tests fail.
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  // Whatever a test file's fixtures started is closed after its last test, even when tests fail.
+  setupFilesAfterEnv: ['<rootDir>/test/setup/close-fixtures.ts'],
   reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
   testTimeout: 60_000,
   // Two cores: integration files each run a worker and real HTTP servers.

@@ -10,23 +10,18 @@
  *   npm run bench            (MESSAGES=500 CONCURRENCY=25 npm run bench to change the load)
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { buildApp } from '../src/api/app';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/observability/logger';
 import { HERALD_SEARCH_ATTRIBUTES } from '../src/contract/search-attributes';
-import { openSqliteDeadLetterStore } from '../src/store/sqlite-dead-letter-store';
-import { openSqliteEventLog } from '../src/store/sqlite-event-log';
+import { openResources } from '../src/runtime/resources';
 import { installRuntimeLogger } from '../src/temporal/runtime-logger';
 import { findTemporalCli, temporalCliVersion } from '../src/temporal/temporal-cli';
-import { createHeraldWorker } from '../src/worker';
 
 const MESSAGES = Number(process.env.MESSAGES ?? 300);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 20);
@@ -40,6 +35,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const logger = createLogger('warn', 'bench');
+  // Before the dev server below: it instantiates the SDK's Runtime, which takes a logger only before that.
   installRuntimeLogger(logger);
   const cli = findTemporalCli({ log: () => undefined });
   const env = await TestWorkflowEnvironment.createLocal({
@@ -68,16 +64,11 @@ async function main(): Promise<void> {
     HERALD_DATA_DIR: dataDir,
     HERALD_API_KEYS: `bench:${API_KEY}`,
     HERALD_DESTINATION_ALLOWLIST: '127.0.0.1',
+    HERALD_API_PORT: '0',
     LOG_LEVEL: 'warn',
   });
-  const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
-  const events = openSqliteEventLog(config.deadLetterDbPath);
-  const client = new Client({ connection: env.connection, namespace: config.temporal.namespace });
-  const connection = await NativeConnection.connect({ address: env.address });
-  const worker = await createHeraldWorker({ config, connection, client, store, events, logger });
-  const running = worker.run();
-  const app = await buildApp({ config, client, store, events, logger });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const herald = await openResources(config, { logger, worker: true, api: true });
+  const { url } = herald.api;
 
   const accepted: number[] = [];
   const sentAt = new Map<string, number>();
@@ -141,12 +132,7 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwrote ${file}`);
 
-  await app.close();
-  worker.shutdown();
-  await running;
-  await connection.close();
-  await events.close();
-  await store.close();
+  await herald.close();
   downstream.close();
   await env.teardown();
   rmSync(dataDir, { recursive: true, force: true });

@@ -3,27 +3,19 @@
  * directory, Web UI, Herald's search attributes) unless TEMPORAL_ADDRESS points at a cluster, then the
  * worker; prints the addresses; stops everything cleanly on Ctrl-C or SIGTERM.
  */
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
-import type { Logger } from 'pino';
 import { loadConfig, temporalAddress, type HeraldConfig } from './config/config';
 import { applyDevCredentials, type DevCredentials } from './api/dev-credentials';
-import { startApi } from './api/server';
 import { createLogger } from './observability/logger';
-import { installRuntimeLogger } from './temporal/runtime-logger';
-import { openSqliteDeadLetterStore } from './store/sqlite-dead-letter-store';
-import { openSqliteEventLog } from './store/sqlite-event-log';
+import { openResources } from './runtime/resources';
+import { runUntilStopped } from './runtime/run-until-stopped';
 import { startDevServer, type DevServer } from './temporal/dev-server';
-import { tryEnsureSearchAttributes } from './temporal/search-attributes-registration';
 import { findTemporalCli } from './temporal/temporal-cli';
-import { createHeraldWorker } from './worker';
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  installRuntimeLogger(logger);
 
   let devServer: DevServer | undefined;
   let devCredentials: DevCredentials = {};
@@ -43,43 +35,13 @@ async function main(): Promise<void> {
   try {
     if (config.api.keys.length === 0)
       throw new Error('HERALD_API_KEYS is required when TEMPORAL_ADDRESS is set (name:key,…)');
-    await runHerald(config, logger, devServer, devCredentials);
+    const resources = await openResources(config, { logger, worker: true, api: true });
+    printAddresses(config, resources.api.url, devServer, devCredentials);
+    return await runUntilStopped(resources);
   } finally {
-    // Also on a failed start-up: never leave an orphaned dev server holding the ports.
+    // Last, and also on a failed start-up: never leave an orphaned dev server holding the ports.
     await devServer?.stop();
     console.log('[herald] stopped');
-  }
-}
-
-async function runHerald(
-  config: HeraldConfig,
-  logger: Logger,
-  devServer: DevServer | undefined,
-  devCredentials: DevCredentials,
-): Promise<void> {
-  const address = temporalAddress(config);
-  const clientConnection = await Connection.connect({ address });
-  const connection = await NativeConnection.connect({ address });
-  const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
-  const events = openSqliteEventLog(config.deadLetterDbPath);
-  try {
-    await tryEnsureSearchAttributes(clientConnection, config.temporal.namespace, logger);
-    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-    const worker = await createHeraldWorker({ config, connection, client, store, events, logger });
-    const api = await startApi({ config, client, store, events, logger });
-    printAddresses(config, api.url, devServer, devCredentials);
-    // The SDK's Runtime catches SIGINT/SIGTERM and shuts the worker down; run() resolves when it is done.
-    try {
-      await worker.run();
-    } finally {
-      console.log('[herald] stopping…');
-      await api.app.close();
-    }
-  } finally {
-    await events.close();
-    await store.close();
-    await clientConnection.close();
-    await connection.close();
   }
 }
 
@@ -110,7 +72,11 @@ function printAddresses(
   console.log(lines.join('\n'));
 }
 
-main().catch((error: unknown) => {
-  console.error(`[herald] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exit(1);
-});
+// Exit explicitly: the SDK's native runtime keeps threads alive after everything is closed.
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`[herald] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

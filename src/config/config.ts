@@ -49,6 +49,14 @@ export interface HeraldConfig {
     uiPort: number;
   };
   taskQueue: string;
+  worker: {
+    /**
+     * How long a stopping worker lets in-flight attempts finish before cancelling them (the SDK's
+     * `shutdownGraceTime`). Longer than the usual attempt, so a deploy does not cut and repeat deliveries.
+     * @defaultValue 50s
+     */
+    shutdownGraceMs: number;
+  };
   dataDir: string;
   deadLetterDbPath: string;
   logLevel: string;
@@ -173,6 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       uiPort: number('TEMPORAL_UI_PORT', 8233, 1, 65535),
     },
     taskQueue: read('HERALD_TASK_QUEUE', 'herald'),
+    // Above the 30s default attempt timeout, below docker-compose's 60s stop_grace_period.
+    worker: { shutdownGraceMs: duration('HERALD_WORKER_SHUTDOWN_GRACE', '50s') },
     dataDir,
     deadLetterDbPath: resolve(read('HERALD_DEAD_LETTER_DB', join(dataDir, 'dead-letters.sqlite'))),
     logLevel: logLevel(read('LOG_LEVEL', 'info')),

@@ -6,9 +6,11 @@
 import { createServer, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import type { OutcomePayload } from '../../src/contract/callback';
-import { startTestApi, type TestApi } from '../helpers/api';
-import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
-import { CALLBACK_SECRET, startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import type { TestApi } from '../helpers/api';
+import { closedPort, type Downstream } from '../helpers/downstream';
+import { CALLBACK_SECRET, uniqueId, type TestHerald } from '../helpers/herald';
+import { eventually } from '../helpers/eventually';
+import { startFixture } from '../helpers/fixture';
 import { recordHistory } from '../helpers/histories';
 
 let herald: TestHerald;
@@ -16,25 +18,15 @@ let api: TestApi;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald);
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
+  ({ herald, api, downstream } = await startFixture({ api: true }));
 });
 
 /** Waits until `count` requests reached `path` on the receiver. */
-async function received(receiver: Downstream, path: string, count = 1, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const requests = receiver.requests(path);
-    if (requests.length >= count) return requests;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${path} received ${receiver.requests(path).length} of ${count} callbacks`);
+function received(receiver: Downstream, path: string, count = 1) {
+  return eventually(() => receiver.requests(path), {
+    until: (requests) => requests.length >= count,
+    what: `${count} callbacks at ${path}`,
+  });
 }
 
 /** Verifies a callback's signature with the standardwebhooks package and returns its payload. */
@@ -144,8 +136,7 @@ test('a receiver that is down for a while still gets its callback', async () => 
   });
   await new Promise<void>((resolve) => receiver.listen(port, '127.0.0.1', resolve));
   try {
-    const deadline = Date.now() + 20_000;
-    while (bodies.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => bodies.length > 0, { what: 'the callback' });
     expect(bodies).toHaveLength(1);
     expect(JSON.parse(bodies[0]!)).toMatchObject({ type: 'message.delivered', data: { id } });
   } finally {
@@ -161,16 +152,15 @@ test('a callback that never succeeds is dead-lettered as a callback, and replaye
     callback: { url: downstream.url('/cb-broken') },
   });
   const callbackId = `${id}.callback-1`;
-  let record: { body: { kind: string; reason: string; callback: { messageId: string; url: string } } } | undefined;
-  for (let i = 0; i < 200 && record?.body.kind !== 'callback'; i++) {
-    const response = await api.call<{ kind: string; reason: string; callback: { messageId: string; url: string } }>(
-      'GET',
-      `/v1/dead-letters/${callbackId}`,
-    );
-    if (response.status === 200) record = response;
-    else await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(record?.body).toMatchObject({
+  const record = await eventually(
+    () =>
+      api.call<{ kind: string; reason: string; callback: { messageId: string; url: string } }>(
+        'GET',
+        `/v1/dead-letters/${callbackId}`,
+      ),
+    { until: (response) => response.status === 200 && response.body.kind === 'callback', what: 'the dead letter' },
+  );
+  expect(record.body).toMatchObject({
     kind: 'callback',
     reason: 'callback_failed',
     callback: { messageId: id, url: downstream.url('/cb-broken') },

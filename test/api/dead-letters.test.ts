@@ -1,8 +1,10 @@
 /** /v1/dead-letters end to end: list, get, redrive (resumed and restarted), bulk redrive of 100, discard. */
 import type { MessageStatus } from '../../src/contract/message-status';
-import { startTestApi, type TestApi } from '../helpers/api';
+import type { TestApi } from '../helpers/api';
 import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, type TestHerald } from '../helpers/herald';
+import { eventually } from '../helpers/eventually';
+import type { TestHerald } from '../helpers/herald';
+import { startFixture, type HeraldFixture } from '../helpers/fixture';
 import { recordHistory } from '../helpers/histories';
 
 let herald: TestHerald;
@@ -10,15 +12,8 @@ let api: TestApi;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
   // Pace bulk redrives fast enough for a test, slow enough to be a pace.
-  api = await startTestApi(herald, { HERALD_REDRIVE_RATE: '200' });
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
+  ({ herald, api, downstream } = await startFixture({ env: { HERALD_REDRIVE_RATE: '200' }, api: true }));
 });
 
 type DeadLetter = {
@@ -111,17 +106,16 @@ test('discard: the record is marked discarded and the parked workflow ends', asy
 });
 
 describe('after retention ended', () => {
+  let short: HeraldFixture;
   let shortHerald: TestHerald;
   let shortApi: TestApi;
 
   beforeAll(async () => {
-    shortHerald = await startTestHerald({ HERALD_DEAD_LETTER_RETENTION: '1s' });
-    shortApi = await startTestApi(shortHerald);
+    short = await startFixture({ env: { HERALD_DEAD_LETTER_RETENTION: '1s' }, api: true });
+    shortHerald = short.herald;
+    shortApi = short.api;
   });
-  afterAll(async () => {
-    await shortApi?.close();
-    await shortHerald?.stop();
-  });
+  afterAll(() => short?.close());
 
   test('redrive starts a new run with the stored message, linked to the old one', async () => {
     downstream.script('/dl-expired', [{ status: 400 }]);
@@ -174,9 +168,7 @@ describe('after retention ended', () => {
     const events = await shortHerald.events.read({ afterId: 0, messageId: id, limit: 100 });
     expect(events.filter((e) => e.state === 'dead_lettered')).toHaveLength(2);
     expect(new Set(events.map((e) => e.runId)).size).toBeGreaterThanOrEqual(2);
-    const deadline = Date.now() + 20_000;
-    while (downstream.requests('/dl-twice-cb').length < 2 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => downstream.requests('/dl-twice-cb').length >= 2, { what: 'both callbacks' });
     expect(downstream.requests('/dl-twice-cb').map((r) => r.headers['webhook-id'])).toEqual([
       `${id}.callback-1`,
       `${id}.callback-r2-1`,

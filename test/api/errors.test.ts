@@ -2,23 +2,19 @@
  * Every client mistake gets a precise RFC 9457 problem (never a 5xx): malformed JSON, schema violations
  * naming the field, limits, refused destinations, size, media type, auth, unknown ids and routes.
  */
-import { startTestApi, type TestApi, type TestResponse } from '../helpers/api';
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import type { TestApi, TestResponse } from '../helpers/api';
+import type { Downstream } from '../helpers/downstream';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { startFixture, type HeraldFixture } from '../helpers/fixture';
 
+let fixture: HeraldFixture;
 let herald: TestHerald;
 let api: TestApi;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald, { HERALD_BODY_LIMIT_BYTES: '4096' });
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
+  fixture = await startFixture({ env: { HERALD_BODY_LIMIT_BYTES: '4096' }, api: true });
+  ({ herald, api, downstream } = fixture);
 });
 
 type Problem = {
@@ -114,7 +110,7 @@ test.each([
 
 test('the check applies to the resolved address, not only the host name', async () => {
   // With nothing allowlisted, names that resolve to loopback (through /etc/hosts, no DNS traffic) are refused.
-  const strict = await startTestApi(herald, { HERALD_DESTINATION_ALLOWLIST: 'none' });
+  const strict = await fixture.startApi({ HERALD_DESTINATION_ALLOWLIST: 'none' });
   try {
     for (const host of ['localhost', 'LocalHost']) {
       const response = await strict.call('POST', '/v1/messages', {

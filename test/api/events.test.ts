@@ -4,26 +4,20 @@
  * own connection to the event log) seeing the same events.
  */
 import { EventSource } from 'eventsource';
-import { buildApp } from '../../src/api/app';
-import { createLogger } from '../../src/observability/logger';
-import { openSqliteEventLog } from '../../src/store/sqlite-event-log';
-import { API_KEY, OTHER_API_KEY, startTestApi, type TestApi } from '../helpers/api';
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, type TestHerald } from '../helpers/herald';
+import { API_KEY, OTHER_API_KEY, type TestApi } from '../helpers/api';
+import type { Downstream } from '../helpers/downstream';
+import type { TestHerald } from '../helpers/herald';
+import { eventually } from '../helpers/eventually';
+import { startFixture, type HeraldFixture } from '../helpers/fixture';
 
+let fixture: HeraldFixture;
 let herald: TestHerald;
 let api: TestApi;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald);
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
+  fixture = await startFixture({ api: true });
+  ({ herald, api, downstream } = fixture);
 });
 
 interface Received {
@@ -53,14 +47,6 @@ function open(url: string, key = API_KEY, firstLastEventId?: string) {
   return { source, events };
 }
 
-async function until(predicate: () => boolean, timeoutMs = 20_000, what = 'condition') {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 async function send(json: Record<string, unknown>, key = API_KEY): Promise<string> {
   const response = await api.call<{ id: string }>('POST', '/v1/messages', {
     json,
@@ -75,16 +61,19 @@ test('GET /v1/messages/{id}/events: every state in order, then the stream ends',
   // Last-Event-ID 0: replay this message's events from the very beginning.
   const { source, events } = open(`${api.url}/v1/messages/${id}/events`, API_KEY, '0');
   try {
-    await until(() => events.some((e) => e.data.state === 'awaiting_reply'), 20_000, 'awaiting_reply');
+    await eventually(() => events.some((e) => e.data.state === 'awaiting_reply'), { what: 'awaiting_reply' });
     await herald.client.workflow.getHandle(id).signal('reply', { body: 'ok' });
-    await until(() => events.some((e) => e.data.state === 'replied'), 20_000, 'replied');
+    await eventually(() => events.some((e) => e.data.state === 'replied'), { what: 'replied' });
     expect(events.map((e) => e.data.state)).toEqual(['accepted', 'delivering', 'awaiting_reply', 'replied']);
     expect(events.map((e) => e.data.seq)).toEqual([1, 2, 3, 4]);
     expect(new Set(events.map((e) => e.data.id))).toEqual(new Set([id]));
     const ids = events.map((e) => Number(e.lastEventId));
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
     // The server ends the stream; the reconnect (with the terminal event's id) is answered 204, which closes it.
-    await until(() => source.readyState === EventSource.CLOSED, 10_000, 'the stream to close');
+    await eventually(() => source.readyState === EventSource.CLOSED, {
+      timeoutMs: 10_000,
+      what: 'the stream to close',
+    });
     expect(events).toHaveLength(4);
   } finally {
     source.close();
@@ -96,10 +85,10 @@ test('without Last-Event-ID the stream starts with the current state', async () 
   await herald.waitForState(id, 'awaiting_reply');
   const { source, events } = open(`${api.url}/v1/messages/${id}/events`);
   try {
-    await until(() => events.length >= 1, 10_000, 'the first event');
+    await eventually(() => events.length >= 1, { timeoutMs: 10_000, what: 'the first event' });
     expect(events[0]?.data.state).toBe('awaiting_reply');
     await api.call('POST', `/v1/messages/${id}/cancel`);
-    await until(() => events.some((e) => e.data.state === 'cancelled'), 10_000, 'cancelled');
+    await eventually(() => events.some((e) => e.data.state === 'cancelled'), { timeoutMs: 10_000, what: 'cancelled' });
     expect(events.map((e) => e.data.state)).toEqual(['awaiting_reply', 'cancelled']);
   } finally {
     source.close();
@@ -111,13 +100,14 @@ test('GET /v1/events: only this key’s messages; Last-Event-ID resumes without 
   let lastId = '';
   let firstId = '';
   try {
-    await until(() => first.source.readyState === EventSource.OPEN, 10_000, 'the stream to open');
+    await eventually(() => first.source.readyState === EventSource.OPEN, {
+      timeoutMs: 10_000,
+      what: 'the stream to open',
+    });
     firstId = await send({ destination: { url: downstream.url('/ev-3') }, body: {} });
-    await until(
-      () => first.events.some((e) => e.data.id === firstId && e.data.state === 'delivered'),
-      20_000,
-      'first delivered',
-    );
+    await eventually(() => first.events.some((e) => e.data.id === firstId && e.data.state === 'delivered'), {
+      what: 'first delivered',
+    });
     lastId = first.events[first.events.length - 1]!.lastEventId;
   } finally {
     first.source.close();
@@ -130,11 +120,9 @@ test('GET /v1/events: only this key’s messages; Last-Event-ID resumes without 
 
   const resumed = open(`${api.url}/v1/events`, API_KEY, lastId);
   try {
-    await until(
-      () => resumed.events.some((e) => e.data.id === missed && e.data.state === 'delivered'),
-      20_000,
-      'missed events',
-    );
+    await eventually(() => resumed.events.some((e) => e.data.id === missed && e.data.state === 'delivered'), {
+      what: 'missed events',
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(resumed.events.map((e) => [e.data.id, e.data.state])).toEqual([
       [missed, 'accepted'],
@@ -147,11 +135,9 @@ test('GET /v1/events: only this key’s messages; Last-Event-ID resumes without 
   }
   const other = open(`${api.url}/v1/events`, OTHER_API_KEY, '0');
   try {
-    await until(
-      () => other.events.some((e) => e.data.id === theirs && e.data.state === 'delivered'),
-      20_000,
-      'their events',
-    );
+    await eventually(() => other.events.some((e) => e.data.id === theirs && e.data.state === 'delivered'), {
+      what: 'their events',
+    });
     expect(other.events.some((e) => e.data.id === missed || e.data.id === firstId)).toBe(false);
   } finally {
     other.source.close();
@@ -159,27 +145,20 @@ test('GET /v1/events: only this key’s messages; Last-Event-ID resumes without 
 });
 
 test('a second API process with its own connection to the event log sees the same events', async () => {
-  const events = openSqliteEventLog(herald.config.deadLetterDbPath);
-  const second = await buildApp({
-    config: api.config,
-    client: herald.client,
-    store: herald.store,
-    events,
-    logger: createLogger('silent'),
-  });
-  const url = await second.listen({ host: '127.0.0.1', port: 0 });
+  const second = await fixture.startApi();
   try {
     const id = await send({ destination: { url: downstream.url('/ev-6') }, body: {} });
-    const { source, events: seen } = open(`${url}/v1/messages/${id}/events`, API_KEY, '0');
+    const { source, events: seen } = open(`${second.url}/v1/messages/${id}/events`, API_KEY, '0');
     try {
-      await until(() => seen.some((e) => e.data.state === 'delivered'), 20_000, 'delivered via the second process');
+      await eventually(() => seen.some((e) => e.data.state === 'delivered'), {
+        what: 'delivered via the second process',
+      });
       expect(seen.map((e) => e.data.state)).toEqual(['accepted', 'delivering', 'delivered']);
     } finally {
       source.close();
     }
   } finally {
     await second.close();
-    await events.close();
   }
 });
 

@@ -1,7 +1,8 @@
 /** Health, readiness, and reading a message's status when no worker is there to answer. */
-import { startTestApi, type TestApi } from '../helpers/api';
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import type { TestApi } from '../helpers/api';
+import type { Downstream } from '../helpers/downstream';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { startFixture } from '../helpers/fixture';
 
 let herald: TestHerald;
 let api: TestApi;
@@ -9,17 +10,10 @@ let orphanApi: TestApi;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald);
+  const fixture = await startFixture({ api: true });
+  ({ herald, api, downstream } = fixture);
   // An API whose task queue no worker polls.
-  orphanApi = await startTestApi(herald, { HERALD_TASK_QUEUE: uniqueId('no-worker') });
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await orphanApi?.close();
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
+  orphanApi = await fixture.startApi({ HERALD_TASK_QUEUE: uniqueId('no-worker') });
 });
 
 test('GET /healthz answers without an API key', async () => {

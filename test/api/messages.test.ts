@@ -1,33 +1,26 @@
 /** /v1/messages end to end over HTTP, with the real worker and dev server. */
 import { Webhook } from 'standardwebhooks';
 import { startDownstream, type Downstream } from '../helpers/downstream';
-import { API_KEY, OTHER_API_KEY, REPLY_SECRET, startTestApi, type TestApi, type TestResponse } from '../helpers/api';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import { API_KEY, OTHER_API_KEY, REPLY_SECRET, type TestApi, type TestResponse } from '../helpers/api';
+import { uniqueId } from '../helpers/herald';
+import { eventually } from '../helpers/eventually';
+import { startFixture } from '../helpers/fixture';
 
-let herald: TestHerald;
 let api: TestApi;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald);
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
+  ({ api, downstream } = await startFixture({ api: true }));
 });
 
 type Status = { state: string; source: string; reply: { body: unknown } | null; ignored: unknown[]; id: string };
 
 async function pollState(id: string, state: string): Promise<Status> {
-  for (let i = 0; i < 150; i++) {
-    const response = await api.call<Status>('GET', `/v1/messages/${id}`);
-    if (response.body.state === state) return response.body;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${id} never reached ${state}`);
+  const response = await eventually(() => api.call<Status>('GET', `/v1/messages/${id}`), {
+    until: (r) => r.body.state === state,
+    what: `${id} to be ${state}`,
+  });
+  return response.body;
 }
 
 function signedReply(id: string, payload: unknown, secret = REPLY_SECRET) {
@@ -123,33 +116,34 @@ test('GET /v1/messages lists by state and destination, page by page', async () =
     }
     for (const id of ids) await pollState(id, 'delivered');
     const host = `127.0.0.1:${target.port}`;
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    // Visibility is eventually consistent: retry until all five are listed.
-    for (let attempt = 0; attempt < 50 && seen.length < 5; attempt++) {
-      seen.length = 0;
-      cursor = null;
-      let pages = 0;
-      do {
-        const query: string = `state=delivered&destination=${encodeURIComponent(host)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-        const page: TestResponse<{
-          items: { id: string; state: string; destination: string }[];
-          nextCursor: string | null;
-        }> = await api.call<{ items: { id: string; state: string; destination: string }[]; nextCursor: string | null }>(
-          'GET',
-          `/v1/messages?${query}`,
-        );
-        expect(page.status).toBe(200);
-        expect(page.body.items.length).toBeLessThanOrEqual(2);
-        for (const item of page.body.items) {
-          expect(item).toMatchObject({ state: 'delivered', destination: host });
-          seen.push(item.id);
-        }
-        cursor = page.body.nextCursor;
-        pages += 1;
-      } while (cursor && pages < 10);
-      if (seen.length < 5) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    // Visibility is eventually consistent: list again until all five are listed.
+    const seen = await eventually(
+      async () => {
+        const listed: string[] = [];
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const query: string = `state=delivered&destination=${encodeURIComponent(host)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+          const page: TestResponse<{
+            items: { id: string; state: string; destination: string }[];
+            nextCursor: string | null;
+          }> = await api.call<{
+            items: { id: string; state: string; destination: string }[];
+            nextCursor: string | null;
+          }>('GET', `/v1/messages?${query}`);
+          expect(page.status).toBe(200);
+          expect(page.body.items.length).toBeLessThanOrEqual(2);
+          for (const item of page.body.items) {
+            expect(item).toMatchObject({ state: 'delivered', destination: host });
+            listed.push(item.id);
+          }
+          cursor = page.body.nextCursor;
+          pages += 1;
+        } while (cursor && pages < 10);
+        return listed;
+      },
+      { until: (listed) => listed.length >= 5, what: 'all five listed', intervalMs: 200 },
+    );
     expect(seen.sort()).toEqual([...ids].sort());
   } finally {
     await target.close();

@@ -3,19 +3,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestApi, type TestApi } from '../helpers/api';
-import { startTestHerald, type TestHerald } from '../helpers/herald';
+import type { TestApi } from '../helpers/api';
+import { startFixture } from '../helpers/fixture';
 
-let herald: TestHerald;
 let api: TestApi;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald);
-});
-afterAll(async () => {
-  await api?.close();
-  await herald?.stop();
+  ({ api } = await startFixture({ api: true }));
 });
 
 type OpenApi = { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };

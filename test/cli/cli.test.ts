@@ -2,9 +2,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { API_KEY, startTestApi, type TestApi } from '../helpers/api';
+import { API_KEY, type TestApi } from '../helpers/api';
 import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { startFixture } from '../helpers/fixture';
 import { runCli, startCli, type CliOptions } from './run-cli';
 
 let herald: TestHerald;
@@ -13,15 +14,10 @@ let downstream: Downstream;
 let dir: string;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald);
-  downstream = await startDownstream();
+  ({ herald, api, downstream } = await startFixture({ api: true }));
   dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
 });
 afterAll(async () => {
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

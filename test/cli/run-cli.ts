@@ -1,6 +1,7 @@
 /** Runs `node bin/herald.js …` as a child process, as a user or a script would. */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import { eventually } from '../helpers/eventually';
 
 export const BIN = join(__dirname, '..', '..', 'bin', 'herald.js');
 
@@ -70,13 +71,11 @@ export function startCli(args: string[], options: CliOptions = {}): LiveCli {
     stderr: () => output.stderr,
     exited,
     async waitFor(stream, pattern, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(output[stream])) {
-        if (Date.now() > deadline) {
-          throw new Error(`no ${pattern} on ${stream}; stdout: ${output.stdout}\nstderr: ${output.stderr}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await eventually(() => pattern.test(output[stream]), {
+        what: () => `${pattern} on ${stream}; stdout: ${output.stdout}\nstderr: ${output.stderr}`,
+        timeoutMs,
+        intervalMs: 50,
+      });
     },
   };
 }

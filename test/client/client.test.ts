@@ -12,9 +12,11 @@ import {
   type MessageStatus,
 } from '../../src/client';
 import { DELIVER_MESSAGE_WORKFLOW } from '../../src/contract/definitions';
-import { API_KEY, REPLY_SECRET, startTestApi, type TestApi } from '../helpers/api';
+import { API_KEY, REPLY_SECRET, type TestApi } from '../helpers/api';
 import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { eventually } from '../helpers/eventually';
+import { startFixture } from '../helpers/fixture';
 
 let herald: TestHerald;
 let api: TestApi;
@@ -22,35 +24,18 @@ let downstream: Downstream;
 let client: HeraldClient;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald, { HERALD_REDRIVE_RATE: '200' });
-  downstream = await startDownstream();
+  ({ herald, api, downstream } = await startFixture({ env: { HERALD_REDRIVE_RATE: '200' }, api: true }));
   client = new HeraldClient({ baseUrl: api.url, apiKey: API_KEY });
 });
 afterAll(async () => {
   await client?.close();
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
 });
 
-/** Rejection of a promise, for asserting on typed errors. */
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
-
-async function waitForState(id: string, state: MessageStatus['state']): Promise<MessageStatus> {
-  for (let i = 0; i < 200; i++) {
-    const status = await client.message(id).status();
-    if (status.state === state) return status;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${id} never reached ${state}`);
+function waitForState(id: string, state: MessageStatus['state']): Promise<MessageStatus> {
+  return eventually(() => client.message(id).status(), {
+    until: (status) => status.state === state,
+    what: `${id} to be ${state}`,
+  });
 }
 
 test('send assigns a msg_ id, resolves on acceptance, and result() resolves delivered with the receipt', async () => {
@@ -121,14 +106,14 @@ test('a signed reply makes result() resolve replied with the reply', async () =>
 test('a permanent error makes result() reject with DeadLetteredError carrying the dead-letter info', async () => {
   downstream.script('/client-dead', [{ status: 400, body: 'no such order' }]);
   const sent = await client.send({ destination: { url: downstream.url('/client-dead') }, body: {} });
-  const error = await failure(sent.result({ timeout: '30s' }));
-  expect(error).toBeInstanceOf(DeadLetteredError);
-  expect(error.name).toBe('DeadLetteredError');
-  const deadLettered = error as DeadLetteredError;
-  expect(deadLettered.messageId).toBe(sent.id);
-  expect(deadLettered.deadLetter).toMatchObject({ reason: 'permanent_error', round: 1 });
-  expect(deadLettered.status.state).toBe('dead_lettered');
-  expect(deadLettered.status.attempts).toHaveLength(1);
+  const result = sent.result({ timeout: '30s' });
+  await expect(result).rejects.toBeInstanceOf(DeadLetteredError);
+  await expect(result).rejects.toMatchObject({
+    name: 'DeadLetteredError',
+    messageId: sent.id,
+    deadLetter: { reason: 'permanent_error', round: 1 },
+    status: { state: 'dead_lettered', attempts: [expect.anything()] },
+  });
 });
 
 test('cancel() makes result() reject with CancelledError; a second cancel is a 409 HeraldApiError', async () => {
@@ -138,18 +123,20 @@ test('cancel() makes result() reject with CancelledError; a second cancel is a 4
     body: {},
     retry: { initialInterval: '10s', maximumInterval: '10s' },
   });
-  const outcome = failure(sent.result({ timeout: '30s' }));
+  const outcome = sent.result({ timeout: '30s' });
+  outcome.catch(() => undefined); // asserted below, once cancelled
   await waitForState(sent.id, 'delivering');
   expect(await sent.cancel('no longer needed')).toEqual({ id: sent.id, cancelRequested: true });
 
-  const error = await outcome;
-  expect(error).toBeInstanceOf(CancelledError);
-  expect(error.name).toBe('CancelledError');
-  expect((error as CancelledError).cancellation).toMatchObject({ reason: 'no longer needed' });
+  await expect(outcome).rejects.toBeInstanceOf(CancelledError);
+  await expect(outcome).rejects.toMatchObject({
+    name: 'CancelledError',
+    cancellation: { reason: 'no longer needed' },
+  });
 
-  const again = await failure(sent.cancel());
-  expect(again).toBeInstanceOf(HeraldApiError);
-  expect(again).toMatchObject({ status: 409, type: 'urn:herald:problem:message-ended' });
+  const again = sent.cancel();
+  await expect(again).rejects.toBeInstanceOf(HeraldApiError);
+  await expect(again).rejects.toMatchObject({ status: 409, type: 'urn:herald:problem:message-ended' });
 });
 
 test('result() rejects with TimeoutError when the wait is over; the message goes on', async () => {
@@ -160,10 +147,14 @@ test('result() rejects with TimeoutError when the wait is over; the message goes
   });
   await waitForState(sent.id, 'awaiting_reply');
   const startedAt = Date.now();
-  const error = await failure(sent.result({ timeout: 700 }));
-  expect(error).toBeInstanceOf(TimeoutError);
-  expect(error.name).toBe('TimeoutError');
-  expect(error).toMatchObject({ messageId: sent.id, timeoutMs: 700, lastStatus: { state: 'awaiting_reply' } });
+  const result = sent.result({ timeout: 700 });
+  await expect(result).rejects.toBeInstanceOf(TimeoutError);
+  await expect(result).rejects.toMatchObject({
+    name: 'TimeoutError',
+    messageId: sent.id,
+    timeoutMs: 700,
+    lastStatus: { state: 'awaiting_reply' },
+  });
   expect(Date.now() - startedAt).toBeGreaterThanOrEqual(650);
   expect((await sent.status()).state).toBe('awaiting_reply');
   await sent.cancel();
@@ -177,47 +168,51 @@ test('a message the workflow refused makes result() reject with RejectedError', 
     taskQueue: herald.taskQueue,
     args: [{ id, destination: { url: downstream.url('/never'), method: 'FETCH' } }],
   });
-  const error = await failure(client.message(id).result({ timeout: '30s' }));
-  expect(error).toBeInstanceOf(RejectedError);
-  expect(error.name).toBe('RejectedError');
-  expect((error as RejectedError).rejection?.errors.map((e) => e.field)).toContain('/destination/method');
+  const result = client.message(id).result({ timeout: '30s' });
+  await expect(result).rejects.toBeInstanceOf(RejectedError);
+  await expect(result).rejects.toMatchObject({
+    name: 'RejectedError',
+    rejection: { errors: expect.arrayContaining([expect.objectContaining({ field: '/destination/method' })]) },
+  });
   expect(downstream.requests('/never')).toHaveLength(0);
 });
 
 test('a refused destination is a 422 HeraldApiError with the problem body', async () => {
-  const error = await failure(client.send({ destination: { url: 'http://10.1.2.3/internal' }, body: {} }));
-  expect(error).toBeInstanceOf(HeraldApiError);
-  expect(error.name).toBe('HeraldApiError');
-  const apiError = error as HeraldApiError;
-  expect(apiError.status).toBe(422);
-  expect(apiError.type).toBe('urn:herald:problem:destination-not-allowed');
-  expect(apiError.problem).toMatchObject({ status: 422, errors: [{ field: '/destination/url' }] });
+  const sent = client.send({ destination: { url: 'http://10.1.2.3/internal' }, body: {} });
+  await expect(sent).rejects.toBeInstanceOf(HeraldApiError);
+  await expect(sent).rejects.toMatchObject({
+    name: 'HeraldApiError',
+    status: 422,
+    type: 'urn:herald:problem:destination-not-allowed',
+    problem: { status: 422, errors: [{ field: '/destination/url' }] },
+  });
 });
 
 test('an invalid message is a 400 HeraldApiError naming the field', async () => {
-  const error = await failure(
-    client.send({ destination: { url: downstream.url('/x'), method: 'FETCH' as 'POST' }, body: {} }),
-  );
-  expect(error).toBeInstanceOf(HeraldApiError);
-  expect(error).toMatchObject({ status: 400, type: 'urn:herald:problem:validation-failed' });
-  expect((error as HeraldApiError).problem.errors?.map((e) => e.field)).toContain('/destination/method');
+  const sent = client.send({ destination: { url: downstream.url('/x'), method: 'FETCH' as 'POST' }, body: {} });
+  await expect(sent).rejects.toBeInstanceOf(HeraldApiError);
+  await expect(sent).rejects.toMatchObject({
+    status: 400,
+    type: 'urn:herald:problem:validation-failed',
+    problem: { errors: expect.arrayContaining([expect.objectContaining({ field: '/destination/method' })]) },
+  });
 });
 
 test('a wrong API key is a 401, an unknown id a 404, and an unreachable API a HeraldUnreachableError', async () => {
   const stranger = new HeraldClient({ baseUrl: api.url, apiKey: 'not-a-key-at-all-xx' });
-  expect(await failure(stranger.send({ destination: { url: downstream.url('/x') } }))).toMatchObject({
+  await expect(stranger.send({ destination: { url: downstream.url('/x') } })).rejects.toMatchObject({
     name: 'HeraldApiError',
     status: 401,
     type: 'urn:herald:problem:unauthorized',
   });
-  expect(await failure(client.message(uniqueId('unknown')).result({ timeout: '10s' }))).toMatchObject({
+  await expect(client.message(uniqueId('unknown')).result({ timeout: '10s' })).rejects.toMatchObject({
     name: 'HeraldApiError',
     status: 404,
   });
   const nowhere = new HeraldClient({ baseUrl: `http://127.0.0.1:${await closedPort()}`, apiKey: API_KEY });
-  const error = await failure(nowhere.send({ destination: { url: downstream.url('/x') } }));
-  expect(error).toBeInstanceOf(HeraldUnreachableError);
-  expect(error).toMatchObject({ name: 'HeraldUnreachableError', code: 'ECONNREFUSED' });
+  const unreachable = nowhere.send({ destination: { url: downstream.url('/x') } });
+  await expect(unreachable).rejects.toBeInstanceOf(HeraldUnreachableError);
+  await expect(unreachable).rejects.toMatchObject({ name: 'HeraldUnreachableError', code: 'ECONNREFUSED' });
   expect(() => nowhere.outbox).toThrow(OutboxNotConfiguredError);
 });
 
@@ -235,7 +230,7 @@ describe('dead letters', () => {
   async function deadLettered(target: Downstream, path: string): Promise<string> {
     target.script(path, [{ status: 400 }]);
     const sent = await client.send({ destination: { url: target.url(path) }, body: { path } });
-    expect(await failure(sent.result({ timeout: '30s' }))).toBeInstanceOf(DeadLetteredError);
+    await expect(sent.result({ timeout: '30s' })).rejects.toBeInstanceOf(DeadLetteredError);
     return sent.id;
   }
 
@@ -259,8 +254,8 @@ describe('dead letters', () => {
     const one = await client.deadLetters.get(ids[0]!);
     expect(one).toMatchObject({ id: ids[0], reason: 'permanent_error', state: 'dead_lettered', destination });
     expect(one.message.body).toEqual({ path: '/dl-a' });
-    expect(await failure(client.deadLetters.get(uniqueId('none')))).toMatchObject({ status: 404 });
-    expect(await failure(client.deadLetters.list({ reason: 'bored' as 'permanent_error' }))).toMatchObject({
+    await expect(client.deadLetters.get(uniqueId('none'))).rejects.toMatchObject({ status: 404 });
+    await expect(client.deadLetters.list({ reason: 'bored' as 'permanent_error' })).rejects.toMatchObject({
       status: 400,
     });
   });
@@ -274,7 +269,7 @@ describe('dead letters', () => {
 
     expect(await client.deadLetters.redrive(one)).toMatchObject({ id: one, mode: 'resumed' });
     expect((await client.message(one).result({ timeout: '30s' })).state).toBe('delivered');
-    expect(await failure(client.deadLetters.redrive(one))).toMatchObject({
+    await expect(client.deadLetters.redrive(one)).rejects.toMatchObject({
       status: 409,
       type: 'urn:herald:problem:redrive-not-allowed',
     });

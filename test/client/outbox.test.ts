@@ -17,8 +17,9 @@ import {
   type OutboxSentEvent,
 } from '../../src/client';
 import { API_KEY } from '../helpers/api';
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, type TestHerald } from '../helpers/herald';
+import type { Downstream } from '../helpers/downstream';
+import { eventually } from '../helpers/eventually';
+import { startFixture } from '../helpers/fixture';
 import { restartableApi, type RestartableApi } from './restartable-api';
 
 const run = promisify(execFile);
@@ -27,24 +28,21 @@ const ROOT = join(__dirname, '..', '..');
 /** Fast retries for tests; the defaults start at a second. */
 const FAST_RETRY = { initialIntervalMs: 100, maximumIntervalMs: 400, jitter: 0.2 };
 
-let herald: TestHerald;
 let api: RestartableApi;
 let downstream: Downstream;
 let dir: string;
 const clients: HeraldClient[] = [];
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await restartableApi(herald);
+  const fixture = await startFixture();
+  ({ downstream } = fixture);
+  api = await restartableApi(fixture);
   await api.start();
-  downstream = await startDownstream();
   dir = mkdtempSync(join(tmpdir(), 'herald-outbox-'));
 });
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
   await api?.stop();
-  await herald?.stop();
-  await downstream?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 afterEach(() => api.start());
@@ -66,14 +64,6 @@ function outboxClient(name: string, options: Partial<OutboxOptions> = {}) {
   client.outbox.on('failed', (event) => events.failed.push(event));
   client.outbox.on('backoff', (event) => events.backoff.push(event));
   return { client, events };
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** How many times the downstream received each message (by the Idempotency-Key Herald sends). */
@@ -120,7 +110,10 @@ test('API down: a process queues a burst of 20 and exits on its own; a new proce
   await api.start();
   const { client, events } = outboxClient('burst');
   expect(client.outbox.pending()).toBeGreaterThan(0);
-  await eventually(() => client.outbox.pending() === 0, 'the new client drained the outbox');
+  await eventually(() => client.outbox.pending() === 0, {
+    what: 'the new client drained the outbox',
+    timeoutMs: 30_000,
+  });
 
   const ids = sent.map((message) => message.id);
   await expectDeliveredOnce(client, ids, '/burst');
@@ -144,13 +137,13 @@ test('API stops mid-burst: what was accepted stays accepted, the rest is queued 
   expect(during.map((sent) => sent.state)).toEqual(Array(10).fill('queued'));
   expect(client.outbox.pending()).toBe(10);
   // The loop keeps trying, backing off, while the API is away.
-  await eventually(() => events.backoff.length >= 2, 'the loop backed off twice');
+  await eventually(() => events.backoff.length >= 2, { what: 'the loop backed off twice', timeoutMs: 30_000 });
   expect(events.backoff[0]!.error.name).toBe('HeraldUnreachableError');
   expect(events.backoff.every((event) => event.delayMs <= FAST_RETRY.maximumIntervalMs)).toBe(true);
   expect(client.outbox.pending()).toBe(10);
 
   await api.start();
-  await eventually(() => client.outbox.pending() === 0, 'the loop drained the outbox');
+  await eventually(() => client.outbox.pending() === 0, { what: 'the loop drained the outbox', timeoutMs: 30_000 });
   await expectDeliveredOnce(
     client,
     [...before, ...during].map((sent) => sent.id),
@@ -201,18 +194,16 @@ test('a queued message the API refuses is removed, recorded as failed and emitte
       problem: expect.objectContaining({ type: 'urn:herald:problem:destination-not-allowed' }),
     }),
   ]);
-  const error = await bad.result({ timeout: '10s' }).catch((e: unknown) => e);
-  expect(error).toBeInstanceOf(HeraldApiError);
-  expect(error).toMatchObject({ status: 422 });
+  const refused = bad.result({ timeout: '10s' });
+  await expect(refused).rejects.toBeInstanceOf(HeraldApiError);
+  await expect(refused).rejects.toMatchObject({ status: 422 });
   expect((await good.result({ timeout: '30s' })).state).toBe('delivered');
 
   // Refused while send() still waits: send() rejects, nothing stays queued and nothing is emitted.
   client.outbox.resume();
-  const direct = await client
-    .send({ destination: { url: 'http://10.1.2.3/other' }, body: {} })
-    .catch((e: unknown) => e);
-  expect(direct).toBeInstanceOf(HeraldApiError);
-  expect(direct).toMatchObject({ status: 422, type: 'urn:herald:problem:destination-not-allowed' });
+  const direct = client.send({ destination: { url: 'http://10.1.2.3/other' }, body: {} });
+  await expect(direct).rejects.toBeInstanceOf(HeraldApiError);
+  await expect(direct).rejects.toMatchObject({ status: 422, type: 'urn:herald:problem:destination-not-allowed' });
   expect(client.outbox.pending()).toBe(0);
   expect(client.outbox.failures()).toHaveLength(1);
   expect(events.failed).toHaveLength(1);
@@ -227,7 +218,7 @@ test('pause() only queues, resume() drains; configure() shortens a long backoff 
   expect(downstream.requests('/switch')).toHaveLength(0);
   expect(client.outbox.pending()).toBe(1);
   client.outbox.resume();
-  await eventually(() => client.outbox.pending() === 0, 'resume() drained the outbox');
+  await eventually(() => client.outbox.pending() === 0, { what: 'resume() drained the outbox', timeoutMs: 30_000 });
   expect((await held.result({ timeout: '30s' })).state).toBe('delivered');
 
   // A minute between attempts: after the API is back, the queued message waits...
@@ -241,7 +232,10 @@ test('pause() only queues, resume() drains; configure() shortens a long backoff 
   // ...until the interval is shortened at runtime.
   client.outbox.configure({ initialIntervalMs: 50, maximumIntervalMs: 200 });
   expect(client.outbox.retrySettings).toEqual({ initialIntervalMs: 50, maximumIntervalMs: 200, jitter: 0 });
-  await eventually(() => client.outbox.pending() === 0, 'the shortened backoff drained the outbox', 5_000);
+  await eventually(() => client.outbox.pending() === 0, {
+    what: 'the shortened backoff drained the outbox',
+    timeoutMs: 5_000,
+  });
   expect((await slow.result({ timeout: '30s' })).state).toBe('delivered');
 
   expect(() => client.outbox.configure({ jitter: 2 })).toThrow(RangeError);

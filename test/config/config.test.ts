@@ -30,6 +30,7 @@ describe('defaults', () => {
       redriveRatePerSecond: 50,
       temporal: { address: '', namespace: 'default', devServerPort: 7233, uiPort: 8233 },
       taskQueue: 'herald',
+      worker: { shutdownGraceMs: 50_000 },
       dataDir,
       deadLetterDbPath: join(dataDir, 'dead-letters.sqlite'),
       logLevel: 'info',
@@ -114,6 +115,7 @@ describe('values are read and parsed', () => {
       TEMPORAL_PORT: '17233',
       TEMPORAL_UI_PORT: '18233',
       HERALD_TASK_QUEUE: 'herald-eu',
+      HERALD_WORKER_SHUTDOWN_GRACE: '90s',
       LOG_LEVEL: 'debug',
       HERALD_API_HOST: '0.0.0.0',
       HERALD_API_PORT: '8080',
@@ -154,6 +156,7 @@ describe('values are read and parsed', () => {
     });
     expect(temporalAddress(config)).toBe('temporal.internal:7233');
     expect(config.taskQueue).toBe('herald-eu');
+    expect(config.worker).toEqual({ shutdownGraceMs: 90_000 });
     expect(config.logLevel).toBe('debug');
     expect(config.api).toEqual({
       host: '0.0.0.0',
@@ -266,6 +269,7 @@ describe('invalid values', () => {
       HERALD_REPLY_SECRETS: '{"*":"plain"}',
       HERALD_CALLBACK_SECRETS: '{"ops":"plain"}',
       HERALD_DESTINATION_ALLOWLIST: '10.0.0.0/99',
+      HERALD_WORKER_SHUTDOWN_GRACE: 'until done',
     });
     const named = (name: string) => problems.filter((p) => p.startsWith(`${name}:`));
     for (const name of [
@@ -298,6 +302,7 @@ describe('invalid values', () => {
       'HERALD_REPLY_SECRETS',
       'HERALD_CALLBACK_SECRETS',
       'HERALD_DESTINATION_ALLOWLIST',
+      'HERALD_WORKER_SHUTDOWN_GRACE',
     ]) {
       expect({ name, problems: named(name) }).toEqual({ name, problems: [expect.any(String)] });
     }
@@ -305,7 +310,7 @@ describe('invalid values', () => {
       'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientId',
       'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientSecret',
     ]);
-    expect(problems).toHaveLength(29 + 2);
+    expect(problems).toHaveLength(30 + 2);
   });
 
   test('problems say what was wrong and what is expected', () => {

@@ -1,17 +1,21 @@
-/**
- * Runs the real HTTP API on 127.0.0.1 (a free port) next to a test Herald worker, sharing its task
- * queue, Temporal client and dead-letter store, and sends real HTTP requests to it.
- */
+/** Real HTTP requests to a running API, with the test API keys and reply secret. */
 import { request as undiciRequest } from 'undici';
-import { buildApp, type HeraldApp } from '../../src/api/app';
-import { loadConfig, type HeraldConfig } from '../../src/config/config';
-import { createLogger } from '../../src/observability/logger';
-import { TEST_ENV, type TestHerald } from './herald';
+import type { HeraldApp } from '../../src/api/app';
+import type { HeraldConfig } from '../../src/config/config';
+import type { ListeningApi } from '../../src/runtime/resources';
 
 export const API_KEY = 'test-key-0123456789abcdef';
 export const OTHER_API_KEY = 'other-key-0123456789abcdef';
 /** Standard Webhooks secret repliers sign with in tests. */
 export const REPLY_SECRET = `whsec_${Buffer.from('herald-test-reply-secret-32bytes!').toString('base64')}`;
+
+/** The API settings of tests: both keys, the reply secret, a free port on 127.0.0.1. */
+export const TEST_API_ENV: Record<string, string> = {
+  HERALD_API_KEYS: `tests:${API_KEY},other:${OTHER_API_KEY}`,
+  HERALD_REPLY_SECRETS: JSON.stringify({ '*': REPLY_SECRET }),
+  HERALD_API_HOST: '127.0.0.1',
+  HERALD_API_PORT: '0',
+};
 
 export interface TestResponse<T = unknown> {
   status: number;
@@ -33,26 +37,9 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(herald: TestHerald, env: Record<string, string> = {}): Promise<TestApi> {
-  const config = loadConfig({
-    ...TEST_ENV,
-    TEMPORAL_ADDRESS: process.env.HERALD_TEST_TEMPORAL_ADDRESS!,
-    TEMPORAL_NAMESPACE: herald.config.temporal.namespace,
-    HERALD_TASK_QUEUE: herald.taskQueue,
-    HERALD_DATA_DIR: herald.config.dataDir,
-    HERALD_API_KEYS: `tests:${API_KEY},other:${OTHER_API_KEY}`,
-    HERALD_REPLY_SECRETS: JSON.stringify({ '*': REPLY_SECRET }),
-    HERALD_API_PORT: '0',
-    ...env,
-  });
-  const app = await buildApp({
-    config,
-    client: herald.client,
-    store: herald.store,
-    events: herald.events,
-    logger: createLogger('silent'),
-  });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+/** The test view of a listening API. */
+export function testApi(api: ListeningApi, config: HeraldConfig, close: () => Promise<void>): TestApi {
+  const { app, url } = api;
   return {
     app,
     url,
@@ -79,6 +66,6 @@ export async function startTestApi(herald: TestHerald, env: Record<string, strin
       }
       return { status: response.statusCode, headers: response.headers, body: parsed as never, text };
     },
-    close: () => app.close(),
+    close,
   };
 }

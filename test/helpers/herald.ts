@@ -1,23 +1,16 @@
 /**
- * Runs a real Herald worker against the test run's dev server, on a task queue of its own, with a
- * real SQLite dead-letter store in a temp directory, and short retry settings so tests run fast.
+ * What tests know about a Herald: the test settings (short retries, loopback allowed), unique ids, and
+ * a running Herald's client and stores with status helpers. test/helpers/fixture.ts starts one.
  */
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { getMessageStatus, startMessage } from '../../src/temporal/message-operations';
-import { loadConfig, type HeraldConfig } from '../../src/config/config';
-import { createLogger } from '../../src/observability/logger';
-import { installRuntimeLogger } from '../../src/temporal/runtime-logger';
+import type { Client } from '@temporalio/client';
+import type { HeraldConfig } from '../../src/config/config';
 import type { MessageInput } from '../../src/contract/message';
 import type { MessageState, MessageStatus } from '../../src/contract/message-status';
+import type { HeraldResources } from '../../src/runtime/resources';
 import type { DeadLetterStore } from '../../src/store/dead-letter-store';
 import type { EventLog } from '../../src/store/event-log';
-import { openSqliteEventLog } from '../../src/store/sqlite-event-log';
-import { openSqliteDeadLetterStore } from '../../src/store/sqlite-dead-letter-store';
-import { createHeraldWorker } from '../../src/worker';
+import { getMessageStatus, startMessage } from '../../src/temporal/message-operations';
+import { eventually } from './eventually';
 
 /** The Standard Webhooks secret Herald signs callbacks with in tests (for every API key). */
 export const CALLBACK_SECRET = `whsec_${Buffer.from('herald-test-callback-secret-32b!').toString('base64')}`;
@@ -37,11 +30,14 @@ export const TEST_ENV: Record<string, string> = {
   HERALD_RETRY_ATTEMPT_TIMEOUT: '2s',
   HERALD_RETRY_DEADLINE: '30s',
   HERALD_DEAD_LETTER_RETENTION: '2m',
+  // Teardown need not wait for attempts in flight (test/runtime/worker-drain.test.ts sets its own).
+  HERALD_WORKER_SHUTDOWN_GRACE: '0',
   // The suite's downstream servers live on loopback, which Herald refuses unless allowed.
   HERALD_DESTINATION_ALLOWLIST: '127.0.0.1',
   LOG_LEVEL: 'silent',
 };
 
+/** A Herald's client and stores, and its messages' status. */
 export interface TestHerald {
   client: Client;
   config: HeraldConfig;
@@ -53,7 +49,6 @@ export interface TestHerald {
   /** Polls the status query until the predicate holds. */
   waitFor(id: string, predicate: (status: MessageStatus) => boolean, timeoutMs?: number): Promise<MessageStatus>;
   waitForState(id: string, state: MessageState, timeoutMs?: number): Promise<MessageStatus>;
-  stop(): Promise<void>;
 }
 
 let counter = 0;
@@ -64,71 +59,22 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
 }
 
-export async function startTestHerald(env: Record<string, string> = {}): Promise<TestHerald> {
-  const address = process.env.HERALD_TEST_TEMPORAL_ADDRESS;
-  const codePath = process.env.HERALD_TEST_WORKFLOW_BUNDLE;
-  if (!address || !codePath) throw new Error('the jest global setup did not start Temporal');
-  const dataDir = mkdtempSync(join(tmpdir(), 'herald-test-'));
-  const taskQueue = uniqueId('herald-test');
-  const config = loadConfig({
-    ...TEST_ENV,
-    ...env,
-    TEMPORAL_ADDRESS: address,
-    TEMPORAL_NAMESPACE: process.env.HERALD_TEST_NAMESPACE ?? 'default',
-    HERALD_TASK_QUEUE: taskQueue,
-    HERALD_DATA_DIR: dataDir,
-  });
-  const logger = createLogger(config.logLevel);
-  installRuntimeLogger(logger);
-  const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
-  const events = openSqliteEventLog(config.deadLetterDbPath);
-  const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-  const connection = await NativeConnection.connect({ address });
-  const worker: Worker = await createHeraldWorker({
-    config,
-    connection,
-    client,
-    store,
-    events,
-    logger,
-    workflowBundle: { codePath },
-  });
-  const running = worker.run();
-
+/** The test view of opened resources: messages go to their task queue, status is read by query. */
+export function testHerald(resources: HeraldResources): TestHerald {
+  const { client, config, store, events } = resources;
   const status = (id: string) => getMessageStatus(client, id);
-  const waitFor = async (id: string, predicate: (s: MessageStatus) => boolean, timeoutMs = 20_000) => {
-    const deadline = Date.now() + timeoutMs;
-    let last: MessageStatus | undefined;
-    while (Date.now() < deadline) {
-      try {
-        last = await status(id);
-        if (predicate(last)) return last;
-      } catch {
-        // The workflow may not have run its first task yet.
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`timed out waiting on ${id}; last status: ${JSON.stringify(last, null, 2)}`);
-  };
+  // A query fails until the workflow has run its first task: eventually() retries it.
+  const waitFor = (id: string, predicate: (s: MessageStatus) => boolean, timeoutMs = 20_000) =>
+    eventually(() => status(id), { until: predicate, timeoutMs, what: `the status of ${id}` });
   return {
     client,
     config,
-    taskQueue,
+    taskQueue: config.taskQueue,
     store,
     events,
-    send: (message) => startMessage(client, message, taskQueue),
+    send: (message) => startMessage(client, message, config.taskQueue),
     status,
     waitFor,
     waitForState: (id, state, timeoutMs) => waitFor(id, (s) => s.state === state, timeoutMs),
-    async stop() {
-      worker.shutdown();
-      await running;
-      await connection.close();
-      await clientConnection.close();
-      await events.close();
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
   };
 }

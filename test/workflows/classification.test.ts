@@ -4,19 +4,15 @@
  */
 import type { MessageStatus } from '../../src/contract/message-status';
 import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { startFixture, type HeraldFixture } from '../helpers/fixture';
 import { recordHistory } from '../helpers/histories';
 
 let herald: TestHerald;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald({ HERALD_RESPONSE_EXCERPT_BYTES: '16' });
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await herald?.stop();
-  await downstream?.close();
+  ({ herald, downstream } = await startFixture({ env: { HERALD_RESPONSE_EXCERPT_BYTES: '16' } }));
 });
 
 async function deliverTo(url: string, retry: Record<string, unknown> = {}): Promise<string> {
@@ -183,6 +179,7 @@ describe('2xx is delivered', () => {
 });
 
 describe('401 from a destination with an OAuth2 token provider', () => {
+  let oauth: HeraldFixture;
   let oauthHerald: TestHerald;
   let api: Downstream;
   const issued: string[] = [];
@@ -201,14 +198,17 @@ describe('401 from a destination with an OAuth2 token provider', () => {
     api.handle('/hook', (request) =>
       request.headers.authorization === 'Bearer token-2' ? { status: 200 } : { status: 401 },
     );
-    oauthHerald = await startTestHerald({
-      HERALD_TOKEN_PROVIDERS: JSON.stringify({
-        [`127.0.0.1:${api.port}`]: { tokenUrl: api.url('/token'), clientId: 'herald', clientSecret: 's3cret' },
-      }),
+    oauth = await startFixture({
+      env: {
+        HERALD_TOKEN_PROVIDERS: JSON.stringify({
+          [`127.0.0.1:${api.port}`]: { tokenUrl: api.url('/token'), clientId: 'herald', clientSecret: 's3cret' },
+        }),
+      },
     });
+    oauthHerald = oauth.herald;
   });
   afterAll(async () => {
-    await oauthHerald?.stop();
+    await oauth?.close();
     await api?.close();
   });
 
@@ -235,14 +235,14 @@ describe('401 from a destination with an OAuth2 token provider', () => {
 });
 
 describe('destinations the policy refuses are permanent, checked where the connection is made', () => {
+  let strict: HeraldFixture;
   let strictHerald: TestHerald;
 
   beforeAll(async () => {
-    strictHerald = await startTestHerald({ HERALD_DESTINATION_ALLOWLIST: 'none' });
+    strict = await startFixture({ env: { HERALD_DESTINATION_ALLOWLIST: 'none' } });
+    strictHerald = strict.herald;
   });
-  afterAll(async () => {
-    await strictHerald?.stop();
-  });
+  afterAll(() => strict?.close());
 
   test('an IP literal in a refused range', async () => {
     const id = uniqueId('msg');

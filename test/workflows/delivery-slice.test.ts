@@ -1,17 +1,13 @@
 /** The first slice end to end: a message becomes a deliverMessage workflow that POSTs it downstream. */
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import type { Downstream } from '../helpers/downstream';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { startFixture } from '../helpers/fixture';
 
 let herald: TestHerald;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await herald?.stop();
-  await downstream?.close();
+  ({ herald, downstream } = await startFixture());
 });
 
 test('delivers the exact body and headers to the destination', async () => {

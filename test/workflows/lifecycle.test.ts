@@ -12,20 +12,17 @@ import {
 } from '../../src/temporal/operation-errors';
 import type { MessageStatus } from '../../src/contract/message-status';
 import { getMessageStatus } from '../../src/temporal/message-operations';
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import type { Downstream } from '../helpers/downstream';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { eventually } from '../helpers/eventually';
+import { startFixture } from '../helpers/fixture';
 import { recordHistory } from '../helpers/histories';
 
 let herald: TestHerald;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await herald?.stop();
-  await downstream?.close();
+  ({ herald, downstream } = await startFixture());
 });
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -229,12 +226,14 @@ test('HeraldState and HeraldDestination are searchable', async () => {
   await herald.waitForState(id, 'dead_lettered');
   const query = `HeraldState = 'dead_lettered' AND HeraldDestination = '127.0.0.1:${downstream.port}' AND WorkflowId = '${id}'`;
   // Visibility is eventually consistent.
-  let found: string[] = [];
-  for (let i = 0; i < 50 && found.length === 0; i++) {
-    found = [];
-    for await (const execution of herald.client.workflow.list({ query })) found.push(execution.workflowId);
-    if (found.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const found = await eventually(
+    async () => {
+      const listed: string[] = [];
+      for await (const execution of herald.client.workflow.list({ query })) listed.push(execution.workflowId);
+      return listed;
+    },
+    { until: (listed) => listed.length > 0, what: 'the search to find it', intervalMs: 200 },
+  );
   expect(found).toEqual([id]);
   const description = await herald.client.workflow.getHandle(id).describe();
   expect(await description.staticSummary()).toBe(`POST 127.0.0.1:${downstream.port}`);

@@ -2,20 +2,16 @@
 import { cancelMessage, submitReply } from '../../src/temporal/message-operations';
 import { replySignal } from '../../src/contract/definitions';
 import { ReplyNotAcceptedError } from '../../src/temporal/operation-errors';
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import type { Downstream } from '../helpers/downstream';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { startFixture } from '../helpers/fixture';
 import { recordHistory } from '../helpers/histories';
 
 let herald: TestHerald;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await herald?.stop();
-  await downstream?.close();
+  ({ herald, downstream } = await startFixture());
 });
 
 async function sendExpectingReply(timeout = '30s', path = '/ask'): Promise<string> {

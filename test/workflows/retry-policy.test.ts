@@ -2,20 +2,16 @@
  * The retry policy measured on the real server: Retry-After sets the delay, backoff grows, jitter stays
  * in bounds, and max attempts, deadline and permanent errors each end in exactly one dead-letter record.
  */
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import type { Downstream } from '../helpers/downstream';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { startFixture } from '../helpers/fixture';
 import { recordHistory } from '../helpers/histories';
 
 let herald: TestHerald;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await herald?.stop();
-  await downstream?.close();
+  ({ herald, downstream } = await startFixture());
 });
 
 /** Milliseconds between consecutive requests to a path. */

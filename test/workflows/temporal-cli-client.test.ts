@@ -6,8 +6,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { MessageStatus } from '../../src/contract/message-status';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import type { Downstream } from '../helpers/downstream';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { eventually } from '../helpers/eventually';
+import { startFixture } from '../helpers/fixture';
 
 const run = promisify(execFile);
 let herald: TestHerald;
@@ -15,13 +17,8 @@ let downstream: Downstream;
 let cli: string;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  downstream = await startDownstream();
+  ({ herald, downstream } = await startFixture());
   cli = findTemporalCli({ install: false, log: () => undefined }).path;
-});
-afterAll(async () => {
-  await herald?.stop();
-  await downstream?.close();
 });
 
 async function temporal(...args: string[]): Promise<string> {
@@ -36,13 +33,13 @@ async function queryStatus(id: string): Promise<MessageStatus> {
   return parsed.queryResult[0]!;
 }
 
-async function waitForCliState(id: string, state: string): Promise<MessageStatus> {
-  for (let i = 0; i < 100; i++) {
-    const status = await queryStatus(id).catch(() => undefined);
-    if (status?.state === state) return status;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${id} never reached ${state}`);
+function waitForCliState(id: string, state: string): Promise<MessageStatus> {
+  // The query fails until the workflow has run its first task: eventually() asks again.
+  return eventually(() => queryStatus(id), {
+    until: (status) => status.state === state,
+    what: `${id} to be ${state}`,
+    intervalMs: 200,
+  });
 }
 
 test('start with --type deliverMessage, query status, send a reply signal, list by HeraldState', async () => {
@@ -68,11 +65,10 @@ test('start with --type deliverMessage, query status, send a reply signal, list 
   const replied = await waitForCliState(id, 'replied');
   expect(replied.reply).toMatchObject({ body: { ok: true }, via: 'signal' });
 
-  let listed = '';
-  for (let i = 0; i < 50 && !listed.includes(id); i++) {
-    listed = await temporal('workflow', 'list', '--query', `HeraldState='replied' AND WorkflowId='${id}'`);
-    if (!listed.includes(id)) await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const listed = await eventually(
+    () => temporal('workflow', 'list', '--query', `HeraldState='replied' AND WorkflowId='${id}'`),
+    { until: (output) => output.includes(id), what: 'the list to show it', intervalMs: 200 },
+  );
   expect(listed).toContain(id);
 });
 

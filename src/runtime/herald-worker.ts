@@ -1,0 +1,86 @@
+/**
+ * The Herald worker: runs deliverMessage workflows and their activities on a task queue. Activities are
+ * assembled here from their factories, so tests build the same worker with their own dependencies.
+ */
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { Agent, type Dispatcher } from 'undici';
+import {
+  createDeadLetterActivities,
+  createDeliveryActivities,
+  createEventActivities,
+  createNotifyActivities,
+  createSettingsActivities,
+} from '../activities';
+import { createTokenCache } from '../activities/token-provider';
+import type { HeraldConfig } from '../config/config';
+import { attemptRecordedSignal } from '../contract/definitions';
+import { guardedLookup, parseAllowlist } from '../destinations/destination-policy';
+import type { DeadLetterStore } from '../store/dead-letter-store';
+import type { EventLog } from '../store/event-log';
+
+export interface HeraldWorkerOptions {
+  config: HeraldConfig;
+  connection: NativeConnection;
+  /** Used by the delivery activity to report attempts to the workflow as they happen. */
+  client: Client;
+  store: DeadLetterStore;
+  /** Where workflows publish state changes for the API's event streams. */
+  events: EventLog;
+  logger: Logger;
+  /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** undici dispatcher for deliveries; the global one when absent. */
+  dispatcher?: Dispatcher;
+}
+
+/** Creates a worker for config.taskQueue; call `run()` on it. */
+export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker> {
+  const { config, client, logger } = options;
+  const destinationPolicy = parseAllowlist(config.destinationAllowlist);
+  // Every delivery connection resolves through the policy, so it holds for the address actually called.
+  const dispatcher = options.dispatcher ?? new Agent({ connect: { lookup: guardedLookup(destinationPolicy) } });
+  const activities = {
+    ...createDeliveryActivities({
+      tokens: createTokenCache(config.tokenProviders, { dispatcher: options.dispatcher }),
+      destinationPolicy,
+      logger,
+      dispatcher,
+      reportAttempt: (messageId, attempt) =>
+        client.workflow.getHandle(messageId).signal(attemptRecordedSignal, attempt),
+    }),
+    ...createDeadLetterActivities({ store: options.store, logger }),
+    ...createSettingsActivities(config.delivery),
+    ...createNotifyActivities({ secrets: config.callbackSecrets, destinationPolicy, dispatcher, logger }),
+    ...createEventActivities({ events: options.events }),
+  };
+  return Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.taskQueue,
+    activities,
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflows(logger)),
+    // On shutdown (SIGTERM) an attempt in flight finishes and reports its result, instead of being
+    // cancelled and repeated by the next worker; only after this long are activities cancelled.
+    shutdownGraceTime: config.worker.shutdownGraceMs,
+  });
+}
+
+/** Bundles the workflows, keeping webpack's multi-line build report out of the info log. */
+async function bundleWorkflows(logger: Logger): Promise<{ code: string }> {
+  const quiet = (level: 'debug' | 'warn' | 'error') => (message: string, meta?: object) =>
+    logger[level](meta ?? {}, message);
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: {
+      log: () => undefined,
+      trace: quiet('debug'),
+      debug: quiet('debug'),
+      info: quiet('debug'),
+      warn: quiet('warn'),
+      error: quiet('error'),
+    },
+  });
+  return { code };
+}

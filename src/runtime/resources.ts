@@ -1,0 +1,139 @@
+/**
+ * Everything a Herald process opens, opened in one place: the Temporal client, the dead-letter store and
+ * event log, and on request a worker and the HTTP API. `close()` closes them in reverse order (the API
+ * stops taking requests, the worker drains, then the stores and connections close), logging each
+ * failure and going on. Used by every entry point, the benchmark and the tests.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { buildApp, type HeraldApp } from '../api/app';
+import { temporalAddress, type HeraldConfig } from '../config/config';
+import { createLogger } from '../observability/logger';
+import type { DeadLetterStore } from '../store/dead-letter-store';
+import type { EventLog } from '../store/event-log';
+import { openSqliteDeadLetterStore } from '../store/sqlite-dead-letter-store';
+import { openSqliteEventLog } from '../store/sqlite-event-log';
+import { installRuntimeLogger } from '../temporal/runtime-logger';
+import { tryEnsureSearchAttributes } from '../temporal/search-attributes-registration';
+import { CloseStack } from './close-stack';
+import { createHeraldWorker, type HeraldWorkerOptions } from './herald-worker';
+
+/**
+ * How long the API may take to close. Requests are short and event streams are cut at close
+ * (forceCloseConnections); a close that hangs beyond this is logged and left, so the worker still drains.
+ */
+export const API_CLOSE_TIMEOUT_MS = 10_000;
+
+/** What to run besides the client and stores. */
+export interface OpenResourcesOptions {
+  /** Defaults to a logger at config.logLevel. */
+  logger?: Logger;
+  /** Run a worker on config.taskQueue (`true`, or the worker's own test dependencies). */
+  worker?: boolean | Pick<HeraldWorkerOptions, 'workflowBundle' | 'dispatcher'>;
+  /** Serve the HTTP API on config.api.host and config.api.port. */
+  api?: boolean;
+}
+
+/** A worker that is polling. */
+export interface RunningWorker {
+  worker: Worker;
+  /** Settles when the worker has stopped: after close() or a signal, or with its error if it failed. */
+  stopped: Promise<void>;
+}
+
+/** The API, listening. */
+export interface ListeningApi {
+  app: HeraldApp;
+  url: string;
+}
+
+/** What openResources opened, and the one way to close it. */
+export interface BaseResources {
+  config: HeraldConfig;
+  logger: Logger;
+  /** The client's connection to Temporal. */
+  connection: Connection;
+  client: Client;
+  store: DeadLetterStore;
+  events: EventLog;
+  /** Closes everything in reverse order of opening; every step runs even when one fails. */
+  close(): Promise<void>;
+}
+
+// Asked for with a literal (`worker: true`, `api: true`), the worker and API are typed as present.
+type WithWorker<O> = O extends { worker: true | object } ? { worker: RunningWorker } : { worker?: RunningWorker };
+type WithApi<O> = O extends { api: true } ? { api: ListeningApi } : { api?: ListeningApi };
+export type HeraldResources<O extends OpenResourcesOptions = OpenResourcesOptions> = BaseResources &
+  WithWorker<O> &
+  WithApi<O>;
+
+/** Opens what a Herald process needs; on a failure half-way, closes what it had opened and rethrows. */
+export async function openResources<const O extends OpenResourcesOptions>(
+  config: HeraldConfig,
+  options: O,
+): Promise<HeraldResources<O>> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const stack = new CloseStack(logger);
+  const address = temporalAddress(config);
+  try {
+    const connection = await Connection.connect({ address });
+    stack.push('temporal client connection', () => connection.close());
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+    stack.push('dead-letter store', () => store.close());
+    const events = openSqliteEventLog(config.deadLetterDbPath);
+    stack.push('event log', () => events.close());
+    const resources: BaseResources & { worker?: RunningWorker; api?: ListeningApi } = {
+      config,
+      logger,
+      connection,
+      client,
+      store,
+      events,
+      close: () => stack.close(),
+    };
+
+    if (options.worker) {
+      // The SDK's Runtime takes its logger only before its first use (the first native connection).
+      installRuntimeLogger(logger);
+      await tryEnsureSearchAttributes(connection, config.temporal.namespace, logger);
+      const nativeConnection = await NativeConnection.connect({ address });
+      stack.push('temporal worker connection', () => nativeConnection.close());
+      const worker = await createHeraldWorker({
+        config,
+        connection: nativeConnection,
+        client,
+        store,
+        events,
+        logger,
+        ...(options.worker === true ? {} : options.worker),
+      });
+      const stopped = worker.run();
+      // Awaited by close() and by the process; this only keeps an early failure from going unhandled.
+      stopped.catch(() => undefined);
+      stack.push('worker', async () => {
+        // The SDK's Runtime may have begun the shutdown already, on the same signal.
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        if (worker.getState() !== 'STOPPED' && worker.getState() !== 'FAILED') {
+          logger.info({ graceMs: config.worker.shutdownGraceMs }, 'worker draining: attempts in flight finish');
+        }
+        await stopped;
+      });
+      resources.worker = { worker, stopped };
+      logger.info({ address, namespace: config.temporal.namespace, taskQueue: config.taskQueue }, 'worker started');
+    }
+
+    if (options.api) {
+      const app = await buildApp({ config, client, store, events, logger });
+      stack.push('api', () => app.close(), { timeoutMs: API_CLOSE_TIMEOUT_MS });
+      const url = await app.listen({ host: config.api.host, port: config.api.port });
+      resources.api = { app, url };
+      logger.info({ url }, 'API listening');
+    }
+    return resources as HeraldResources<O>;
+  } catch (error) {
+    await stack.close().catch(() => undefined); // each failure is logged; the start-up error is the news
+    throw error;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * SIGTERM drains the real worker process: an attempt in flight finishes and its result is reported,
+ * instead of being cancelled and repeated by the next worker.
+ */
+import { startFixture, type HeraldFixture } from '../helpers/fixture';
+import { eventually } from '../helpers/eventually';
+import { uniqueId } from '../helpers/herald';
+
+const ANSWER_AFTER_MS = 2_000;
+
+let fixture: HeraldFixture;
+
+beforeAll(async () => {
+  // No worker in this process: the worker processes are the only ones polling this task queue. The
+  // attempt timeout leaves room for the slow answer.
+  fixture = await startFixture({ worker: false, env: { HERALD_RETRY_ATTEMPT_TIMEOUT: '10s' } });
+});
+
+test('an attempt in flight at SIGTERM completes once and is reported; the next worker does not repeat it', async () => {
+  const { herald, downstream } = fixture;
+  downstream.script('/slow', [{ status: 200, delayMs: ANSWER_AFTER_MS }]);
+  // Blank is unset: the default grace, not the tests' 0.
+  const defaultGrace = { HERALD_WORKER_SHUTDOWN_GRACE: '' };
+  const first = await fixture.startWorkerProcess(defaultGrace);
+
+  const id = uniqueId('drain');
+  await herald.send({ id, destination: { url: downstream.url('/slow') }, body: { drain: true } });
+  const [request] = await eventually(() => downstream.requests('/slow'), {
+    until: (requests) => requests.length === 1,
+    what: 'the request to reach the downstream',
+    intervalMs: 20,
+  });
+  const signalledAt = Date.now();
+  first.child.kill('SIGTERM');
+  const firstExit = first.exited.then((code) => ({ code, at: Date.now() }));
+  // The next worker is already polling while the first one drains.
+  const second = await fixture.startWorkerProcess(defaultGrace);
+
+  const { code, at: drainedAt } = await firstExit;
+  expect(code).toBe(0);
+  const status = await herald.waitForState(id, 'delivered', 30_000);
+  expect(status.attempts).toEqual([expect.objectContaining({ attempt: 1, outcome: 'delivered', status: 200 })]);
+  expect(downstream.requests('/slow')).toHaveLength(1);
+  // The first worker stopped only after the answer came (it waited for the attempt instead of cutting it).
+  expect(drainedAt - request!.at).toBeGreaterThanOrEqual(ANSWER_AFTER_MS);
+  // In its log: the signal, the drain, the attempt's result, then the end.
+  const lines = first.logs();
+  const indexOf = (predicate: (line: Record<string, unknown>) => boolean) => lines.findIndex(predicate);
+  const order = [
+    indexOf((line) => line.msg === 'stopping' && line.signal === 'SIGTERM'),
+    indexOf((line) => line.msg === 'worker draining: attempts in flight finish'),
+    indexOf((line) => line.msg === 'delivery attempt' && line.outcome === 'delivered'),
+    indexOf((line) => line.msg === 'stopped' && line.exitCode === 0),
+  ];
+  expect(order.every((index) => index >= 0)).toBe(true);
+  expect([...order].sort((a, b) => a - b)).toEqual(order);
+  console.log(
+    `drain: SIGTERM ${signalledAt - request!.at} ms after the request arrived; the first worker exited ` +
+      `${drainedAt - signalledAt} ms after SIGTERM (the answer took ${ANSWER_AFTER_MS} ms); ` +
+      `delivered with ${status.attempts.length} attempt`,
+  );
+  second.child.kill('SIGTERM');
+  expect(await second.exited).toBe(0);
+}, 120_000);
