@@ -37,9 +37,8 @@ export default tseslint.config(
     },
   },
   {
-    // The API talks to Temporal through src/temporal/ only (server.ts, the process entry, connects).
+    // The API talks to Temporal through src/temporal/ only (src/api-server.ts, the process entry, connects).
     files: ['src/api/**/*.ts'],
-    ignores: ['src/api/server.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

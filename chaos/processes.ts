@@ -106,7 +106,7 @@ export function temporalProcess(
   return new ManagedProcess('temporal', cliPath, args, process.env, logDir, events);
 }
 
-/** A Herald entry point (`src/worker.ts`, `src/api/server.ts`) run with tsx. */
+/** A Herald entry point (`src/worker.ts`, `src/api-server.ts`) run with tsx. */
 export function heraldProcess(
   name: string,
   entry: string,

@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   };
   const workers = [1, 2].map((n) => heraldProcess(`worker-${n}`, 'src/worker.ts', heraldEnv, runDir, processEvents));
-  const api = heraldProcess('api', 'src/api/server.ts', heraldEnv, runDir, processEvents);
+  const api = heraldProcess('api', 'src/api-server.ts', heraldEnv, runDir, processEvents);
   started.push(temporal, ...workers, api);
   const stopAll = async () => {
     await Promise.all(started.map((p) => p.stop('sigterm', 15_000).catch(() => undefined)));

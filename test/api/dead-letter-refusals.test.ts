@@ -2,23 +2,17 @@
  * Redrive and discard of what is not a parked dead letter: 409 `redrive-not-allowed` when the message
  * exists (README's error table), 404 only for an id nobody knows.
  */
-import { startTestApi, type TestApi } from '../helpers/api';
-import { startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import { type TestApi } from '../helpers/api';
+import type { Downstream } from '../helpers/downstream';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { startFixture } from '../helpers/fixture';
 
 let herald: TestHerald;
 let api: TestApi;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald);
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
+  ({ herald, api, downstream } = await startFixture({ api: true }));
 });
 
 type Problem = { type: string; status: number; detail?: string };

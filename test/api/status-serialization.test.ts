@@ -9,23 +9,17 @@ import { Webhook } from 'standardwebhooks';
 import { DeadLetterRecordSchema } from '../../src/contract/dead-letter';
 import { cancelSignal, DELIVER_MESSAGE_WORKFLOW, replySignal } from '../../src/contract/definitions';
 import { MessageStatusSchema, type MessageStatus } from '../../src/contract/message-status';
-import { REPLY_SECRET, startTestApi, type TestApi } from '../helpers/api';
-import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
-import { startTestHerald, uniqueId, type TestHerald } from '../helpers/herald';
+import { REPLY_SECRET, type TestApi } from '../helpers/api';
+import { closedPort, type Downstream } from '../helpers/downstream';
+import { uniqueId, type TestHerald } from '../helpers/herald';
+import { startFixture } from '../helpers/fixture';
 
 let herald: TestHerald;
 let api: TestApi;
 let downstream: Downstream;
 
 beforeAll(async () => {
-  herald = await startTestHerald();
-  api = await startTestApi(herald);
-  downstream = await startDownstream();
-});
-afterAll(async () => {
-  await api?.close();
-  await herald?.stop();
-  await downstream?.close();
+  ({ herald, api, downstream } = await startFixture({ api: true }));
 });
 
 /** Statuses the scenarios saw, for the check that every schema field was filled somewhere. */

@@ -24,9 +24,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { API_KEY, REPLY_SECRET, startTestApi, type TestApi } from '../helpers/api';
+import { API_KEY, REPLY_SECRET, type TestApi } from '../helpers/api';
 import { closedPort } from '../helpers/downstream';
-import { startTestHerald, type TestHerald } from '../helpers/herald';
+import type { TestHerald } from '../helpers/herald';
+import { startFixture } from '../helpers/fixture';
 
 const root = join(__dirname, '..', '..');
 const README = readFileSync(join(root, 'README.md'), 'utf8');
@@ -130,8 +131,7 @@ describe('the README against a real stack', () => {
       .replaceAll('--task-queue herald', `--task-queue ${herald.taskQueue}`);
 
   beforeAll(async () => {
-    herald = await startTestHerald();
-    api = await startTestApi(herald);
+    ({ herald, api } = await startFixture({ api: true }));
     receiverPort = await closedPort();
     work = mkdtempSync(join(tmpdir(), 'herald-readme-'));
     for (const entry of [
@@ -187,8 +187,6 @@ describe('the README against a real stack', () => {
       // Each runs in its own process group (detached): end the group, bash and what it started.
       if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
     }
-    await api?.close();
-    await herald?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
