@@ -15,6 +15,7 @@ import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import { createApiKeyVerifier } from './auth';
 import { problemFromError } from './error-mapping';
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './json-depth';
 import type { StatusReaderDeps } from './message-status-reader';
 import { ProblemError } from './problem';
 import { deadLetterRoutes } from './routes/dead-letters';
@@ -104,6 +105,10 @@ export async function buildApp(deps: ApiDependencies) {
     const text = body as string;
     request.rawBody = text;
     if (text.trim() === '') return done(null, undefined);
+    if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      const detail = `JSON nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`;
+      return done(new ProblemError('json-too-deep', detail, { maxDepth: MAX_JSON_DEPTH }), undefined);
+    }
     try {
       done(null, JSON.parse(text));
     } catch (error) {

@@ -8,6 +8,7 @@ import type { FieldError } from '../contract/message';
 /** The kinds of problem, each with its HTTP status and title. `type` is `urn:herald:problem:<kind>`. */
 export const PROBLEMS = {
   'invalid-json': { status: 400, title: 'Malformed JSON' },
+  'json-too-deep': { status: 400, title: 'JSON nested too deeply' },
   'validation-failed': { status: 400, title: 'The request does not match the schema' },
   unauthorized: { status: 401, title: 'Missing or unknown API key' },
   'invalid-signature': { status: 401, title: 'Missing or invalid reply signature' },
