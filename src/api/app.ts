@@ -16,6 +16,7 @@ import type { EventLog } from '../store/event-log';
 import { createApiKeyVerifier } from './auth';
 import { problemFromError } from './error-mapping';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './json-depth';
+import { refuseMessageBreakingWireRules } from './message-wire-rules';
 import type { StatusReaderDeps } from './message-status-reader';
 import { ProblemError } from './problem';
 import { deadLetterRoutes } from './routes/dead-letters';
@@ -145,6 +146,8 @@ export async function buildApp(deps: ApiDependencies) {
     if (!name) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
     request.apiKeyName = name;
   });
+
+  app.addHook('preHandler', refuseMessageBreakingWireRules);
 
   app.setErrorHandler((error, request, reply) => {
     const problem = problemFromError(error);
