@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MessageNotFoundError } from '../../temporal/operation-errors';
 import type { ApiContext } from '../app';
 import { redactMessage } from '../redaction';
+import { requireBulkRedriveScope } from '../bulk-redrive-scope';
 import { discardDeadLetter, redriveDeadLetter, redriveMatching } from '../dead-letter-operations';
 import {
   BulkRedriveInputSchema,
@@ -95,18 +96,20 @@ export function deadLetterRoutes(context: ApiContext): FastifyPluginAsyncTypebox
         schema: {
           operationId: 'redriveDeadLetters',
           summary: 'Redrive dead letters in bulk',
-          description: `Redrives every dead letter matching the filters, paced at HERALD_REDRIVE_RATE per second (now ${config.redriveRatePerSecond}), and answers how many were redriven.`,
+          description: `Redrives every dead letter matching the filters, paced at HERALD_REDRIVE_RATE per second (now ${config.redriveRatePerSecond}), and answers how many matched and were redriven. It needs a filter or \`all: true\` (an empty body is a 400); \`dryRun: true\` answers how many match and redrives nothing.`,
           tags: ['dead letters'],
           body: BulkRedriveInputSchema,
           response: { 200: BulkRedriveResultSchema, ...problems(400, 401, 415) },
         },
       },
       async (request) => {
-        const { since, until, limit, ...rest } = request.body;
+        requireBulkRedriveScope(request.body);
+        const { since, until, limit, all: _all, dryRun, ...rest } = request.body;
         return redriveMatching(
           deps,
           { ...rest, since: isoTime(since, 'since'), until: isoTime(until, 'until') },
           limit ?? 1000,
+          { dryRun },
         );
       },
     );
