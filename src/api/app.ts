@@ -19,6 +19,7 @@ import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './json-depth';
 import { refuseMessageBreakingWireRules } from './message-wire-rules';
 import type { StatusReaderDeps } from './message-status-reader';
 import { ProblemError } from './problem';
+import { refuseKeyInQuery, withLoggableUrls } from './query-credentials';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
@@ -70,7 +71,7 @@ declare module 'fastify' {
 /** Builds the app; call `ready()` or `listen()` on it. */
 export async function buildApp(deps: ApiDependencies) {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: withLoggableUrls(deps.logger),
     bodyLimit: deps.config.api.bodyLimitBytes,
     // Event streams are hijacked long-lived responses: close them on shutdown rather than wait for clients.
     forceCloseConnections: true,
@@ -132,6 +133,7 @@ export async function buildApp(deps: ApiDependencies) {
     new ProblemError('method-not-allowed', `${method} is not allowed here; use ${allowed.join(', ')}`);
 
   app.addHook('onRequest', async (request, reply) => {
+    refuseKeyInQuery(request.url);
     // A known path with another method is 405 with Allow (RFC 9110 §15.5.6), decided before any body is
     // parsed: a method such as QUERY would otherwise fail on its missing Content-Type first.
     if (request.routeOptions.url === undefined) {

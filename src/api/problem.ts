@@ -9,6 +9,7 @@ import type { FieldError } from '../contract/message';
 export const PROBLEMS = {
   'invalid-json': { status: 400, title: 'Malformed JSON' },
   'json-too-deep': { status: 400, title: 'JSON nested too deeply' },
+  'api-key-in-query': { status: 400, title: 'An API key belongs in the Authorization header' },
   'validation-failed': { status: 400, title: 'The request does not match the schema' },
   unauthorized: { status: 401, title: 'Missing or unknown API key' },
   'invalid-signature': { status: 401, title: 'Missing or invalid reply signature' },

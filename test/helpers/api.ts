@@ -2,6 +2,7 @@
  * Runs the real HTTP API on 127.0.0.1 (a free port) next to a test Herald worker, sharing its task
  * queue, Temporal client and dead-letter store, and sends real HTTP requests to it.
  */
+import type { Logger } from 'pino';
 import { request as undiciRequest } from 'undici';
 import { buildApp, type HeraldApp } from '../../src/api/app';
 import { loadConfig, type HeraldConfig } from '../../src/config/config';
@@ -33,7 +34,12 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(herald: TestHerald, env: Record<string, string> = {}): Promise<TestApi> {
+/** `options.logger` replaces the silent logger, for tests that read what the API logs. */
+export async function startTestApi(
+  herald: TestHerald,
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestApi> {
   const config = loadConfig({
     ...TEST_ENV,
     TEMPORAL_ADDRESS: process.env.HERALD_TEST_TEMPORAL_ADDRESS!,
@@ -50,7 +56,7 @@ export async function startTestApi(herald: TestHerald, env: Record<string, strin
     client: herald.client,
     store: herald.store,
     events: herald.events,
-    logger: createLogger('silent'),
+    logger: options.logger ?? createLogger('silent'),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
