@@ -14,6 +14,7 @@ import { parseAllowlist, type DestinationPolicy } from '../destinations/destinat
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import { createApiKeyVerifier } from './auth';
+import { problemClientErrorHandler } from './client-errors';
 import { problemFromError } from './error-mapping';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './json-depth';
 import { refuseMessageBreakingWireRules } from './message-wire-rules';
@@ -72,6 +73,7 @@ declare module 'fastify' {
 export async function buildApp(deps: ApiDependencies) {
   const app = Fastify({
     loggerInstance: withLoggableUrls(deps.logger),
+    clientErrorHandler: problemClientErrorHandler,
     bodyLimit: deps.config.api.bodyLimitBytes,
     // Event streams are hijacked long-lived responses: close them on shutdown rather than wait for clients.
     forceCloseConnections: true,

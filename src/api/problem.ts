@@ -9,6 +9,7 @@ import type { FieldError } from '../contract/message';
 export const PROBLEMS = {
   'invalid-json': { status: 400, title: 'Malformed JSON' },
   'json-too-deep': { status: 400, title: 'JSON nested too deeply' },
+  'malformed-request': { status: 400, title: 'Malformed HTTP request' },
   'api-key-in-query': { status: 400, title: 'An API key belongs in the Authorization header' },
   'validation-failed': { status: 400, title: 'The request does not match the schema' },
   unauthorized: { status: 401, title: 'Missing or unknown API key' },
@@ -16,6 +17,7 @@ export const PROBLEMS = {
   forbidden: { status: 403, title: 'Not allowed for this API key' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'request-timeout': { status: 408, title: 'The request took too long to arrive' },
   conflict: { status: 409, title: 'A message with this id exists with different content' },
   'reply-not-accepted': { status: 409, title: 'The reply was not accepted' },
   'redrive-not-allowed': { status: 409, title: 'The message cannot be redriven' },
@@ -23,6 +25,7 @@ export const PROBLEMS = {
   'subscribe-not-allowed': { status: 409, title: 'A callback cannot be registered for this message' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'header-fields-too-large': { status: 431, title: 'Request header fields too large' },
   'unprocessable-message': { status: 422, title: 'The message cannot be accepted' },
   'destination-not-allowed': { status: 422, title: 'The destination is not allowed' },
   'rate-limited': { status: 429, title: 'Too many requests' },
