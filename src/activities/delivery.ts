@@ -12,7 +12,9 @@ import type { DeliveryPlan } from '../retry/delivery-plan';
 import { parseRetryAfter } from '../retry/retry-after';
 import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
 import { isLiteralHostBlocked, type DestinationPolicy } from '../destinations/destination-policy';
+import { headerValueProblem, isTransportHeader } from '../contract/header-rules';
 import type { Message } from '../contract/message';
+import { urlErrors } from '../contract/url-rules';
 import type { AttemptRecord } from '../contract/message-status';
 import { TokenUnavailableError, type TokenCache } from './token-provider';
 
@@ -46,22 +48,6 @@ interface SendLimits {
   excerptBytes: number;
 }
 
-/**
- * Headers the transport owns: a sender setting them could smuggle requests or misdirect a proxy.
- * Herald sets content-type, idempotency-key, webhook-id and (with a token provider) authorization itself.
- */
-const TRANSPORT_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'upgrade',
-  'te',
-  'trailer',
-  'keep-alive',
-  'expect',
-]);
-
 /** Leave part of the attempt timeout for reporting the failure, so the activity (not the server) times the attempt out. */
 const REPORTING_MARGIN = 0.1;
 const MAX_REPORTING_MARGIN_MS = 2_000;
@@ -88,7 +74,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       ...extra,
     });
 
-    const url = parseDestination(message.destination.url, deps.destinationPolicy);
+    const url = parseDestination(message, deps.destinationPolicy);
     if (!(url instanceof URL)) {
       const attemptRecord = record(
         { outcome: 'permanent', cause: url.cause },
@@ -175,8 +161,11 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
 
   async function send(message: Message, url: URL, limits: SendLimits, token?: string) {
     const signal = limits.signal;
+    // The workflow refuses transport headers (see header-rules.ts); a message that started before that
+    // rule still never sets them. Herald sets content-type, idempotency-key, webhook-id and
+    // (with a token provider) authorization itself.
     const headers: Record<string, string> = Object.fromEntries(
-      Object.entries(lowercaseKeys(message.destination.headers ?? {})).filter(([name]) => !TRANSPORT_HEADERS.has(name)),
+      Object.entries(lowercaseKeys(message.destination.headers ?? {})).filter(([name]) => !isTransportHeader(name)),
     );
     let body: string | Buffer | undefined;
     if (message.bodyBase64 !== undefined) {
@@ -230,7 +219,16 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   return { deliver };
 }
 
-function parseDestination(raw: string, policy: DestinationPolicy): URL | { cause: string; error: string } {
+function parseDestination(message: Message, policy: DestinationPolicy): URL | { cause: string; error: string } {
+  const raw = message.destination.url;
+  // The workflow checks these wire rules too; a message that started before them is refused here
+  // rather than sent rewritten or retried until its attempts run out (undici refuses such headers).
+  const [badUrl] = urlErrors(raw, '/destination/url');
+  if (badUrl) return { cause: 'invalid_destination', error: `destination URL ${badUrl.message}` };
+  for (const [name, value] of Object.entries(message.destination.headers ?? {})) {
+    const problem = headerValueProblem(value);
+    if (problem) return { cause: 'invalid_destination', error: `destination header ${name} ${problem}` };
+  }
   let url: URL;
   try {
     url = new URL(raw);

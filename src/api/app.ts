@@ -8,9 +8,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { createApiKeyVerifier } from './auth';
+import { problemClientErrorHandler } from './client-errors';
 import { dependencyDecorations, type ApiDependencies } from './decorations';
 import { problemFromError } from './error-mapping';
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './json-depth';
+import { refuseMessageBreakingWireRules } from './message-wire-rules';
 import { ProblemError } from './problem';
+import { refuseKeyInQuery, withLoggableUrls } from './query-credentials';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
@@ -32,7 +36,8 @@ function routePattern(url: string): RegExp {
 /** Builds the app; call `ready()` or `listen()` on it. */
 export async function buildApp(deps: ApiDependencies) {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: withLoggableUrls(deps.logger),
+    clientErrorHandler: problemClientErrorHandler,
     bodyLimit: deps.config.api.bodyLimitBytes,
     // Event streams are hijacked long-lived responses: close them on shutdown rather than wait for clients.
     forceCloseConnections: true,
@@ -64,6 +69,10 @@ export async function buildApp(deps: ApiDependencies) {
     const text = body as string;
     request.rawBody = text;
     if (text.trim() === '') return done(null, undefined);
+    if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      const detail = `JSON nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`;
+      return done(new ProblemError('json-too-deep', detail, { maxDepth: MAX_JSON_DEPTH }), undefined);
+    }
     try {
       done(null, JSON.parse(text));
     } catch (error) {
@@ -86,6 +95,7 @@ export async function buildApp(deps: ApiDependencies) {
     new ProblemError('method-not-allowed', `${method} is not allowed here; use ${allowed.join(', ')}`);
 
   app.addHook('onRequest', async (request, reply) => {
+    refuseKeyInQuery(request.url);
     // A known path with another method is 405 with Allow (RFC 9110 §15.5.6), decided before any body is
     // parsed: a method such as QUERY would otherwise fail on its missing Content-Type first.
     if (request.routeOptions.url === undefined) {
@@ -100,6 +110,8 @@ export async function buildApp(deps: ApiDependencies) {
     if (!name) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
     request.apiKeyName = name;
   });
+
+  app.addHook('preHandler', refuseMessageBreakingWireRules);
 
   app.setErrorHandler((error, request, reply) => {
     const problem = problemFromError(error);

@@ -104,8 +104,18 @@ export const DeadLetterListSchema = Type.Object({
 });
 
 export const BulkRedriveInputSchema = Type.Object(
-  { ...DeadLetterFilterFields, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })) },
-  { additionalProperties: false },
+  {
+    ...DeadLetterFilterFields,
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
+    all: Type.Optional(
+      Type.Boolean({ description: 'true to redrive every parked dead letter; required when no filter is given' }),
+    ),
+    dryRun: Type.Optional(Type.Boolean({ description: 'true to answer how many match and redrive nothing' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'at least one filter (kind, reason, destination, since, until), or all: true',
+  },
 );
 
 export const DiscardResultSchema = Type.Object({ id: Type.String(), state: Type.Literal('discarded') });

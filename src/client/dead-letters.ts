@@ -17,7 +17,10 @@ export type DeadLetterPage = Static<typeof DeadLetterListSchema>;
 /** Filters of GET /v1/dead-letters (`limit` as a number here: 1 to 500, default 50). */
 export type DeadLetterFilter = Omit<Static<typeof ListDeadLettersQuerySchema>, 'limit'> & { limit?: number };
 export type RedriveResult = Static<typeof RedriveResultSchema>;
-/** Filters of a bulk redrive (POST /v1/dead-letters/redrive); `limit` defaults to 1000 on the server. */
+/**
+ * Filters of a bulk redrive (POST /v1/dead-letters/redrive): at least one filter, or `all: true`;
+ * `dryRun: true` only counts; `limit` defaults to 1000 on the server.
+ */
 export type BulkRedriveFilter = Static<typeof BulkRedriveInputSchema>;
 export type BulkRedriveResult = Static<typeof BulkRedriveResultSchema>;
 export type DiscardResult = Static<typeof DiscardResultSchema>;
@@ -55,8 +58,12 @@ export class DeadLetters {
     return (await this.http.call<RedriveResult>('POST', `/v1/dead-letters/${encodeURIComponent(id)}/redrive`)).body;
   }
 
-  /** Redrives every parked dead letter matching the filter, paced by the server (HERALD_REDRIVE_RATE). */
-  async redriveMatching(filter: BulkRedriveFilter = {}): Promise<BulkRedriveResult> {
+  /**
+   * Redrives every parked dead letter matching the filter, paced by the server (HERALD_REDRIVE_RATE).
+   * Give a filter, or `{ all: true }` for every one (HeraldApiError 400 otherwise); `dryRun: true`
+   * answers how many match (`matched`) and redrives nothing.
+   */
+  async redriveMatching(filter: BulkRedriveFilter): Promise<BulkRedriveResult> {
     return (await this.http.call<BulkRedriveResult>('POST', '/v1/dead-letters/redrive', { json: filter })).body;
   }
 

@@ -6,6 +6,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DURATION_PATTERN } from './duration';
 import type { FieldError } from './field-error';
+import { destinationHeaderErrors, HEADER_NAME_PATTERN } from './header-rules';
+import { urlErrors } from './url-rules';
 
 /** Sender-supplied ids are accepted as correlation keys; Herald's own are `msg_` + 26 random characters. */
 export const MESSAGE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:~-]{0,199}$';
@@ -38,8 +40,10 @@ export const DestinationSchema = Type.Object(
     method: Type.Optional(Type.Union(HTTP_METHODS.map((method) => Type.Literal(method)))),
     headers: Type.Optional(
       // Header names are RFC 9110 tokens; anything else is refused rather than sent mangled.
-      Type.Record(Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), Type.String({ maxLength: 8192 }), {
+      Type.Record(Type.String({ pattern: HEADER_NAME_PATTERN }), Type.String({ maxLength: 8192 }), {
         additionalProperties: false,
+        description:
+          'names are RFC 9110 tokens, each once in any case; values without control characters; transport headers (Host, Content-Length, Transfer-Encoding, Connection, Upgrade, TE, Trailer, Keep-Alive, Expect, Proxy-*) are refused',
       }),
     ),
   },
@@ -90,13 +94,28 @@ export type { FieldError };
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-/** Checks a message against the schema and the rules a schema cannot say. */
-export function validateMessage(input: unknown): Validated<Message> {
+/**
+ * Checks a message against the schema and the rules a schema cannot say. `wireRules: false` leaves out
+ * the wire rules, for a workflow that started before they existed (see deliverMessage).
+ */
+export function validateMessage(input: unknown, options: { wireRules?: boolean } = {}): Validated<Message> {
   if (!Value.Check(MessageSchema, input)) {
     return { ok: false, errors: schemaErrors(MessageSchema, input) };
   }
-  const errors = crossFieldErrors(input);
+  const errors = [...crossFieldErrors(input), ...(options.wireRules === false ? [] : wireRuleErrors(input))];
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: input };
+}
+
+/**
+ * The wire rules: the URLs and headers of a schema-valid message must go on the wire exactly as given
+ * (see header-rules.ts and url-rules.ts), or the message is refused rather than sent rewritten.
+ */
+export function wireRuleErrors(message: MessageInput): FieldError[] {
+  return [
+    ...urlErrors(message.destination.url, '/destination/url'),
+    ...destinationHeaderErrors(message.destination.headers ?? {}),
+    ...(message.callback ? urlErrors(message.callback.url, '/callback/url') : []),
+  ];
 }
 
 /** Schema errors, one per field (TypeBox reports each failing union branch; the first is the clearest). */

@@ -118,12 +118,13 @@ export async function discardDeadLetter(deps: DeadLetterOperationsDeps, id: stri
 
 /**
  * Redrives every dead letter matching the filter, paced at the configured rate so that a bulk redrive
- * of a backlog does not hit a recovering destination with everything at once.
+ * of a backlog does not hit a recovering destination with everything at once. `dryRun` only counts them.
  */
 export async function redriveMatching(
   deps: DeadLetterOperationsDeps,
   filter: Omit<DeadLetterFilter, 'state' | 'cursor'>,
   limit: number,
+  options: { dryRun?: boolean } = {},
 ): Promise<BulkRedriveResult> {
   const result: BulkRedriveResult = { matched: 0, redriven: 0, failed: [] };
   const interval = 1000 / deps.redriveRatePerSecond;
@@ -137,6 +138,7 @@ export async function redriveMatching(
     });
     for (const record of page.records) {
       result.matched += 1;
+      if (options.dryRun) continue;
       const startedAt = Date.now();
       try {
         await redriveDeadLetter(deps, record.id);

@@ -67,8 +67,11 @@ export function createHeraldTemporal({ client, store, config }: HeraldTemporalDe
     /** Redrives one dead letter (resumed, or restarted after retention). */
     redriveDeadLetter: (id: string) => redriveDeadLetter(deadLetterDeps, id),
     /** Redrives every parked dead letter matching the filter, paced at the configured rate. */
-    redriveMatching: (filter: Omit<DeadLetterFilter, 'state' | 'cursor'>, limit: number) =>
-      redriveMatching(deadLetterDeps, filter, limit),
+    redriveMatching: (
+      filter: Omit<DeadLetterFilter, 'state' | 'cursor'>,
+      limit: number,
+      options: { dryRun?: boolean } = {},
+    ) => redriveMatching(deadLetterDeps, filter, limit, options),
     /** Discards one dead letter. */
     discardDeadLetter: (id: string) => discardDeadLetter(deadLetterDeps, id),
     /** Resolves when the Temporal frontend answers. */

@@ -55,6 +55,8 @@ import { sideEffectsDrained, startSideEffects } from './side-effect-runner';
 
 /** The patch that added the event log and callbacks (see `patched`). */
 const EVENTS_AND_CALLBACKS_PATCH = 'herald-events-and-callbacks-v1';
+/** The patch that added the wire rules to input validation (header and URL rules, see validateMessage). */
+const WIRE_RULES_PATCH = 'herald-wire-rules-v1';
 
 const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>(LOCAL_ACTIVITY_OPTIONS);
 const { deadLetter, markDiscarded, markRedriven } = proxyActivities<HeraldActivities>(DEAD_LETTER_ACTIVITY_OPTIONS);
@@ -235,7 +237,7 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
   };
 
   // Validate: the workflow checks its own input, since any client (the Temporal CLI too) can start it.
-  const validated = run.validate(input);
+  const validated = run.validate(input, () => patched(WIRE_RULES_PATCH));
   if (!validated.ok) return reject(validated.reason, validated.errors);
   const { message } = validated;
   upsertSearchAttributes([{ key: HERALD_DESTINATION, value: run.status.destination }]);

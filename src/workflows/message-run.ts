@@ -146,9 +146,15 @@ export class MessageRun {
   /**
    * Validates the workflow's input: any client can start the workflow, the Temporal CLI included.
    * On success the destination is known, the message's own callback is subscribed and `accepted` is published.
+   * `wireRulesApply` is asked only when the header and URL rules alone refuse the input: a message started
+   * before those rules existed keeps being delivered as it was (the workflow answers with `patched`).
    */
-  validate(input: unknown): Validation {
-    const validated = validateMessage(input);
+  validate(input: unknown, wireRulesApply: () => boolean = () => true): Validation {
+    let validated = validateMessage(input);
+    if (!validated.ok) {
+      const before = validateMessage(input, { wireRules: false });
+      if (before.ok && !wireRulesApply()) validated = before;
+    }
     if (!validated.ok) {
       return { ok: false, reason: 'the message does not match the message schema', errors: validated.errors };
     }

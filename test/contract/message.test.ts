@@ -4,7 +4,9 @@ import {
   MessageInputSchema,
   schemaErrors,
   validateMessage,
+  wireRuleErrors,
   type FieldError,
+  type MessageInput,
 } from '../../src/contract/message';
 
 const minimal = { id: 'msg_1', destination: { url: 'https://api.example.com/hook' } };
@@ -205,5 +207,44 @@ describe('destinationHost', () => {
 
   test.each(['not a url', '', '/relative/path', 'http://'])('an unusable URL (%p) gives an empty host', (url) => {
     expect(destinationHost(url)).toBe('');
+  });
+});
+
+describe('the wire rules (URLs and headers go out exactly as given)', () => {
+  const withHeaders = (headers: Record<string, string>) => ({
+    ...minimal,
+    destination: { ...minimal.destination, headers },
+  });
+
+  test.each<[string, unknown, string]>([
+    ['a header value with CR LF', withHeaders({ 'X-Foo': 'a\r\nX-Injected: 1' }), '/destination/headers/X-Foo'],
+    ['a header value with NUL', withHeaders({ 'X-Foo': 'a\u0000' }), '/destination/headers/X-Foo'],
+    ['a Host header', withHeaders({ Host: 'internal.example' }), '/destination/headers/Host'],
+    [
+      'a Transfer-Encoding header',
+      withHeaders({ 'Transfer-Encoding': 'chunked' }),
+      '/destination/headers/Transfer-Encoding',
+    ],
+    [
+      'a Proxy-* header',
+      withHeaders({ 'Proxy-Authorization': 'Basic eA==' }),
+      '/destination/headers/Proxy-Authorization',
+    ],
+    ['one header in two spellings', withHeaders({ 'X-A': '1', 'x-a': '2' }), '/destination/headers/x-a'],
+    ['a URL with CR LF', { ...minimal, destination: { url: 'https://x/a\r\nb' } }, '/destination/url'],
+    ['a URL with a space', { ...minimal, destination: { url: 'https://x/a b' } }, '/destination/url'],
+    ['a URL that is not a URL', { ...minimal, destination: { url: 'not a url' } }, '/destination/url'],
+    ['a callback URL with a tab', { ...minimal, callback: { url: 'https://x/\tcb' } }, '/callback/url'],
+    ['a callback URL that is not a URL', { ...minimal, callback: { url: 'cb' } }, '/callback/url'],
+  ])('%s is refused', (_label, input, field) => {
+    expect(errorsOf(input).map((e) => e.field)).toEqual([field]);
+    expect(wireRuleErrors(input as MessageInput).map((e) => e.field)).toEqual([field]);
+  });
+
+  test('wireRules: false checks only what was checked before the rules (for runs that started before them)', () => {
+    const input = withHeaders({ Host: 'internal.example', 'X-Foo': 'a\nb' });
+    expect(validateMessage(input).ok).toBe(false);
+    expect(validateMessage(input, { wireRules: false })).toEqual({ ok: true, value: input });
+    expect(validateMessage({ ...minimal, priority: 1 }, { wireRules: false }).ok).toBe(false);
   });
 });

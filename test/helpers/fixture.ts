@@ -5,6 +5,7 @@
  * at the end of the test file whatever happens (test/setup/close-fixtures.ts), even after a failed test
  * or a start-up that failed half-way.
  */
+import type { Logger } from 'pino';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,8 @@ export interface FixtureOptions {
   worker?: boolean;
   /** Serve the API too. */
   api?: boolean;
+  /** Replaces the silent logger, for tests that read what Herald logs. */
+  logger?: Logger;
 }
 
 /** The real worker entry running as a child process. */
@@ -73,7 +76,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<Herald
     ...options.env,
   };
   const config = (more: Record<string, string> = {}) => loadConfig({ ...env, ...more });
-  const logger = createLogger(env.LOG_LEVEL ?? 'silent');
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL ?? 'silent');
   const stack = new CloseStack(logger);
   open.add(stack);
   stack.push('data directory', () => rmSync(dataDir, { recursive: true, force: true }));

@@ -36,11 +36,18 @@ const SCENARIOS = [
 ];
 /** Histories recorded before that patch: running workflows from then must still replay. */
 const BEFORE_EVENTS_DIR = join(HISTORIES_DIR, 'before-events');
+/**
+ * Recorded before the `herald-wire-rules-v1` patch, from input those rules now refuse (transport headers
+ * dropped and delivered; a CR LF header retried to a dead letter): such runs must replay as they ran.
+ */
+const BEFORE_WIRE_RULES_DIR = join(HISTORIES_DIR, 'before-wire-rules');
+const BEFORE_WIRE_RULES_SCENARIOS = ['transport-headers-delivered', 'header-with-crlf-dead-lettered'];
 
 const jsonFiles = (dir: string) => readdirSync(dir).filter((file) => file.endsWith('.json'));
 const files = [
   ...jsonFiles(HISTORIES_DIR).map((file) => join(HISTORIES_DIR, file)),
   ...jsonFiles(BEFORE_EVENTS_DIR).map((file) => join(BEFORE_EVENTS_DIR, file)),
+  ...jsonFiles(BEFORE_WIRE_RULES_DIR).map((file) => join(BEFORE_WIRE_RULES_DIR, file)),
 ];
 
 // Replay workers log their start and stop at info; only problems matter here.
@@ -57,6 +64,11 @@ test('every scenario has a recorded history, from before and after the events pa
       .map((file) => basename(file, '.json'))
       .sort(),
   ).toEqual([...MESSAGE_SCENARIOS].sort());
+  expect(
+    jsonFiles(BEFORE_WIRE_RULES_DIR)
+      .map((file) => basename(file, '.json'))
+      .sort(),
+  ).toEqual([...BEFORE_WIRE_RULES_SCENARIOS].sort());
 });
 
 /** The parts of a history's JSON form read here (payload data is base64, as Temporal writes it). */

@@ -4,6 +4,7 @@ import { DeadLetterRecordSchema } from '../../contract/dead-letter';
 import { BulkRedriveResultSchema, RedriveResultSchema } from '../../contract/operation-results';
 import { MessageNotFoundError } from '../../temporal/operation-errors';
 import { redactMessage } from '../redaction';
+import { requireBulkRedriveScope } from '../bulk-redrive-scope';
 import {
   BulkRedriveInputSchema,
   DeadLetterListSchema,
@@ -86,17 +87,19 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         operationId: 'redriveDeadLetters',
         summary: 'Redrive dead letters in bulk',
-        description: `Redrives every dead letter matching the filters, paced at HERALD_REDRIVE_RATE per second (now ${config.redriveRatePerSecond}), and answers how many were redriven.`,
+        description: `Redrives every dead letter matching the filters, paced at HERALD_REDRIVE_RATE per second (now ${config.redriveRatePerSecond}), and answers how many matched and were redriven. It needs a filter or \`all: true\` (an empty body is a 400); \`dryRun: true\` answers how many match and redrives nothing.`,
         tags: ['dead letters'],
         body: BulkRedriveInputSchema,
         response: { 200: BulkRedriveResultSchema, ...problems(400, 401, 415) },
       },
     },
     async (request) => {
-      const { since, until, limit, ...rest } = request.body;
+      requireBulkRedriveScope(request.body);
+      const { since, until, limit, all: _all, dryRun, ...rest } = request.body;
       return temporal.redriveMatching(
         { ...rest, since: isoTime(since, 'since'), until: isoTime(until, 'until') },
         limit ?? 1000,
+        { dryRun },
       );
     },
   );
