@@ -50,7 +50,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     'warn',
     ...HERALD_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
   ];
-  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and Temporal must
+  // outlive the worker's drain (which still reports to it); Herald stops it last, in stop().
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stopping = false;
   // Once we ask it to stop, its system workers complain about lost connections: noise, not news.
   const forward = (chunk: Buffer) =>
