@@ -289,7 +289,8 @@ describe('permanent', () => {
 
 describe('invalid destination', () => {
   it.each([
-    ['not a URL', 'not a url', 'invalid_destination', 'is not a valid URL'],
+    ['not a URL', 'not-a-url', 'invalid_destination', 'is not a URL'],
+    ['whitespace in the URL', 'not a url', 'invalid_destination', 'may not hold control characters or whitespace'],
     ['another scheme', 'ftp://127.0.0.1/file', 'invalid_destination', 'scheme ftp: is not http or https'],
     [
       'credentials in the URL',
