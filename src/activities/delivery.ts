@@ -3,6 +3,7 @@
  * attempts; this activity classifies each outcome and, for a retryable one, computes the next delay
  * (backoff, jitter, Retry-After) and hands it to Temporal as `nextRetryDelay`.
  */
+import { attemptSignal } from './attempt-signal';
 import { Context } from '@temporalio/activity';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -93,9 +94,10 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       retryAfterMs?: number;
       error?: string;
     };
+    const attemptAbort = attemptSignal(httpTimeoutMs, Context.current().cancellationSignal);
     try {
       const response = await sendWithToken(message, url, {
-        signal: AbortSignal.any([AbortSignal.timeout(httpTimeoutMs), Context.current().cancellationSignal]),
+        signal: attemptAbort.signal,
         excerptBytes: plan.responseExcerptBytes,
       });
       outcome = {
@@ -115,6 +117,8 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       } else {
         outcome = { classification: classifyTransportError(error), error: describeError(error) };
       }
+    } finally {
+      attemptAbort.dispose();
     }
 
     const { classification } = outcome;
