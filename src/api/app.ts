@@ -116,6 +116,7 @@ export async function buildApp(deps: ApiDependencies) {
   app.setErrorHandler((error, request, reply) => {
     const problem = problemFromError(error);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.headers(problem.headers());
     void reply.status(problem.status).type('application/problem+json').send(problem.body(request.url));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -79,7 +79,8 @@ export function problemFromError(error: unknown): ProblemError {
         'Temporal refused the request arguments (for example, a cursor that is not one of ours)',
       );
     case 'unavailable':
-      return new ProblemError('temporal-unavailable', 'Temporal did not answer; try again shortly');
+      // Transient (Temporal down or slow, the workflow's task failing or busy): a 503 to retry, never a 500.
+      return new ProblemError('temporal-unavailable', 'Temporal could not do this just now; try again shortly');
   }
   // Any other 4xx Fastify raised on its own (e.g. a malformed header) is still the client's mistake.
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {

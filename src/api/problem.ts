@@ -36,6 +36,9 @@ export const PROBLEMS = {
 
 export type ProblemKind = keyof typeof PROBLEMS;
 
+/** Kinds that pass on their own, with the Retry-After (seconds) their responses carry. */
+const RETRY_AFTER_SECONDS: Partial<Record<ProblemKind, number>> = { 'temporal-unavailable': 2 };
+
 export function problemType(kind: ProblemKind): string {
   return `urn:herald:problem:${kind}`;
 }
@@ -64,6 +67,12 @@ export class ProblemError extends Error {
 
   get status(): number {
     return PROBLEMS[this.kind].status;
+  }
+
+  /** Headers the response carries besides the body (Retry-After for a problem that passes). */
+  headers(): Record<string, string> {
+    const retryAfter = RETRY_AFTER_SECONDS[this.kind];
+    return retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
   }
 
   body(instance?: string): ProblemBody {

@@ -39,6 +39,11 @@ export interface HeraldConfig {
   destinationAllowlist: string[];
   /** Pace of bulk redrives, in messages per second. */
   redriveRatePerSecond: number;
+  /**
+   * Longest a reply POST waits for the message to settle before answering 202 (the reply is held by
+   * Temporal by then and the message goes on). @defaultValue 5s (HERALD_REPLY_WAIT)
+   */
+  replyWaitMs: number;
   temporal: {
     /** host:port of the Temporal frontend; empty = start the embedded dev server. */
     address: string;
@@ -174,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       .map((e) => e.trim())
       .filter(Boolean),
     redriveRatePerSecond: number('HERALD_REDRIVE_RATE', 50, 1, 10_000),
+    replyWaitMs: duration('HERALD_REPLY_WAIT', '5s'),
     temporal: {
       address: read('TEMPORAL_ADDRESS', ''),
       namespace: read('TEMPORAL_NAMESPACE', 'default'),

@@ -78,13 +78,33 @@ const replyFields = {
   headers: Type.Optional(Type.Record(Type.String(), Type.String())),
 };
 
-/** A downstream's reply, as it hands it over. */
-export const ReplyInputSchema = Type.Object(replyFields, { additionalProperties: false });
+/** A reply's identity, set by the API from the signed request: an identical resend carries the same two. */
+const replyIdentityFields = {
+  webhookId: Type.Optional(Type.String({ description: 'the signed `webhook-id` the reply came with' })),
+  bodyHash: Type.Optional(Type.String({ description: 'SHA-256 (hex) of the raw request body the reply came in' })),
+};
+
+/** A reply as a replier POSTs it (the body of POST /v1/messages/{id}/reply). */
+export const ReplyBodySchema = Type.Object(replyFields, { additionalProperties: false });
+export type ReplyBody = Static<typeof ReplyBodySchema>;
+
+/** A downstream's reply, as it is handed to the workflow (with its identity when it came through the API). */
+export const ReplyInputSchema = Type.Object(
+  { ...replyFields, ...replyIdentityFields },
+  { additionalProperties: false },
+);
 export type ReplyInput = Static<typeof ReplyInputSchema>;
+
+/** Whether `a` and `b` are the same signed reply (the same webhook-id and body); never for replies without an id. */
+export function isSameReply(a: ReplyInput | null | undefined, b: ReplyInput | null | undefined): boolean {
+  if (!a?.webhookId || !b?.webhookId) return false;
+  return a.webhookId === b.webhookId && a.bodyHash === b.bodyHash;
+}
 
 /** A reply the message took. */
 export const ReplyRecordSchema = Type.Object({
   ...replyFields,
+  ...replyIdentityFields,
   receivedAt: DateTime(),
   via: Type.Union([Type.Literal('signal'), Type.Literal('update')]),
 });

@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { HeraldConfig } from '../config/config';
-import type { Message, MessageInput } from '../contract/message';
+import type { MessageInput } from '../contract/message';
 import type { MessageStatusWithSource, ReplyInput } from '../contract/message-status';
 import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
 import { subscribeToOutcome } from './callback-operations';
@@ -14,10 +14,11 @@ import { listMessages, type MessageListFilter } from './message-list';
 import {
   cancelMessage,
   describeMessage,
+  handOverReply,
   messageDestination,
-  messageInput,
+  messageSender,
   startMessage,
-  submitReply,
+  temporalReplyHandover,
 } from './message-operations';
 import { readMessageStatus, type StatusReaderDeps } from './message-status-reader';
 import { pingTemporal, workerIsPolling } from './readiness';
@@ -40,6 +41,7 @@ export function createHeraldTemporal({ client, store, config }: HeraldTemporalDe
     deadLetterRetentionMs: config.delivery.deadLetterRetentionMs,
   };
   const deadLetterDeps = { client, store, taskQueue, redriveRatePerSecond: config.redriveRatePerSecond };
+  const replyHandover = temporalReplyHandover(client);
   const readStatus = (id: string): Promise<MessageStatusWithSource> => readMessageStatus(statusDeps, id);
 
   return {
@@ -50,16 +52,16 @@ export function createHeraldTemporal({ client, store, config }: HeraldTemporalDe
     /** A page of messages from visibility, newest first. */
     listMessages: (filter: MessageListFilter, pageSize: number, cursor: string | undefined) =>
       listMessages(client, namespace, filter, pageSize, cursor),
-    /** The input the message was started with (its sender, among others). */
-    messageInput: (id: string): Promise<Message | undefined> => messageInput(client, id),
+    /** The API key name that sent the message (from its memo); undefined when unknown. */
+    messageSender: (id: string): Promise<string | undefined> => messageSender(client, id),
     /** The message's destination host. */
     messageDestination: (id: string) => messageDestination(client, id),
     /** Resolves when the message exists; MessageNotFoundError otherwise. */
     requireMessage: async (id: string): Promise<void> => {
       await describeMessage(client, id);
     },
-    /** Hands over a downstream's reply (validated by the workflow). */
-    submitReply: (id: string, reply: ReplyInput) => submitReply(client, id, reply),
+    /** Hands over a downstream's reply (validated by the workflow), waiting at most HERALD_REPLY_WAIT. */
+    submitReply: (id: string, reply: ReplyInput) => handOverReply(replyHandover, id, reply, config.replyWaitMs),
     /** Registers a callback URL for the message's outcome. */
     subscribe: (id: string, url: string) => subscribeToOutcome(client, taskQueue, id, url, readStatus),
     /** Asks a message that has not ended to stop. */

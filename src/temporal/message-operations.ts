@@ -5,6 +5,8 @@
 import {
   ApplicationFailure,
   type Client,
+  type WorkflowUpdateHandle,
+  WorkflowUpdateStage,
   type WorkflowExecutionDescription,
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
@@ -18,6 +20,7 @@ import {
   DELIVER_MESSAGE_WORKFLOW,
   discardUpdate,
   redriveUpdate,
+  replySignal,
   statusQuery,
   submitReplyUpdate,
   subscribeUpdate,
@@ -41,11 +44,17 @@ import {
 import { canonicalJson } from '../contract/canonical-json';
 import { newMessageId } from '../contract/ids';
 import { destinationHost, validateMessage, type Message, type MessageInput } from '../contract/message';
-import { isTerminal, type MessageState, type MessageStatus, type ReplyInput } from '../contract/message-status';
+import {
+  isSameReply,
+  isTerminal,
+  type MessageState,
+  type MessageStatus,
+  type ReplyInput,
+} from '../contract/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { AcceptedMessage } from '../contract/operation-results';
 import type { deliverMessage } from '../workflows';
-import { isNotFound } from './temporal-errors';
+import { isNotFound, isTransient } from './temporal-errors';
 
 /** A stable hash of a message's content (everything but its id), to tell a resend from a different message. */
 export function contentHash(message: MessageInput): string {
@@ -65,7 +74,9 @@ export async function startMessage(client: Client, input: MessageInput, taskQueu
       workflowId: message.id,
       taskQueue,
       args: [message],
-      memo: { contentHash: hash },
+      // The sender rides in the memo so cancel and subscribe can check it with a describe(), never
+      // downloading the history (which a long-lived message can grow to megabytes).
+      memo: message.sender === undefined ? { contentHash: hash } : { contentHash: hash, sender: message.sender },
       typedSearchAttributes: [
         { key: HERALD_STATE, value: 'accepted' },
         { key: HERALD_DESTINATION, value: host },
@@ -99,7 +110,16 @@ async function existingContentHash(client: Client, id: string): Promise<string |
   return input && typeof input === 'object' ? contentHash(input as MessageInput) : undefined;
 }
 
-/** The input a message's (latest) workflow run was started with. */
+/**
+ * The API key name that sent a message, from its memo (one describe(), no history read); undefined for
+ * a message started without one (by the Temporal CLI, or by a Herald from before the memo held it).
+ */
+export async function messageSender(client: Client, id: string): Promise<string | undefined> {
+  const sender = (await describeMessage(client, id)).memo?.sender;
+  return typeof sender === 'string' ? sender : undefined;
+}
+
+/** The input a message's (latest) workflow run was started with (reads its history: not for hot paths). */
 export async function messageInput(client: Client, id: string): Promise<Message | undefined> {
   const history = await client.workflow
     .getHandle(id)
@@ -168,6 +188,109 @@ export async function submitReply(client: Client, id: string, reply: ReplyInput)
     refused: (reason) => new ReplyNotAcceptedError(id, reason),
     ended: (state) => new ReplyNotAcceptedError(id, `the message has ended (${state})`),
   });
+}
+
+/** The Temporal calls a reply handover makes: injectable, so a test can make one of them fail. */
+export interface ReplyHandover {
+  /** Starts the submitReply update; resolves once the workflow accepted it (the reply is then durable). */
+  startUpdate(id: string, reply: ReplyInput): Promise<Pick<WorkflowUpdateHandle<MessageStatus>, 'result'>>;
+  /** Sends the reply signal: durable once Temporal took it; the workflow takes a valid one like the update. */
+  signal(id: string, reply: ReplyInput): Promise<void>;
+  /** The workflow's status (queried, so it works on a completed workflow too). */
+  status(id: string): Promise<MessageStatus>;
+  /** The state an ended message is in; MessageNotFoundError when there is no such message. */
+  endedState(id: string): Promise<string>;
+}
+
+/** The reply handover over a real client. */
+export function temporalReplyHandover(client: Client): ReplyHandover {
+  return {
+    startUpdate: (id, reply) =>
+      client.workflow
+        .getHandle(id)
+        .startUpdate(submitReplyUpdate, { args: [reply], waitForStage: WorkflowUpdateStage.ACCEPTED }),
+    signal: (id, reply) => client.workflow.getHandle(id).signal(replySignal, reply),
+    status: (id) => client.workflow.getHandle(id).query(statusQuery),
+    endedState: (id) => messageState(client, id),
+  };
+}
+
+/**
+ * What became of a reply handed over: `settled` (the message's outcome is known, `status` says it), or
+ * `pending` (Temporal holds the reply, by the update accepted or by the signal, and the message has not
+ * settled within the wait).
+ */
+export type ReplyHandoverOutcome =
+  { kind: 'settled'; status: MessageStatus } | { kind: 'pending'; via: 'update' | 'signal' };
+
+/**
+ * Hands a reply to its message within `waitMs`: through the submitReply update, answering its result
+ * when it comes in time; an identical resend of the recorded reply answers like the first. When the
+ * update cannot be delivered (Temporal or the workflow's task failing, or not accepted in time), the
+ * reply goes by the `reply` signal instead, so a reply that came before its deadline is never lost to
+ * a transient failure. ReplyNotAcceptedError when the message refuses it.
+ */
+export async function handOverReply(
+  handover: ReplyHandover,
+  id: string,
+  reply: ReplyInput,
+  waitMs: number,
+): Promise<ReplyHandoverOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<'waited'>((resolve) => {
+    timer = setTimeout(() => resolve('waited'), waitMs);
+  });
+  try {
+    const starting = handover.startUpdate(id, reply);
+    const accepted = await Promise.race([starting, waited]);
+    if (accepted === 'waited') {
+      // Not accepted in time: the workflow's task may be failing. The signal makes the reply durable;
+      // if the update is accepted after all, the workflow takes the identical signal as a resend.
+      starting.catch(() => undefined);
+      return await signalReply(handover, id, reply);
+    }
+    const result = accepted.result();
+    const settled = await Promise.race([result, waited]);
+    if (settled === 'waited') {
+      result.catch(() => undefined);
+      return { kind: 'pending', via: 'update' };
+    }
+    return { kind: 'settled', status: settled };
+  } catch (error) {
+    const refusal = updateRefusal(error, REPLY_NOT_ACCEPTED);
+    if (refusal !== undefined) throw new ReplyNotAcceptedError(id, refusal);
+    if (isTransient(error)) return await signalReply(handover, id, reply);
+    return await endedReply(handover, id, reply, error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The fallback: the reply by signal. An ended workflow is answered like the update would have been. */
+async function signalReply(handover: ReplyHandover, id: string, reply: ReplyInput): Promise<ReplyHandoverOutcome> {
+  try {
+    await handover.signal(id, reply);
+    return { kind: 'pending', via: 'signal' };
+  } catch (error) {
+    return endedReply(handover, id, reply, error);
+  }
+}
+
+/**
+ * For a reply to a message whose workflow has completed: the status when its recorded reply is this
+ * one (a resend), otherwise ReplyNotAcceptedError saying how it ended. Other errors are rethrown.
+ */
+async function endedReply(
+  handover: ReplyHandover,
+  id: string,
+  reply: ReplyInput,
+  error: unknown,
+): Promise<ReplyHandoverOutcome> {
+  if (!isNotFound(error)) throw error;
+  const state = await handover.endedState(id);
+  const status = await handover.status(id).catch(() => undefined);
+  if (status && isSameReply(reply, status.reply)) return { kind: 'settled', status };
+  throw new ReplyNotAcceptedError(id, `the message has ended (${state})`);
 }
 
 /** Asks the workflow to stop the message; MessageEndedError when it already ended. */

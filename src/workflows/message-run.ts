@@ -9,6 +9,7 @@
 import { CALLBACK_STATES, outcomePayload } from '../contract/callback';
 import { destinationHost, validateMessage, type FieldError, type Message } from '../contract/message';
 import {
+  isSameReply,
   isTerminal,
   type AttemptRecord,
   type DeadLetterReason,
@@ -237,6 +238,8 @@ export class MessageRun {
 
   /** Why `reply` cannot be taken now, or undefined when it can. */
   replyRefusal(reply: ReplyInput | undefined): string | undefined {
+    // An identical resend (a replier whose first POST timed out) is the reply already taken: not refused.
+    if (this.isResend(reply)) return undefined;
     if (!this.validated) return 'the message has not been validated yet';
     if (!this.validated.reply) return 'this message does not expect a reply';
     if (this.pendingReply || this.status.reply) return 'a reply was already received';
@@ -259,8 +262,14 @@ export class MessageRun {
 
   /** Takes a reply already found acceptable; a reply proves delivery, so retrying still going on stops. */
   takeReply(reply: ReplyInput, via: ReplyRecord['via']): void {
+    if (this.isResend(reply)) return;
     this.pendingReply = { ...reply, receivedAt: this.clock(), via };
     this.delivery?.cancel();
+  }
+
+  /** Whether `reply` is the reply already taken (or recorded), sent again. */
+  isResend(reply: ReplyInput | undefined): boolean {
+    return isSameReply(reply, this.pendingReply ?? this.status.reply);
   }
 
   /** Whether a reply has been taken and not yet recorded as the outcome. */

@@ -25,7 +25,7 @@ async function pollState(id: string, state: string): Promise<Status> {
 
 function signedReply(id: string, payload: unknown, secret = REPLY_SECRET) {
   const raw = JSON.stringify(payload);
-  const msgId = `${id}:reply`;
+  const msgId = `${id}#reply`;
   const timestamp = new Date();
   const signature = new Webhook(secret).sign(msgId, timestamp, raw);
   return {

@@ -60,7 +60,7 @@ async function eventually<T>(read: () => Promise<T | undefined>, what: string, t
 
 function signed(id: string, payload: unknown) {
   const raw = JSON.stringify(payload);
-  const webhookId = `${id}:reply`;
+  const webhookId = `${id}#reply`;
   const timestamp = new Date();
   return {
     raw,

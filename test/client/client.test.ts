@@ -84,7 +84,7 @@ test('a signed reply makes result() resolve replied with the reply', async () =>
   await waitForState(sent.id, 'awaiting_reply');
 
   const raw = JSON.stringify({ body: { answer: 42 }, status: 200 });
-  const webhookId = `${sent.id}:reply`;
+  const webhookId = `${sent.id}#reply`;
   const now = new Date();
   const response = await api.call('POST', `/v1/messages/${sent.id}/reply`, {
     raw,

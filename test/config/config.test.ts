@@ -28,6 +28,7 @@ describe('defaults', () => {
       callbackSecrets: {},
       destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
       redriveRatePerSecond: 50,
+      replyWaitMs: 5000,
       temporal: { address: '', namespace: 'default', devServerPort: 7233, uiPort: 8233 },
       taskQueue: 'herald',
       worker: { shutdownGraceMs: 50_000 },

@@ -370,6 +370,37 @@ describe('replies', () => {
     run.replyTimedOut(60_000);
     expect(run.status.lastError).toEqual({ type: 'ReplyTimeoutError', message: 'no reply within 60000ms' });
   });
+
+  test('an identical resend (same webhookId and bodyHash) is the reply taken, before and after it is recorded', () => {
+    const { run } = validRun({ reply: { timeout: '1m' } });
+    const first = { body: { ok: true }, webhookId: `${ID}#r1`, bodyHash: 'h1' };
+    run.takeReply(first, 'update');
+    const taken = run.status;
+    expect(run.replyRefusal({ ...first })).toBeUndefined();
+    run.replyBySignal({ ...first });
+    expect(run.status.ignored).toEqual([]);
+    run.setState('delivering');
+    run.replied();
+    expect(run.status.reply).toMatchObject({ ...first, via: 'update' });
+    expect(run.status).toBe(taken);
+    // Still a resend once the message has ended as replied; the recorded reply is not replaced.
+    expect(run.replyRefusal({ ...first })).toBeUndefined();
+    run.takeReply({ ...first }, 'signal');
+    run.replyBySignal({ ...first });
+    expect(run.status.reply).toMatchObject({ via: 'update' });
+    expect(run.status.ignored).toEqual([]);
+  });
+
+  test('another reply, or one without a webhookId, is not a resend', () => {
+    const { run } = validRun({ reply: { timeout: '1m' } });
+    run.takeReply({ body: 1, webhookId: `${ID}#r1`, bodyHash: 'h1' }, 'update');
+    expect(run.replyRefusal({ body: 2, webhookId: `${ID}#r1`, bodyHash: 'h2' })).toBe('a reply was already received');
+    expect(run.replyRefusal({ body: 1, webhookId: `${ID}#r2`, bodyHash: 'h1' })).toBe('a reply was already received');
+    expect(run.replyRefusal({ body: 1 })).toBe('a reply was already received');
+    const anonymous = validRun({ reply: { timeout: '1m' } }).run;
+    anonymous.takeReply({ body: 1 }, 'update');
+    expect(anonymous.replyRefusal({ body: 1 })).toBe('a reply was already received');
+  });
 });
 
 describe('cancellation', () => {

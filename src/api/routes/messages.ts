@@ -2,7 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { destinationHost, MessageInputSchema, type FieldError, type MessageInput } from '../../contract/message';
-import { isTerminal, MessageStatusWithSourceSchema, ReplyInputSchema } from '../../contract/message-status';
+import { createHash } from 'node:crypto';
+import { isTerminal, MessageStatusWithSourceSchema, ReplyBodySchema } from '../../contract/message-status';
 import { AcceptedMessageSchema, MessageListSchema } from '../../contract/operation-results';
 import { checkDestination, type DestinationPolicy } from '../../destinations/destination-policy';
 import { resolveDeliveryPlan } from '../../retry/delivery-plan';
@@ -23,12 +24,13 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   /**
    * Only the API key that sent a message may cancel it or point its outcome at a new URL (a callback
-   * carries the reply and is signed with the sender's secret). Messages started outside the API have
-   * no sender and are open to every key.
+   * carries the reply and is signed with the sender's secret). Messages with no sender in their memo
+   * (started outside the API, or before the memo held it) are open to every key.
    */
   async function requireSender(id: string, apiKeyName: string | undefined): Promise<void> {
-    const message = await temporal.messageInput(id);
-    if (message?.sender && message.sender !== apiKeyName) {
+    // From the memo (a describe()): the history of a long-lived message can be megabytes.
+    const sender = await temporal.messageSender(id);
+    if (sender && sender !== apiKeyName) {
       throw new ProblemError('forbidden', 'only the API key that sent this message may do that');
     }
   }
@@ -137,19 +139,32 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'replyToMessage',
         summary: 'Reply to a message',
         description:
-          'Hands the downstream’s reply to the waiting message. The body must be signed like a Standard Webhook (`webhook-id`, `webhook-timestamp`, `webhook-signature`: HMAC-SHA256 over `id.timestamp.body`) with the reply secret configured for the message’s destination; otherwise 401 and the message never sees it.',
+          'Hands the downstream’s reply to the waiting message. The body must be signed like a Standard Webhook (`webhook-id`, `webhook-timestamp`, `webhook-signature`: HMAC-SHA256 over `id.timestamp.body`) with the reply secret configured for the message’s destination; otherwise 401 and the message never sees it. The `webhook-id` is the message id or `<id>#<suffix>`. Answers 200 with the status once the message has taken the reply; an identical resend (same `webhook-id`, same body) answers 200 too, another reply to a message that has one 409. When the message has not settled within `HERALD_REPLY_WAIT`, or Temporal could not run the update at once, answers 202 with `Location` and the status so far: the reply is held by Temporal and the message takes it shortly.',
         tags: ['messages'],
         params: IdParamsSchema,
-        body: ReplyInputSchema,
-        response: { 200: MessageStatusWithSourceSchema, ...problems(400, 401, 404, 409, 413, 415) },
+        body: ReplyBodySchema,
+        response: {
+          200: MessageStatusWithSourceSchema,
+          202: MessageStatusWithSourceSchema,
+          ...problems(400, 401, 404, 409, 413, 415, 503),
+        },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { id } = request.params;
+      const rawBody = request.rawBody ?? '';
       const host = await temporal.messageDestination(id);
-      verifyReplySignature(config.replySecrets, id, host, request.rawBody ?? '', request.headers);
-      const status = await temporal.submitReply(id, request.body);
-      return { ...status, source: 'workflow' as const };
+      const webhookId = verifyReplySignature(config.replySecrets, id, host, rawBody, request.headers);
+      // The signed webhook-id and the body's hash identify the reply, so an identical resend is recognised.
+      const bodyHash = createHash('sha256').update(rawBody).digest('hex');
+      const outcome = await temporal.submitReply(id, { ...request.body, webhookId, bodyHash });
+      if (outcome.kind === 'settled') return { ...outcome.status, source: 'workflow' as const };
+      request.log.info({ messageId: id, via: outcome.via }, 'reply held; the message has not settled yet');
+      return reply
+        .status(202)
+        .header('location', `/v1/messages/${encodeURIComponent(id)}`)
+        .header('retry-after', '1')
+        .send(await temporal.readStatus(id));
     },
   );
 
