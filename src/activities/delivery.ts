@@ -3,11 +3,11 @@
  * attempts; this activity classifies each outcome and, for a retryable one, computes the next delay
  * (backoff, jitter, Retry-After) and hands it to Temporal as `nextRetryDelay`.
  */
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { computeRetryDelay } from '../retry/backoff';
-import { classifyStatus, classifyTransportError, type Classification } from '../retry/classify';
+import { classifyCancellation, classifyStatus, classifyTransportError, type Classification } from '../retry/classify';
 import type { DeliveryPlan } from '../retry/delivery-plan';
 import { parseRetryAfter } from '../retry/retry-after';
 import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
@@ -51,6 +51,12 @@ interface SendLimits {
 /** Leave part of the attempt timeout for reporting the failure, so the activity (not the server) times the attempt out. */
 const REPORTING_MARGIN = 0.1;
 const MAX_REPORTING_MARGIN_MS = 2_000;
+
+/**
+ * An attempt cut by a worker shutdown is retried this soon (1 ms: Temporal reads a zero delay as "none
+ * given" and would fall back to the retry policy's interval), so another worker picks it up at once.
+ */
+export const WORKER_SHUTDOWN_RETRY_DELAY_MS = 1;
 
 /** Creates the `deliver` activity. */
 export function createDeliveryActivities(deps: DeliveryDependencies) {
@@ -105,6 +111,36 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
         retryAfterMs: parseRetryAfter(response.retryAfter, now()),
       };
     } catch (error) {
+      const context = Context.current();
+      if (context.cancellationSignal.aborted) {
+        // Cancelled, not failed: undici reports only an aborted request, which would read as a network error.
+        const reason: unknown = context.cancellationSignal.reason;
+        const classification = classifyCancellation({
+          workerShutdown: context.cancellationDetails?.workerShutdown,
+          reason: reason instanceof Error ? reason.message : undefined,
+        });
+        if (classification.cause === 'worker_shutdown') {
+          const retried = attempt < plan.retry.maximumAttempts;
+          const attemptRecord = record(classification, {
+            errorType: 'RetryableDeliveryError',
+            error: 'the worker shut down during the attempt',
+            nextDelayMs: retried ? WORKER_SHUTDOWN_RETRY_DELAY_MS : null,
+          });
+          await finish(message, attemptRecord);
+          throw new RetryableDeliveryError(
+            'worker shutdown: the attempt was cut, another worker retries it',
+            attemptRecord,
+            WORKER_SHUTDOWN_RETRY_DELAY_MS,
+          );
+        }
+        const attemptRecord = record(classification, {
+          errorType: 'CancelledFailure',
+          error: 'the attempt was cancelled',
+        });
+        await finish(message, attemptRecord);
+        // The SDK completes the activity as cancelled (or paused, reset) only for its own CancelledFailure.
+        throw reason instanceof CancelledFailure ? reason : new CancelledFailure('the attempt was cancelled');
+      }
       if (error instanceof TokenUnavailableError) {
         outcome = {
           classification: error.permanent
