@@ -99,9 +99,16 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       retryAfterMs?: number;
       error?: string;
     };
+    // A timer of our own, not AbortSignal.timeout(): inside AbortSignal.any() that signal can be garbage
+    // collected before it fires, and the attempt then waits for the server however long it takes.
+    const attemptTimeout = new AbortController();
+    const timer = setTimeout(
+      () => attemptTimeout.abort(new DOMException('the attempt timed out', 'TimeoutError')),
+      httpTimeoutMs,
+    );
     try {
       const response = await sendWithToken(message, url, {
-        signal: AbortSignal.any([AbortSignal.timeout(httpTimeoutMs), Context.current().cancellationSignal]),
+        signal: AbortSignal.any([attemptTimeout.signal, Context.current().cancellationSignal]),
         excerptBytes: plan.responseExcerptBytes,
       });
       outcome = {
@@ -151,6 +158,8 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       } else {
         outcome = { classification: classifyTransportError(error), error: describeError(error) };
       }
+    } finally {
+      clearTimeout(timer);
     }
 
     const { classification } = outcome;
