@@ -3,12 +3,11 @@
  * attempts; this activity classifies each outcome and, for a retryable one, computes the next delay
  * (backoff, jitter, Retry-After) and hands it to Temporal as `nextRetryDelay`.
  */
-import { attemptSignal } from './attempt-signal';
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { computeRetryDelay } from '../retry/backoff';
-import { classifyStatus, classifyTransportError, type Classification } from '../retry/classify';
+import { classifyCancellation, classifyStatus, classifyTransportError, type Classification } from '../retry/classify';
 import type { DeliveryPlan } from '../retry/delivery-plan';
 import { parseRetryAfter } from '../retry/retry-after';
 import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
@@ -53,6 +52,12 @@ interface SendLimits {
 const REPORTING_MARGIN = 0.1;
 const MAX_REPORTING_MARGIN_MS = 2_000;
 
+/**
+ * An attempt cut by a worker shutdown is retried this soon (1 ms: Temporal reads a zero delay as "none
+ * given" and would fall back to the retry policy's interval), so another worker picks it up at once.
+ */
+export const WORKER_SHUTDOWN_RETRY_DELAY_MS = 1;
+
 /** Creates the `deliver` activity. */
 export function createDeliveryActivities(deps: DeliveryDependencies) {
   const now = deps.now ?? (() => new Date());
@@ -94,10 +99,16 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       retryAfterMs?: number;
       error?: string;
     };
-    const attemptAbort = attemptSignal(httpTimeoutMs, Context.current().cancellationSignal);
+    // A timer of our own, not AbortSignal.timeout(): inside AbortSignal.any() that signal can be garbage
+    // collected before it fires, and the attempt then waits for the server however long it takes.
+    const attemptTimeout = new AbortController();
+    const timer = setTimeout(
+      () => attemptTimeout.abort(new DOMException('the attempt timed out', 'TimeoutError')),
+      httpTimeoutMs,
+    );
     try {
       const response = await sendWithToken(message, url, {
-        signal: attemptAbort.signal,
+        signal: AbortSignal.any([attemptTimeout.signal, Context.current().cancellationSignal]),
         excerptBytes: plan.responseExcerptBytes,
       });
       outcome = {
@@ -107,6 +118,36 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
         retryAfterMs: parseRetryAfter(response.retryAfter, now()),
       };
     } catch (error) {
+      const context = Context.current();
+      if (context.cancellationSignal.aborted) {
+        // Cancelled, not failed: undici reports only an aborted request, which would read as a network error.
+        const reason: unknown = context.cancellationSignal.reason;
+        const classification = classifyCancellation({
+          workerShutdown: context.cancellationDetails?.workerShutdown,
+          reason: reason instanceof Error ? reason.message : undefined,
+        });
+        if (classification.cause === 'worker_shutdown') {
+          const retried = attempt < plan.retry.maximumAttempts;
+          const attemptRecord = record(classification, {
+            errorType: 'RetryableDeliveryError',
+            error: 'the worker shut down during the attempt',
+            nextDelayMs: retried ? WORKER_SHUTDOWN_RETRY_DELAY_MS : null,
+          });
+          await finish(message, attemptRecord);
+          throw new RetryableDeliveryError(
+            'worker shutdown: the attempt was cut, another worker retries it',
+            attemptRecord,
+            WORKER_SHUTDOWN_RETRY_DELAY_MS,
+          );
+        }
+        const attemptRecord = record(classification, {
+          errorType: 'CancelledFailure',
+          error: 'the attempt was cancelled',
+        });
+        await finish(message, attemptRecord);
+        // The SDK completes the activity as cancelled (or paused, reset) only for its own CancelledFailure.
+        throw reason instanceof CancelledFailure ? reason : new CancelledFailure('the attempt was cancelled');
+      }
       if (error instanceof TokenUnavailableError) {
         outcome = {
           classification: error.permanent
@@ -118,7 +159,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
         outcome = { classification: classifyTransportError(error), error: describeError(error) };
       }
     } finally {
-      attemptAbort.dispose();
+      clearTimeout(timer);
     }
 
     const { classification } = outcome;

@@ -62,6 +62,14 @@ export interface HeraldConfig {
      */
     shutdownGraceMs: number;
   };
+  startup: {
+    /**
+     * How long a starting worker or API keeps retrying Temporal and the SQLite store before it gives up
+     * and exits; 0 retries forever (an orchestrator's restart loop is then not needed for a late Temporal).
+     * @defaultValue 0
+     */
+    timeoutMs: number;
+  };
   dataDir: string;
   deadLetterDbPath: string;
   logLevel: string;
@@ -189,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     taskQueue: read('HERALD_TASK_QUEUE', 'herald'),
     // Above the 30s default attempt timeout, below docker-compose's 60s stop_grace_period.
     worker: { shutdownGraceMs: duration('HERALD_WORKER_SHUTDOWN_GRACE', '50s') },
+    startup: { timeoutMs: duration('HERALD_STARTUP_TIMEOUT', '0') },
     dataDir,
     deadLetterDbPath: resolve(read('HERALD_DEAD_LETTER_DB', join(dataDir, 'dead-letters.sqlite'))),
     logLevel: logLevel(read('LOG_LEVEL', 'info')),

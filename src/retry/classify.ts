@@ -65,3 +65,22 @@ export function classifyTransportError(error: unknown): Classification & { outco
   if (/ssl|tls|certificate|wrong version number/i.test(message)) return { outcome: 'retryable', cause: 'tls_failure' };
   return { outcome: 'retryable', cause: 'network_error' };
 }
+
+/** What the activity's Context says about a cancellation (the SDK's ActivityCancellationDetails, in part). */
+export interface CancellationFacts {
+  workerShutdown?: boolean;
+  /** The CancelledFailure's message: 'WORKER_SHUTDOWN', 'CANCELLED', 'TIMED_OUT', … */
+  reason?: string;
+}
+
+/**
+ * Classifies an attempt cut by a cancellation, before its error is taken for a network failure (undici
+ * sees only an aborted request). A worker shutting down is no fault of the destination: `worker_shutdown`,
+ * retried at once by another worker. Any other cancellation (the message was cancelled, the activity
+ * paused or reset) is `cancelled`: not retried, the activity ends as cancelled.
+ */
+export function classifyCancellation(facts: CancellationFacts): { outcome: 'retryable'; cause: string } {
+  if (facts.workerShutdown || facts.reason === 'WORKER_SHUTDOWN')
+    return { outcome: 'retryable', cause: 'worker_shutdown' };
+  return { outcome: 'retryable', cause: 'cancelled' };
+}

@@ -18,6 +18,7 @@ import { installRuntimeLogger } from '../temporal/runtime-logger';
 import { tryEnsureSearchAttributes } from '../temporal/search-attributes-registration';
 import { CloseStack } from './close-stack';
 import { createHeraldWorker, type HeraldWorkerOptions } from './herald-worker';
+import { isSqliteBusy, retryStartup } from './startup-retry';
 
 /**
  * How long the API may take to close. Requests are short and event streams are cut at close
@@ -68,7 +69,10 @@ export type HeraldResources<O extends OpenResourcesOptions = OpenResourcesOption
   WithWorker<O> &
   WithApi<O>;
 
-/** Opens what a Herald process needs; on a failure half-way, closes what it had opened and rethrows. */
+/**
+ * Opens what a Herald process needs, waiting for Temporal and the store file (HERALD_STARTUP_TIMEOUT);
+ * on a failure half-way, closes what it had opened and rethrows.
+ */
 export async function openResources<const O extends OpenResourcesOptions>(
   config: HeraldConfig,
   options: O,
@@ -76,13 +80,24 @@ export async function openResources<const O extends OpenResourcesOptions>(
   const logger = options.logger ?? createLogger(config.logLevel);
   const stack = new CloseStack(logger);
   const address = temporalAddress(config);
+  const retry = { logger, timeoutMs: config.startup.timeoutMs };
+  const whenBusy = { ...retry, isRetryable: isSqliteBusy };
   try {
-    const connection = await Connection.connect({ address });
+    // A worker needs Temporal before it can poll, so it waits for it here. An API alone listens at
+    // once on a lazy connection (gRPC connects, and reconnects, on demand): /readyz answers 503 naming
+    // Temporal until it answers.
+    const connection = options.worker
+      ? await retryStartup('Temporal', () => Connection.connect({ address }), retry)
+      : Connection.lazy({ address });
     stack.push('temporal client connection', () => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+    const store = await retryStartup(
+      'dead-letter store',
+      () => openSqliteDeadLetterStore(config.deadLetterDbPath),
+      whenBusy,
+    );
     stack.push('dead-letter store', () => store.close());
-    const events = openSqliteEventLog(config.deadLetterDbPath);
+    const events = await retryStartup('event log', () => openSqliteEventLog(config.deadLetterDbPath), whenBusy);
     stack.push('event log', () => events.close());
     const resources: BaseResources & { worker?: RunningWorker; api?: ListeningApi } = {
       config,
@@ -98,7 +113,11 @@ export async function openResources<const O extends OpenResourcesOptions>(
       // The SDK's Runtime takes its logger only before its first use (the first native connection).
       installRuntimeLogger(logger);
       await tryEnsureSearchAttributes(connection, config.temporal.namespace, logger);
-      const nativeConnection = await NativeConnection.connect({ address });
+      const nativeConnection = await retryStartup(
+        'Temporal (worker connection)',
+        () => NativeConnection.connect({ address }),
+        retry,
+      );
       stack.push('temporal worker connection', () => nativeConnection.close());
       const worker = await createHeraldWorker({
         config,

@@ -59,22 +59,31 @@ interface Row {
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;
 
-/** Opens (creating if needed) the SQLite dead-letter store at `path`. */
-export function openSqliteDeadLetterStore(path: string): DeadLetterStore {
+/** How long a statement waits for another process's lock before SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+
+/** Opens (creating if needed) the SQLite dead-letter store at `path`; throws SQLITE_BUSY if the file stays locked. */
+export function openSqliteDeadLetterStore(path: string, options: { busyTimeoutMs?: number } = {}): DeadLetterStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  // Several processes (worker, API) may write; wait for a lock instead of failing at once.
-  db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
-  const columns = new Set(
-    db
-      .prepare<[], { name: string }>('PRAGMA table_info(dead_letters)')
-      .all()
-      .map((c) => c.name),
-  );
-  for (const [column, definition] of Object.entries(ADDED_COLUMNS)) {
-    if (!columns.has(column)) db.exec(`ALTER TABLE dead_letters ADD COLUMN ${column} ${definition}`);
+  // Several processes (worker, API) may write; wait for a lock instead of failing at once. Set before
+  // the WAL switch, which needs the lock too. SQLite may still answer SQLITE_BUSY at once (when waiting
+  // could deadlock); start-up retries the whole open then (runtime/startup-retry.ts).
+  const db = new Database(path, { timeout: options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.exec(SCHEMA);
+    const columns = new Set(
+      db
+        .prepare<[], { name: string }>('PRAGMA table_info(dead_letters)')
+        .all()
+        .map((c) => c.name),
+    );
+    for (const [column, definition] of Object.entries(ADDED_COLUMNS)) {
+      if (!columns.has(column)) db.exec(`ALTER TABLE dead_letters ADD COLUMN ${column} ${definition}`);
+    }
+  } catch (error) {
+    db.close();
+    throw error;
   }
 
   // A newer round replaces the record (the message was redriven and failed again); the same or an

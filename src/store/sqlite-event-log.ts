@@ -42,12 +42,18 @@ const toEvent = (row: Row): MessageEvent => ({
   at: row.at,
 });
 
-export function openSqliteEventLog(path: string): EventLog {
+/** Opens (creating if needed) the event log in the SQLite file at `path`; throws SQLITE_BUSY if it stays locked. */
+export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: number } = {}): EventLog {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
+  // The lock wait is set before the WAL switch, which needs the lock too (see sqlite-dead-letter-store.ts).
+  const db = new Database(path, { timeout: options.busyTimeoutMs ?? 5_000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.exec(SCHEMA);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   // A local activity can run twice (a worker crash before its result is recorded): keep the first.
   const insert = db.prepare(`
     INSERT OR IGNORE INTO message_events (message_id, run_id, seq, state, destination, sender, at)

@@ -4,7 +4,7 @@
  * on 127.0.0.1, and a recording `reportAttempt`. Failures are asserted down to the ApplicationFailure's
  * type, nonRetryable flag, nextRetryDelay and the attempt record in details[0].
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import {
@@ -12,6 +12,7 @@ import {
   type DeliverInput,
   type DeliveryDependencies,
   type DeliveryReceipt,
+  WORKER_SHUTDOWN_RETRY_DELAY_MS,
 } from '../../src/activities/delivery';
 import { createTokenCache } from '../../src/activities/token-provider';
 import {
@@ -347,7 +348,8 @@ describe('attempt timeout and cancellation', () => {
     expect(failure.details[0].durationMs).toBeLessThan(10_000);
   });
 
-  it('a cancelled activity aborts its request at once and fails with the attempt record', async () => {
+  /** Runs an attempt to a hanging destination and cancels it once the request is on the wire. */
+  async function cancelInFlight(reason?: 'WORKER_SHUTDOWN', details?: ActivityCancellationDetails) {
     downstream.script('/hang', [{ status: 200, delayMs: 5_000 }]);
     const { env, run, reported } = harness();
     const msg = message('/hang');
@@ -357,16 +359,47 @@ describe('attempt timeout and cancellation', () => {
     while (downstream.requests('/hang').every((request) => request.body !== JSON.stringify(msg.body))) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    env.cancel();
+    env.cancel(reason, details);
+    const error = await running.then(
+      () => {
+        throw new Error('expected the cancelled activity to fail');
+      },
+      (failure: unknown) => failure,
+    );
+    return { error, reported, elapsedMs: Date.now() - started };
+  }
 
-    const failure = await failureOf(running);
+  it('a cancelled message: the request is aborted at once, the attempt recorded as cancelled, the activity ends cancelled', async () => {
+    const { error, reported, elapsedMs } = await cancelInFlight();
+    expect(elapsedMs).toBeLessThan(3_000);
+    // A CancelledFailure, so the SDK completes the activity as cancelled (not as a failed, retried attempt).
+    expect(error).toBeInstanceOf(CancelledFailure);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]!.attempt).toMatchObject({
+      outcome: 'retryable',
+      cause: 'cancelled',
+      errorType: 'CancelledFailure',
+      nextDelayMs: null,
+    });
+    expect(reported[0]!.attempt.status).toBeUndefined();
+  });
 
-    expect(Date.now() - started).toBeLessThan(3_000);
-    // Today a cancellation surfaces as a retryable attempt failure carrying the cancel reason; the
-    // workflow, which asked for the cancel, does not wait for it.
+  it('a worker shutdown: the attempt is recorded as worker_shutdown and retried at once, not as a network error', async () => {
+    const { error, reported, elapsedMs } = await cancelInFlight(
+      'WORKER_SHUTDOWN',
+      new ActivityCancellationDetails({ workerShutdown: true }),
+    );
+    expect(elapsedMs).toBeLessThan(3_000);
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    const failure = error as ApplicationFailure & { details: [AttemptRecord] };
     expect(failure.type).toBe(RETRYABLE_DELIVERY_ERROR);
-    expect(failure.details[0]).toMatchObject({ outcome: 'retryable', error: expect.stringContaining('CANCELLED') });
-    expect(failure.details[0].status).toBeUndefined();
+    expect(failure.nextRetryDelay).toBe(WORKER_SHUTDOWN_RETRY_DELAY_MS);
+    expect(failure.details[0]).toMatchObject({
+      outcome: 'retryable',
+      cause: 'worker_shutdown',
+      errorType: 'RetryableDeliveryError',
+      nextDelayMs: WORKER_SHUTDOWN_RETRY_DELAY_MS,
+    });
     expect(reported.map((r) => r.attempt)).toEqual([failure.details[0]]);
   });
 });

@@ -32,6 +32,7 @@ describe('defaults', () => {
       temporal: { address: '', namespace: 'default', devServerPort: 7233, uiPort: 8233 },
       taskQueue: 'herald',
       worker: { shutdownGraceMs: 50_000 },
+      startup: { timeoutMs: 0 },
       dataDir,
       deadLetterDbPath: join(dataDir, 'dead-letters.sqlite'),
       logLevel: 'info',

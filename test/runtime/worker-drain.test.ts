@@ -1,6 +1,7 @@
 /**
  * SIGTERM drains the real worker process: an attempt in flight finishes and its result is reported,
- * instead of being cancelled and repeated by the next worker.
+ * instead of being cancelled and repeated by the next worker. An attempt the grace cuts is a worker
+ * shutdown, not a network error, and another worker retries it at once.
  */
 import { startFixture, type HeraldFixture } from '../helpers/fixture';
 import { eventually } from '../helpers/eventually';
@@ -59,6 +60,45 @@ test('an attempt in flight at SIGTERM completes once and is reported; the next w
       `${drainedAt - signalledAt} ms after SIGTERM (the answer took ${ANSWER_AFTER_MS} ms); ` +
       `delivered with ${status.attempts.length} attempt`,
   );
+  second.child.kill('SIGTERM');
+  expect(await second.exited).toBe(0);
+}, 120_000);
+
+test('an attempt cut when the grace runs out is recorded as worker_shutdown and the next worker delivers at once', async () => {
+  const { herald, downstream } = fixture;
+  // The first answer would come long after the cut; the retry is answered at once.
+  downstream.script('/cut', [
+    { status: 200, delayMs: 8_000 },
+    { status: 200, delayMs: 0 },
+  ]);
+  const noGrace = { HERALD_WORKER_SHUTDOWN_GRACE: '0' };
+  const first = await fixture.startWorkerProcess(noGrace);
+
+  const id = uniqueId('cut');
+  await herald.send({ id, destination: { url: downstream.url('/cut') }, body: { cut: true } });
+  await eventually(() => downstream.requests('/cut'), {
+    until: (requests) => requests.length === 1,
+    what: 'the request to reach the downstream',
+    intervalMs: 20,
+  });
+  first.child.kill('SIGTERM');
+  const second = await fixture.startWorkerProcess(noGrace);
+  expect(await first.exited).toBe(0);
+
+  const status = await herald.waitForState(id, 'delivered', 30_000);
+  expect(status.attempts).toEqual([
+    expect.objectContaining({
+      attempt: 1,
+      outcome: 'retryable',
+      cause: 'worker_shutdown',
+      errorType: 'RetryableDeliveryError',
+      nextDelayMs: 1,
+    }),
+    expect.objectContaining({ attempt: 2, outcome: 'delivered', status: 200 }),
+  ]);
+  expect(status.attempts[0]).not.toHaveProperty('status');
+  expect(downstream.requests('/cut')).toHaveLength(2);
+  expect(first.logs().some((line) => line.msg === 'delivery attempt' && line.cause === 'worker_shutdown')).toBe(true);
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
 }, 120_000);
