@@ -35,6 +35,7 @@ export class ManagedProcess {
     private readonly env: NodeJS.ProcessEnv,
     logDir: string,
     private readonly events: ProcessEvent[],
+    private readonly cwd?: string,
   ) {
     this.log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   }
@@ -44,7 +45,7 @@ export class ManagedProcess {
   }
 
   start(): void {
-    const child = spawn(this.command, this.args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.command, this.args, { env: this.env, cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(this.log, { end: false });
     child.stderr?.pipe(this.log, { end: false });
     this.child = child;
@@ -106,7 +107,10 @@ export function temporalProcess(
   return new ManagedProcess('temporal', cliPath, args, process.env, logDir, events);
 }
 
-/** A Herald entry point (`src/worker.ts`, `src/api-server.ts`) run with tsx. */
+/**
+ * A Herald entry point (`src/worker.ts`, `src/api-server.ts`) run by node itself with tsx as a loader: one
+ * process, so a kill -9 kills the worker (the `tsx` command would be a parent that leaves its child running).
+ */
 export function heraldProcess(
   name: string,
   entry: string,
@@ -115,5 +119,5 @@ export function heraldProcess(
   events: ProcessEvent[],
 ): ManagedProcess {
   const root = join(__dirname, '..');
-  return new ManagedProcess(name, join(root, 'node_modules', '.bin', 'tsx'), [join(root, entry)], env, logDir, events);
+  return new ManagedProcess(name, process.execPath, ['--import', 'tsx', join(root, entry)], env, logDir, events, root);
 }
