@@ -71,16 +71,20 @@ export function openSqliteDeadLetterStore(path: string, options: { busyTimeoutMs
   const db = new Database(path, { timeout: options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS });
   try {
     db.pragma('journal_mode = WAL');
-    db.exec(SCHEMA);
-    const columns = new Set(
-      db
-        .prepare<[], { name: string }>('PRAGMA table_info(dead_letters)')
-        .all()
-        .map((c) => c.name),
-    );
-    for (const [column, definition] of Object.entries(ADDED_COLUMNS)) {
-      if (!columns.has(column)) db.exec(`ALTER TABLE dead_letters ADD COLUMN ${column} ${definition}`);
-    }
+    // One write transaction for the schema and the added columns: two processes opening a new file at
+    // once would otherwise both see a column missing and the second ALTER fail (seen in npm run chaos).
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      const columns = new Set(
+        db
+          .prepare<[], { name: string }>('PRAGMA table_info(dead_letters)')
+          .all()
+          .map((c) => c.name),
+      );
+      for (const [column, definition] of Object.entries(ADDED_COLUMNS)) {
+        if (!columns.has(column)) db.exec(`ALTER TABLE dead_letters ADD COLUMN ${column} ${definition}`);
+      }
+    }).immediate();
   } catch (error) {
     db.close();
     throw error;
