@@ -13,6 +13,12 @@ export const MESSAGE_STATES = [
   'dead_lettered',
   'cancelled',
   'rejected',
+  /** A dead letter an operator discarded (or whose parked workflow was cancelled): it will not be delivered. */
+  'discarded',
+  /** Its workflow was terminated in Temporal. The workflow cannot report this: the API reads it from the execution. */
+  'terminated',
+  /** Its workflow ran past its execution timeout. Like `terminated`, read from the execution. */
+  'timed_out',
 ] as const;
 export type MessageState = (typeof MESSAGE_STATES)[number];
 
@@ -26,6 +32,9 @@ export const TERMINAL_STATES: readonly MessageState[] = [
   'dead_lettered',
   'cancelled',
   'rejected',
+  'discarded',
+  'terminated',
+  'timed_out',
 ];
 
 export function isTerminal(state: MessageState): boolean {

@@ -1,13 +1,18 @@
 /**
  * What a message tells the world besides its status: an event for every state change (the event log
  * and its SSE streams) and a callback to each subscriber when it reaches an outcome. Pure: this queue
- * numbers and builds them; side-effect-runner.ts runs them, one at a time and in order.
+ * numbers and builds them; side-effect-runner.ts runs them in order, one effect (or one batch of
+ * events) at a time.
  */
 import type { CallbackInput } from '../contract/callback';
 import type { Message } from '../contract/message';
 import type { NewMessageEvent } from '../contract/message-event';
 
 export type SideEffect = { kind: 'event'; event: NewMessageEvent } | { kind: 'callback'; input: CallbackInput };
+
+/** What one publish runs: the events waiting next to each other, in one call, or one callback. */
+export type SideEffectBatch =
+  { kind: 'events'; events: NewMessageEvent[] } | { kind: 'callback'; input: CallbackInput };
 
 export interface SideEffectQueueOptions {
   messageId: string;
@@ -94,6 +99,26 @@ export class SideEffectQueue {
     const effect = this.waiting.shift();
     if (effect) this.running = true;
     return effect;
+  }
+
+  /**
+   * Takes every event waiting at the head of the queue, to publish in one call (whatever was queued
+   * while the previous publish was in flight), or else the next callback. `done()` when it has run.
+   */
+  takeBatch(): SideEffectBatch | undefined {
+    const first = this.waiting[0];
+    if (!first) return undefined;
+    this.running = true;
+    if (first.kind === 'callback') {
+      this.waiting.shift();
+      return first;
+    }
+    const events: NewMessageEvent[] = [];
+    for (let next = this.waiting[0]; next?.kind === 'event'; next = this.waiting[0]) {
+      events.push(next.event);
+      this.waiting.shift();
+    }
+    return { kind: 'events', events };
   }
 
   /** The effect taken last has run. */

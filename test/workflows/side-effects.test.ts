@@ -69,3 +69,35 @@ test('a queue of a run from before events and callbacks takes nothing', () => {
   expect(queue.hasWaiting).toBe(false);
   expect(queue.idle).toBe(true);
 });
+
+test('a batch takes every event waiting at the head of the queue; a callback goes on its own, in its place', () => {
+  const queue = new SideEffectQueue({ messageId: 'msg-1', runId: 'run-1', firstRound: 1, enabled: true });
+  expect(queue.takeBatch()).toBeUndefined();
+  queue.queueEvent(change('accepted'));
+  queue.queueEvent(change('delivering'));
+  queue.queueEvent(change('delivered'));
+  queue.queueCallback('https://cb.example/a', message, {});
+  queue.queueEvent(change('discarded'));
+
+  const first = queue.takeBatch();
+  expect(first?.kind === 'events' && first.events.map((e) => [e.seq, e.state])).toEqual([
+    [1, 'accepted'],
+    [2, 'delivering'],
+    [3, 'delivered'],
+  ]);
+  expect(queue.idle).toBe(false);
+  // What is queued while the batch is in flight waits for the next one.
+  queue.queueEvent(change('later'));
+  queue.done();
+  expect(queue.takeBatch()).toMatchObject({ kind: 'callback', input: { callbackId: 'msg-1.callback-1' } });
+  queue.done();
+  const last = queue.takeBatch();
+  expect(last?.kind === 'events' && last.events.map((e) => [e.seq, e.state])).toEqual([
+    [4, 'discarded'],
+    [5, 'later'],
+  ]);
+  expect(queue.hasWaiting).toBe(false);
+  expect(queue.idle).toBe(false);
+  queue.done();
+  expect(queue.idle).toBe(true);
+});

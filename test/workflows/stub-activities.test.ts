@@ -38,6 +38,9 @@ const deadLetters: NewDeadLetter[] = [];
 const redriven: { id: string; round: number }[] = [];
 const discarded: string[] = [];
 const events: NewMessageEvent[] = [];
+/** Each publishEvents call's batch; and events published the old way (a local activity), which new runs never do. */
+const batches: NewMessageEvent[][] = [];
+const localEvents: NewMessageEvent[] = [];
 const notified: NotifyInput[] = [];
 const failingCallbacks = new Set<string>();
 
@@ -69,7 +72,11 @@ function stubActivities(): HeraldActivities {
       return settings;
     },
     async publishEvent(event) {
-      events.push(event);
+      localEvents.push(event);
+    },
+    async publishEvents(batch) {
+      batches.push(batch);
+      events.push(...batch);
     },
     async deliver(input): Promise<DeliveryReceipt> {
       const { attempt } = Context.current().info;
@@ -215,10 +222,13 @@ test('attempts exhausted: the dead letter gets the attempts and last error; a di
 
   const answer = await handle.executeUpdate(discardUpdate, { args: [{}] });
   expect(answer.deadLetter?.discardedAt).toEqual(expect.any(String));
+  expect(answer.state).toBe('discarded');
   const status = (await handle.result()) as MessageStatus;
-  expect(status).toMatchObject({ state: 'dead_lettered', updatedAt: status.deadLetter?.discardedAt });
+  // A discarded dead letter has its own state, and keeps the dead letter it was.
+  expect(status).toMatchObject({ state: 'discarded', deadLetter: { reason: 'max_attempts_exhausted', round: 1 } });
+  expect(Date.parse(status.updatedAt)).toBeGreaterThanOrEqual(Date.parse(status.deadLetter!.discardedAt!));
   expect(discarded).toContain(message.id);
-  expect(statesPublished(message.id)).toEqual(['accepted', 'delivering', 'dead_lettered']);
+  expect(statesPublished(message.id)).toEqual(['accepted', 'delivering', 'dead_lettered', 'discarded']);
 });
 
 test('a permanent failure parks at once; a redrive delivers in the next round', async () => {
@@ -284,9 +294,16 @@ test('no reply within the timeout parks the message; cancelling the parked workf
 
   await handle.cancel();
   const status = (await handle.result()) as MessageStatus;
-  expect(status.state).toBe('dead_lettered');
+  expect(status.state).toBe('discarded');
   expect(status.deadLetter?.discardedAt).toEqual(expect.any(String));
   expect(discarded).toContain(message.id);
+  expect(statesPublished(message.id)).toEqual([
+    'accepted',
+    'delivering',
+    'awaiting_reply',
+    'dead_lettered',
+    'discarded',
+  ]);
 });
 
 test('a message beyond a configured limit is rejected before any delivery, and publishes that', async () => {
@@ -348,4 +365,38 @@ test('a restarted run continues the rounds of the run it redrives, and numbers i
   expect(notified.find((n) => n.callbackId === callbackId)?.payload).toMatchObject({ type: 'message.dead_lettered' });
   await handle.executeUpdate(discardUpdate, { args: [{}] });
   await handle.result();
+});
+
+test('events go out after commit, through publishEvents, in batches of what queued up meanwhile', async () => {
+  const message = newMessage({ reply: { timeout: '30s' } });
+  const handle = await start(message);
+  await waitFor(handle, (s) => s.state === 'awaiting_reply');
+  await handle.signal(replySignal, { body: 'ok' });
+  expect(((await handle.result()) as MessageStatus).state).toBe('replied');
+
+  const mine = batches.filter((batch) => batch.some((e) => e.messageId === message.id));
+  // Every event once, in order, numbered 1…n, in as many calls as the publishes in flight allowed.
+  expect(mine.flat().map((e) => [e.seq, e.state])).toEqual([
+    [1, 'accepted'],
+    [2, 'delivering'],
+    [3, 'awaiting_reply'],
+    [4, 'replied'],
+  ]);
+  expect(mine.length).toBeLessThanOrEqual(4);
+  expect(localEvents.filter((e) => e.messageId === message.id)).toEqual([]);
+
+  const history = await handle.fetchHistory();
+  const scheduled = (history.events ?? []).flatMap((e) => {
+    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    return type ? [type] : [];
+  });
+  expect(scheduled.filter((type) => type === 'publishEvents')).toHaveLength(mine.length);
+  // Only the settings read is still a local activity.
+  const localTypes = (history.events ?? []).flatMap((e) => {
+    const attributes = e.markerRecordedEventAttributes;
+    if (attributes?.markerName !== 'core_local_activity') return [];
+    const data = attributes.details?.data?.payloads?.[0]?.data;
+    return [(JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { activity_type: string }).activity_type];
+  });
+  expect(localTypes).toEqual(['getDeliverySettings']);
 });
