@@ -245,11 +245,10 @@ export class MessageRun {
   replyRefusal(reply: ReplyInput | undefined): string | undefined {
     if (!this.validated) return 'the message has not been validated yet';
     if (!this.validated.reply) return 'this message does not expect a reply';
+    // Ended first: the answer must not depend on whether the workflow is still draining its events.
+    if (isTerminal(this.status.state)) return `the message has ended (${this.status.state})`;
     if (this.pendingReply || this.status.reply) return 'a reply was already received';
     if (this.cancelRequest) return 'the message is being cancelled';
-    if (!['accepted', 'delivering', 'awaiting_reply'].includes(this.status.state)) {
-      return `the message has ended (${this.status.state})`;
-    }
     return validateReply(reply);
   }
 

@@ -6,7 +6,7 @@
  * - `committed` (runs since herald-committed-events-v2): a regular activity, `publishEvents`, which
  *   Temporal schedules only once the workflow task that made the change has committed, so a task
  *   that fails (a worker killed mid-task) leaves no event behind. Everything queued while one publish
- *   is in flight goes in the next call.
+ *   is in flight goes in the next call; callbacks start beside it, never waiting for a publish.
  * - `local` (older runs, kept so their histories replay): the `publishEvent` local activity, one
  *   event per call, run before its workflow task commits.
  */
@@ -66,21 +66,31 @@ async function runLocally(queue: SideEffectQueue): Promise<never> {
   }
 }
 
-async function runAfterCommit(queue: SideEffectQueue): Promise<never> {
+async function publishAfterCommit(queue: SideEffectQueue): Promise<never> {
   for (;;) {
-    await condition(() => queue.hasWaiting);
-    const batch = queue.takeBatch()!;
+    await condition(() => queue.hasWaitingEvents);
+    const events = queue.takeEvents();
     try {
-      if (batch.kind === 'events') {
-        await publishEvents(batch.events);
-      } else {
-        await startCallback(queue, batch.input);
-      }
+      await publishEvents(events);
     } catch (error) {
-      // Only a refused event (EventSeqConflictError) or a bug gets here: the activity retries a store that is down.
-      log.error('side effect failed', { kind: batch.kind, error: String(error) });
+      // Only a refused event (EventSeqConflictError) or a bug gets here: the activity waits out a store that is down.
+      log.error('side effect failed', { kind: 'event', error: String(error) });
     } finally {
-      queue.done();
+      queue.eventsDone();
+    }
+  }
+}
+
+async function startCallbacks(queue: SideEffectQueue): Promise<never> {
+  for (;;) {
+    await condition(() => queue.hasWaitingCallbacks);
+    const input = queue.takeCallback()!;
+    try {
+      await startCallback(queue, input);
+    } catch (error) {
+      log.error('side effect failed', { kind: 'callback', error: String(error) });
+    } finally {
+      queue.callbackDone();
     }
   }
 }
@@ -88,7 +98,12 @@ async function runAfterCommit(queue: SideEffectQueue): Promise<never> {
 /** Starts running the queue for the rest of the workflow (nothing to run on runs without side effects). */
 export function startSideEffects(queue: SideEffectQueue, publishing: EventPublishing): void {
   if (!queue.enabled) return;
-  void CancellationScope.nonCancellable(() => (publishing === 'committed' ? runAfterCommit(queue) : runLocally(queue)));
+  if (publishing === 'local') {
+    void CancellationScope.nonCancellable(() => runLocally(queue));
+    return;
+  }
+  void CancellationScope.nonCancellable(() => publishAfterCommit(queue));
+  void CancellationScope.nonCancellable(() => startCallbacks(queue));
 }
 
 /** Resolves once every queued effect has run; the workflow cannot be cancelled out of this wait. */
