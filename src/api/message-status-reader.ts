@@ -9,6 +9,7 @@ import { MessageNotFoundError } from '../temporal/operation-errors';
 import type { MessageState, MessageStatus } from '../contract/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterStore } from '../store/dead-letter-store';
+import { withClosedRunState } from './closed-runs';
 
 export type ApiMessageStatus = MessageStatus & { source: 'workflow' | 'visibility'; note?: string };
 
@@ -41,7 +42,12 @@ export async function workerIsPolling(
   });
 }
 
+/** The message's status; a run Temporal terminated or timed out reads as that (see closed-runs.ts). */
 export async function readMessageStatus(deps: StatusReaderDeps, id: string): Promise<ApiMessageStatus> {
+  return withClosedRunState(deps.client, await readReportedStatus(deps, id));
+}
+
+async function readReportedStatus(deps: StatusReaderDeps, id: string): Promise<ApiMessageStatus> {
   if (await workerIsPolling(deps)) {
     try {
       const status = await deps.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { MessageNotFoundError } from '../../temporal/operation-errors';
 import { isTerminal, type MessageState } from '../../contract/message-status';
 import type { ApiContext } from '../app';
+import { closingRunsOf, tryRecordClosedRun } from '../closed-runs';
 import { lastEventId, streamEvents } from '../event-stream';
 import { readMessageStatus } from '../message-status-reader';
 import { IdParamsSchema, problemResponses as problems } from '../schemas';
@@ -26,7 +27,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
           operationId: 'streamMessageEvents',
           summary: 'Follow one message',
           description:
-            'Server-Sent Events: first the current state, then every state change until a terminal state, then the stream ends. With `Last-Event-ID`, resumes after that event instead.',
+            'Server-Sent Events: first the current state, then every state change until a terminal state, then the stream ends (a message whose workflow was terminated or timed out in Temporal ends with `terminated` or `timed_out`). With `Last-Event-ID`, resumes after that event instead.',
           tags: ['events'],
           params: IdParamsSchema,
           response: {
@@ -39,7 +40,17 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { id } = request.params;
         const resumeAfter = lastEventId(request);
-        const latest = await events.latest(id);
+        // A run Temporal terminated or timed out cannot publish that: the log is told here (and while streaming).
+        const closedRuns = {
+          client,
+          events,
+          readStatus: (messageId: string) => readMessageStatus(statusDeps, messageId),
+        };
+        let latest = await events.latest(id);
+        if (!latest || !isTerminal(latest.state as MessageState)) {
+          latest = (await tryRecordClosedRun(closedRuns, id, request.log)) ?? latest;
+        }
+        const stream = closingRunsOf(closedRuns, id, request.log);
         // Resuming after the terminal event: nothing more will come. 204 tells EventSource to stop reconnecting.
         if (
           resumeAfter !== undefined &&
@@ -57,7 +68,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
               throw (error as Error).name === 'WorkflowNotFoundError' ? new MessageNotFoundError(id) : error;
             });
           return streamEvents(request, reply, {
-            events,
+            events: stream,
             query: { messageId: id },
             afterId: resumeAfter,
             endOnTerminal: true,
@@ -65,7 +76,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
         }
         if (latest) {
           return streamEvents(request, reply, {
-            events,
+            events: stream,
             query: { messageId: id },
             afterId: latest.id,
             initial: latest,
@@ -85,7 +96,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncTypebox {
           at: status.updatedAt,
         };
         return streamEvents(request, reply, {
-          events,
+          events: stream,
           query: { messageId: id },
           afterId: 0,
           initial,
