@@ -3,7 +3,7 @@ import { HeraldApiError, HeraldError, HeraldUnreachableError } from '../client/e
 
 export const ExitCode = {
   ok: 0,
-  /** The message ended badly: dead_lettered, cancelled or rejected. */
+  /** The message ended badly: dead_lettered, discarded, cancelled, rejected, terminated or timed_out. */
   endedBadly: 1,
   usage: 2,
   /** The API refused the request (4xx). */
@@ -27,6 +27,7 @@ export function exitCodeFor(error: unknown): number {
       case 'DeadLetteredError':
       case 'CancelledError':
       case 'RejectedError':
+      case 'TerminatedError':
         return ExitCode.endedBadly;
       case 'TimeoutError':
         return ExitCode.unreachable;

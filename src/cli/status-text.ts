@@ -43,6 +43,12 @@ export function progressLine(status: MessageStatus, now = Date.now()): string {
       return `cancelled${status.cancellation ? ` (${status.cancellation.reason})` : ''}`;
     case 'rejected':
       return `rejected${status.rejection ? ` (${status.rejection.reason})` : ''}`;
+    case 'discarded':
+      return `discarded (dead letter${status.deadLetter ? `: ${status.deadLetter.reason}` : ''}, not delivered)`;
+    case 'terminated':
+      return 'terminated (its workflow was terminated in Temporal before the message ended)';
+    case 'timed_out':
+      return 'timed_out (its workflow ran past its execution timeout before the message ended)';
     default:
       return status.state;
   }
@@ -71,10 +77,9 @@ export function statusBlock(status: MessageStatus): string {
     ]);
   }
   if (status.deadLetter) {
-    rows.push([
-      'dead letter',
-      `${status.deadLetter.reason} at ${status.deadLetter.at} (redrivable until ${status.deadLetter.retainedUntil})`,
-    ]);
+    const { reason, at, retainedUntil, discardedAt } = status.deadLetter;
+    const until = discardedAt ? `discarded at ${discardedAt}` : `redrivable until ${retainedUntil}`;
+    rows.push(['dead letter', `${reason} at ${at} (${until})`]);
   }
   if (status.cancellation) rows.push(['cancelled', `${status.cancellation.reason} at ${status.cancellation.at}`]);
   if (status.rejection) {

@@ -31,7 +31,8 @@ Results go to stdout; progress and errors go to stderr.
 
 Exit codes:
   0  success
-  1  the message ended badly (dead_lettered, cancelled or rejected) for send --wait and wait
+  1  the message ended badly (dead_lettered, discarded, cancelled, rejected, terminated or timed_out)
+     for send --wait and wait
   2  usage error
   3  the API refused the request (4xx)
   4  the API was unreachable, answered 5xx, or did not answer in time; or --timeout passed before the

@@ -52,7 +52,10 @@ export class HeraldUnreachableError extends HeraldError {
   }
 }
 
-/** The message ended in the dead-letter store (retries exhausted, a permanent error, its deadline or reply timeout). */
+/**
+ * The message ended in the dead-letter store (retries exhausted, a permanent error, its deadline or
+ * reply timeout); also when an operator then discarded it (state `discarded`).
+ */
 export class DeadLetteredError extends HeraldError {
   override name = 'DeadLetteredError';
   readonly messageId: string;
@@ -108,6 +111,26 @@ export class RejectedError extends HeraldError {
     super(`message ${status.id} was rejected${status.rejection ? `: ${status.rejection.reason}` : ''}`);
     this.messageId = status.id;
     this.rejection = status.rejection;
+    this.status = status;
+  }
+}
+
+/**
+ * The message's workflow was terminated or timed out in Temporal (state `terminated` or `timed_out`):
+ * it ended without an outcome, and may or may not have reached its destination.
+ */
+export class TerminatedError extends HeraldError {
+  override name = 'TerminatedError';
+  readonly messageId: string;
+  readonly state: 'terminated' | 'timed_out';
+  readonly status: MessageStatus;
+
+  constructor(status: MessageStatus & { state: 'terminated' | 'timed_out' }) {
+    super(
+      `message ${status.id} ${status.state === 'terminated' ? 'was terminated' : 'timed out'} in Temporal before it ended`,
+    );
+    this.messageId = status.id;
+    this.state = status.state;
     this.status = status;
   }
 }

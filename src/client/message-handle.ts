@@ -11,6 +11,7 @@ import {
   HeraldApiError,
   isTransientFailure,
   RejectedError,
+  TerminatedError,
   TimeoutError,
   type MessageStatus,
 } from './errors';
@@ -92,8 +93,8 @@ export class MessageHandle {
 
   /**
    * Waits for the message to end. Resolves when it was delivered (`{ state: 'delivered', receipt }`)
-   * or replied to (`{ state: 'replied', reply }`); rejects with DeadLetteredError, CancelledError or
-   * RejectedError when it ended otherwise, TimeoutError when `timeout` passed first, and
+   * or replied to (`{ state: 'replied', reply }`); rejects with DeadLetteredError, CancelledError,
+   * RejectedError or TerminatedError when it ended otherwise, TimeoutError when `timeout` passed first, and
    * HeraldApiError when the API refused the question (404 for an unknown id, say). While the API is
    * unreachable or answers 5xx it keeps asking until the timeout; a message still in the outbox is
    * waited for, and the API's refusal of it rejects this promise.
@@ -154,11 +155,15 @@ function settle(status: MessageStatus): MessageResult | undefined {
       return { state: 'delivered', receipt, status };
     }
     case 'dead_lettered':
+    case 'discarded':
       throw new DeadLetteredError(status);
     case 'cancelled':
       throw new CancelledError(status);
     case 'rejected':
       throw new RejectedError(status);
+    case 'terminated':
+    case 'timed_out':
+      throw new TerminatedError({ ...status, state: status.state });
     default:
       return undefined;
   }

@@ -19,6 +19,12 @@ export const MESSAGE_STATES = [
   'dead_lettered',
   'cancelled',
   'rejected',
+  /** A dead letter an operator discarded (or whose parked workflow was cancelled): it will not be delivered. */
+  'discarded',
+  /** Its workflow was terminated in Temporal. The workflow cannot report this: the API reads it from the execution. */
+  'terminated',
+  /** Its workflow ran past its execution timeout. Like `terminated`, read from the execution. */
+  'timed_out',
 ] as const;
 export const MessageStateSchema = Type.Union(MESSAGE_STATES.map((state) => Type.Literal(state)));
 export type MessageState = Static<typeof MessageStateSchema>;
@@ -33,6 +39,9 @@ export const TERMINAL_STATES: readonly MessageState[] = [
   'dead_lettered',
   'cancelled',
   'rejected',
+  'discarded',
+  'terminated',
+  'timed_out',
 ];
 
 /** Whether the message's outcome is settled. */

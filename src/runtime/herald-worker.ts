@@ -53,7 +53,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     ...createDeadLetterActivities({ store: options.store, logger }),
     ...createSettingsActivities(config.delivery),
     ...createNotifyActivities({ secrets: config.callbackSecrets, destinationPolicy, dispatcher, logger }),
-    ...createEventActivities({ events: options.events }),
+    ...createEventActivities({ events: options.events, logger }),
   };
   return Worker.create({
     connection: options.connection,

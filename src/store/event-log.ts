@@ -17,8 +17,30 @@ export interface EventLogQuery {
   limit?: number;
 }
 
+/**
+ * An event numbered like one already in the log but saying another state. A run numbers its events
+ * in order, so two states under one number mean one of them was never committed (or a bug): the log
+ * keeps the first and refuses the second loudly rather than dropping it unseen.
+ */
+export class EventSeqConflictError extends Error {
+  override name = 'EventSeqConflictError';
+  constructor(
+    readonly event: NewMessageEvent,
+    /** The state the log already holds under that number. */
+    readonly loggedState: string,
+  ) {
+    super(
+      `event ${event.seq} of message ${event.messageId} (run ${event.runId}) is already logged as ` +
+        `${loggedState}; refusing ${event.state}`,
+    );
+  }
+}
+
 export interface EventLog {
-  /** Appends an event; idempotent per (messageId, seq). */
+  /**
+   * Appends an event. Idempotent per (messageId, runId, seq) for the same state; a different state
+   * under a known (messageId, runId, seq) throws EventSeqConflictError and changes nothing.
+   */
   append(event: NewMessageEvent): Promise<void>;
   /** Events after `afterId`, oldest first. */
   read(query: EventLogQuery): Promise<MessageEvent[]>;

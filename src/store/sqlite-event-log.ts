@@ -2,7 +2,13 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { EventLog, EventLogQuery, MessageEvent, NewMessageEvent } from './event-log';
+import {
+  EventSeqConflictError,
+  type EventLog,
+  type EventLogQuery,
+  type MessageEvent,
+  type NewMessageEvent,
+} from './event-log';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS message_events (
@@ -54,10 +60,20 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
     db.close();
     throw error;
   }
-  // A local activity can run twice (a worker crash before its result is recorded): keep the first.
+  // An activity can run twice (a worker crash before its result is recorded): the same event again is
+  // kept once. Another state under the same number is a conflict, checked in the same transaction.
   const insert = db.prepare(`
-    INSERT OR IGNORE INTO message_events (message_id, run_id, seq, state, destination, sender, at)
-    VALUES (@messageId, @runId, @seq, @state, @destination, @sender, @at)`);
+    INSERT INTO message_events (message_id, run_id, seq, state, destination, sender, at)
+    VALUES (@messageId, @runId, @seq, @state, @destination, @sender, @at)
+    ON CONFLICT (message_id, run_id, seq) DO NOTHING`);
+  const logged = db.prepare<[string, string, number], { state: string }>(
+    'SELECT state FROM message_events WHERE message_id = ? AND run_id = ? AND seq = ?',
+  );
+  const appendOnce = db.transaction((event: NewMessageEvent) => {
+    if (insert.run(event).changes > 0) return;
+    const existing = logged.get(event.messageId, event.runId, event.seq);
+    if (existing && existing.state !== event.state) throw new EventSeqConflictError(event, existing.state);
+  });
   const latest = db.prepare<[string], Row>(
     'SELECT * FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1',
   );
@@ -65,7 +81,7 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
 
   return {
     async append(event: NewMessageEvent) {
-      insert.run(event);
+      appendOnce(event);
     },
     async read(query: EventLogQuery) {
       const where = ['id > @afterId'];

@@ -18,6 +18,16 @@ export const DEAD_LETTER_ACTIVITY_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
+/**
+ * Event publishing after commit retries without limit too: an event says a state the history entered,
+ * and a store that is down for a while is a reason to wait, not to drop it (the workflow drains its
+ * events before it completes). Appends are idempotent; a conflict fails as non-retryable by itself.
+ */
+export const EVENT_PUBLISH_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+
 /** Temporal's RetryPolicy for a plan; failures Herald calls permanent are never retried. */
 export function retryPolicyOf(plan: RetryPlan): RetryPolicy {
   return {

@@ -2,8 +2,9 @@
  * deliverMessage: one message, one workflow (workflow id = message id).
  *
  *   accepted → delivering → (awaiting_reply → replied) | delivered
- *                        ↘ dead_lettered (parked) → redrive → delivering …
+ *                        ↘ dead_lettered (parked) → redrive → delivering … | discard → discarded
  *   any non-terminal state → cancelled; invalid input → rejected
+ *   (terminated and timed_out are the API's reading of a closed execution, never set here)
  *
  * The rules live in MessageRun (message-run.ts); this file waits, calls activities and wires handlers.
  * Deterministic code only: activities are seen as types, time and randomness come from the workflow API.
@@ -57,6 +58,8 @@ import { sideEffectsDrained, startSideEffects } from './side-effect-runner';
 const EVENTS_AND_CALLBACKS_PATCH = 'herald-events-and-callbacks-v1';
 /** The patch that added the wire rules to input validation (header and URL rules, see validateMessage). */
 const WIRE_RULES_PATCH = 'herald-wire-rules-v1';
+/** The patch that publishes events only after their workflow task commits, and gives a discard its own state. */
+const COMMITTED_EVENTS_PATCH = 'herald-committed-events-v2';
 
 const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>(LOCAL_ACTIVITY_OPTIONS);
 const { deadLetter, markDiscarded, markRedriven } = proxyActivities<HeraldActivities>(DEAD_LETTER_ACTIVITY_OPTIONS);
@@ -200,17 +203,20 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
   const { workflowId, runId, memo } = workflowInfo();
   // Events and callbacks came with this patch: histories recorded before it replay without them.
   const publishing = patched(EVENTS_AND_CALLBACKS_PATCH);
+  // Events after commit and the `discarded` state came with this one: older runs keep the local activity.
+  const committed = publishing && patched(COMMITTED_EVENTS_PATCH);
   const run = new MessageRun({
     id: workflowId,
     runId,
     firstRound: firstRoundOf(memo),
     publishing,
+    discardedState: committed,
     onStateChange: (status) => {
       upsertSearchAttributes([{ key: HERALD_STATE, value: status.state }]);
       setCurrentDetails(currentDetails(status));
     },
   });
-  startSideEffects(run.effects);
+  startSideEffects(run.effects, committed ? 'committed' : 'local');
 
   // Handlers come first, so signals and updates sent with the start are not lost; MessageRun holds the rules.
   setHandler(statusQuery, () => run.status);
@@ -257,7 +263,7 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
     }
   } catch (error) {
     // Cancelling the workflow itself (e.g. `temporal workflow cancel`) ends the message as cancelled,
-    // unless it already had its outcome: a parked dead letter stays dead-lettered, and is discarded.
+    // unless it already had its outcome: a parked dead letter is discarded instead.
     if (!isCancellation(error)) throw error;
     if (run.isParked) {
       const discardedAt = run.now();

@@ -31,11 +31,16 @@ export const STATE_TRANSITIONS: Readonly<Record<MessageState, readonly MessageSt
   delivering: ['delivered', 'awaiting_reply', 'replied', 'dead_lettered', 'cancelled'],
   awaiting_reply: ['replied', 'dead_lettered', 'cancelled'],
   // A redrive delivers again; a cancel that raced the failed attempt ends the redriven round before it starts.
-  dead_lettered: ['delivering', 'cancelled'],
+  // A discard ends it (runs from before the committed-events patch stay dead_lettered instead).
+  dead_lettered: ['delivering', 'cancelled', 'discarded'],
   replied: [],
   delivered: [],
   cancelled: [],
   rejected: [],
+  discarded: [],
+  // Never entered by the workflow, which cannot report its own end: the API reads them from the execution.
+  terminated: [],
+  timed_out: [],
 };
 
 /** A state change the transition table does not allow. */
@@ -80,6 +85,11 @@ export interface MessageRunOptions {
   firstRound?: number;
   /** Whether this run has events and callbacks (runs started before that patch have neither). */
   publishing: boolean;
+  /**
+   * Whether a discard ends the message in its own `discarded` state. Runs started before the
+   * committed-events patch keep `dead_lettered` with `discardedAt`, as they always did.
+   */
+  discardedState?: boolean;
   /** The clock; in a workflow `Date` is the workflow's deterministic time. */
   now?: () => string;
   /** Told after every state change, before its event is queued (the workflow updates search attributes). */
@@ -95,6 +105,7 @@ export class MessageRun {
   readonly firstRound: number;
   private readonly clock: () => string;
   private readonly onStateChange: (status: MessageStatus) => void;
+  private readonly discardedState: boolean;
   private validated: Message | undefined;
   private readonly subscriptions: string[] = [];
   private pendingReply: ReplyRecord | null = null;
@@ -107,6 +118,7 @@ export class MessageRun {
     this.clock = options.now ?? (() => new Date().toISOString());
     this.onStateChange = options.onStateChange ?? (() => undefined);
     this.firstRound = options.firstRound ?? 1;
+    this.discardedState = options.discardedState ?? false;
     this.effects = new SideEffectQueue({
       messageId: options.id,
       runId: options.runId,
@@ -242,11 +254,10 @@ export class MessageRun {
     if (this.isResend(reply)) return undefined;
     if (!this.validated) return 'the message has not been validated yet';
     if (!this.validated.reply) return 'this message does not expect a reply';
+    // Ended first: the answer must not depend on whether the workflow is still draining its events.
+    if (isTerminal(this.status.state)) return `the message has ended (${this.status.state})`;
     if (this.pendingReply || this.status.reply) return 'a reply was already received';
     if (this.cancelRequest) return 'the message is being cancelled';
-    if (!['accepted', 'delivering', 'awaiting_reply'].includes(this.status.state)) {
-      return `the message has ended (${this.status.state})`;
-    }
     return validateReply(reply);
   }
 
@@ -388,15 +399,23 @@ export class MessageRun {
     return this.status.state !== 'dead_lettered';
   }
 
-  /** The operator's discard is recorded: the message stays dead-lettered, and its workflow ends. */
+  /**
+   * The operator's discard is recorded, and the workflow ends: the message is `discarded` (older runs
+   * stay dead-lettered). The dead letter stays in the status, with when it was discarded.
+   */
   discard(at: string): void {
     this.status.deadLetter = { ...this.status.deadLetter!, discardedAt: at };
     this.status.updatedAt = at;
+    if (this.discardedState) this.setState('discarded');
   }
 
-  /** The parked workflow was cancelled: the dead letter is discarded with it (updatedAt stays, as it always has). */
+  /**
+   * The parked workflow was cancelled: the dead letter is discarded with it. Older runs stay
+   * dead-lettered and keep updatedAt, as they always have.
+   */
   discardByCancellation(at: string): void {
     this.status.deadLetter = { ...this.status.deadLetter!, discardedAt: at };
+    if (this.discardedState) this.setState('discarded');
   }
 
   /** The redrive is recorded: the next round starts afresh, with no reply carried over. */

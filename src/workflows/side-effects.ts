@@ -1,13 +1,18 @@
 /**
  * What a message tells the world besides its status: an event for every state change (the event log
  * and its SSE streams) and a callback to each subscriber when it reaches an outcome. Pure: this queue
- * numbers and builds them; side-effect-runner.ts runs them, one at a time and in order.
+ * numbers and builds them; side-effect-runner.ts runs them in order: one effect at a time, or (since
+ * events are published after commit) events in batches beside callbacks one at a time.
  */
 import type { CallbackInput } from '../contract/callback';
 import type { Message } from '../contract/message';
 import type { NewMessageEvent } from '../contract/message-event';
 
 export type SideEffect = { kind: 'event'; event: NewMessageEvent } | { kind: 'callback'; input: CallbackInput };
+
+/** What one publish runs: the events waiting next to each other, in one call, or one callback. */
+export type SideEffectBatch =
+  { kind: 'events'; events: NewMessageEvent[] } | { kind: 'callback'; input: CallbackInput };
 
 export interface SideEffectQueueOptions {
   messageId: string;
@@ -25,8 +30,10 @@ export class SideEffectQueue {
   readonly messageId: string;
   private readonly runId: string;
   private readonly callbackPrefix: string;
-  private readonly waiting: SideEffect[] = [];
+  private waiting: SideEffect[] = [];
   private running = false;
+  private publishing = false;
+  private starting = false;
   private eventSeq = 0;
   private callbackCount = 0;
 
@@ -86,14 +93,58 @@ export class SideEffectQueue {
 
   /** Whether nothing waits and nothing runs: the workflow may end. */
   get idle(): boolean {
-    return this.waiting.length === 0 && !this.running;
+    return this.waiting.length === 0 && !this.running && !this.publishing && !this.starting;
   }
 
-  /** Takes the next effect to run; the runner calls `done()` when it has run (or failed). */
+  /** Takes the next effect to run (one lane, in order); the runner calls `done()` when it has run (or failed). */
   take(): SideEffect | undefined {
     const effect = this.waiting.shift();
     if (effect) this.running = true;
     return effect;
+  }
+
+  // Two lanes, for runs that publish after commit: events in batches, callbacks one by one, neither
+  // waiting for the other (they reach different receivers), each in its own order.
+
+  /** Whether an event waits to be published. */
+  get hasWaitingEvents(): boolean {
+    return this.waiting.some((effect) => effect.kind === 'event');
+  }
+
+  /** Whether a callback waits to be started. */
+  get hasWaitingCallbacks(): boolean {
+    return this.waiting.some((effect) => effect.kind === 'callback');
+  }
+
+  /**
+   * Takes every waiting event, in order, to publish in one call (whatever was queued while the
+   * previous publish was in flight); `eventsDone()` when it has run.
+   */
+  takeEvents(): NewMessageEvent[] {
+    const events = this.waiting.flatMap((effect) => (effect.kind === 'event' ? [effect.event] : []));
+    if (events.length === 0) return events;
+    this.waiting = this.waiting.filter((effect) => effect.kind !== 'event');
+    this.publishing = true;
+    return events;
+  }
+
+  /** The events taken last are published (or failed). */
+  eventsDone(): void {
+    this.publishing = false;
+  }
+
+  /** Takes the next waiting callback; `callbackDone()` when it has started. */
+  takeCallback(): CallbackInput | undefined {
+    const index = this.waiting.findIndex((effect) => effect.kind === 'callback');
+    const [effect] = index < 0 ? [] : this.waiting.splice(index, 1);
+    if (effect?.kind !== 'callback') return undefined;
+    this.starting = true;
+    return effect.input;
+  }
+
+  /** The callback taken last has started (or failed). */
+  callbackDone(): void {
+    this.starting = false;
   }
 
   /** The effect taken last has run. */

@@ -98,7 +98,7 @@ test('discard: the record is marked discarded and the parked workflow ends', asy
   expect(response.status).toBe(200);
   expect(response.body).toEqual({ id, state: 'discarded' });
   const result = await herald.client.workflow.getHandle(id!).result();
-  expect(result).toMatchObject({ state: 'dead_lettered', deadLetter: { discardedAt: expect.any(String) } });
+  expect(result).toMatchObject({ state: 'discarded', deadLetter: { discardedAt: expect.any(String) } });
   expect((await api.call<DeadLetter>('GET', `/v1/dead-letters/${id}`)).body.state).toBe('discarded');
   await recordHistory(herald.client, id!, 'dead-letter-discarded');
   expect((await api.call('DELETE', `/v1/dead-letters/${id}`)).status).toBe(409);

@@ -1,7 +1,9 @@
 /**
  * Records workflow histories for the replay test. With RECORD_HISTORIES=1 (`npm run replay:record`)
- * each integration test saves the history of its workflow under test/replay/histories/; the replay
- * test then runs those committed histories against the current workflow code.
+ * each integration test saves the history of its workflow under test/replay/histories/committed-events/
+ * (the newest patch's directory; the others keep histories of runs from before it, which must still
+ * replay, and are never re-recorded); the replay test then runs every committed history against the
+ * current workflow code.
  */
 import type { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +12,8 @@ import { join } from 'node:path';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
 
 export const HISTORIES_DIR = join(__dirname, '..', 'replay', 'histories');
+/** Where new recordings go: runs since the `herald-committed-events-v2` patch. */
+export const RECORDING_DIR = join(HISTORIES_DIR, 'committed-events');
 
 export async function recordHistory(client: Client, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
@@ -29,6 +33,6 @@ export async function recordHistory(client: Client, workflowId: string, name: st
     ],
     { encoding: 'utf8', env: { ...process.env, TEMPORAL_NAMESPACE: client.options.namespace } },
   );
-  mkdirSync(HISTORIES_DIR, { recursive: true });
-  writeFileSync(join(HISTORIES_DIR, `${name}.json`), json);
+  mkdirSync(RECORDING_DIR, { recursive: true });
+  writeFileSync(join(RECORDING_DIR, `${name}.json`), json);
 }

@@ -126,14 +126,18 @@ test('cancel stops a message between retries', async () => {
   expect((error as MessageEndedError).state).toBe('cancelled');
 });
 
-test('cancelling the workflow of a parked dead letter discards it; it does not become a second outcome', async () => {
+test('cancelling the workflow of a parked dead letter discards it; it does not become cancelled', async () => {
   downstream.script('/parked-cancel', [{ status: 400 }]);
   const id = uniqueId('msg');
   await herald.send({ id, destination: { url: downstream.url('/parked-cancel') }, body: {} });
   await herald.waitForState(id, 'dead_lettered');
   await herald.client.workflow.getHandle(id).cancel();
   const result = await herald.client.workflow.getHandle(id).result();
-  expect(result).toMatchObject({ state: 'dead_lettered', deadLetter: { discardedAt: expect.any(String) } });
+  expect(result).toMatchObject({
+    state: 'discarded',
+    cancellation: null,
+    deadLetter: { reason: 'permanent_error', discardedAt: expect.any(String) },
+  });
   expect(await herald.store.get(id)).toMatchObject({ state: 'discarded' });
 });
 

@@ -8,7 +8,13 @@ import type { Message } from '../../src/contract/message';
 jest.mock('@temporalio/workflow', () => {
   throw new Error('this module must not load @temporalio/workflow');
 });
-import type { AttemptRecord, MessageState, MessageStatus } from '../../src/contract/message-status';
+import {
+  isTerminal,
+  MESSAGE_STATES,
+  type AttemptRecord,
+  type MessageState,
+  type MessageStatus,
+} from '../../src/contract/message-status';
 import {
   currentDetails,
   firstRoundOf,
@@ -84,8 +90,8 @@ function stopper() {
 }
 
 /** Walks a validated run into the dead-letter store. */
-function parkedRun(extra: Partial<Message> = {}) {
-  const made = validRun(extra);
+function parkedRun(extra: Partial<Message> = {}, options: Partial<MessageRunOptions> = {}) {
+  const made = validRun(extra, options);
   made.run.setState('delivering');
   made.run.parked('permanent_error', '2030-01-02T00:00:00.000Z', 1, 60_000);
   return made;
@@ -233,13 +239,35 @@ describe('state transitions', () => {
   });
 
   test('terminal states other than dead_lettered lead nowhere', () => {
-    for (const state of ['replied', 'delivered', 'cancelled', 'rejected'] as const) {
+    for (const state of ['replied', 'delivered', 'cancelled', 'rejected', 'discarded'] as const) {
       expect(STATE_TRANSITIONS[state]).toEqual([]);
     }
     const { run } = validRun();
     run.setState('delivering');
     run.setState('delivered');
     expect(() => run.cancel()).toThrow(IllegalTransitionError);
+  });
+});
+
+describe('states the workflow never enters', () => {
+  test('terminated and timed_out are terminal, lead nowhere and come from nowhere: only the API reads them', () => {
+    expect(MESSAGE_STATES).toEqual(expect.arrayContaining(['discarded', 'terminated', 'timed_out']));
+    for (const state of ['discarded', 'terminated', 'timed_out'] as const) expect(isTerminal(state)).toBe(true);
+    for (const state of ['terminated', 'timed_out'] as const) {
+      expect(STATE_TRANSITIONS[state]).toEqual([]);
+      for (const from of MESSAGE_STATES) expect(STATE_TRANSITIONS[from]).not.toContain(state);
+    }
+    const { run } = validRun({}, { discardedState: true });
+    run.setState('delivering');
+    expect(() => run.setState('terminated')).toThrow('a message cannot go from delivering to terminated');
+    expect(() => run.setState('timed_out')).toThrow(IllegalTransitionError);
+  });
+
+  test('the transition table names every state, and only states', () => {
+    expect(Object.keys(STATE_TRANSITIONS).sort()).toEqual([...MESSAGE_STATES].sort());
+    for (const targets of Object.values(STATE_TRANSITIONS)) {
+      for (const target of targets) expect(MESSAGE_STATES).toContain(target);
+    }
   });
 });
 
@@ -508,6 +536,42 @@ describe('dead letters', () => {
     byCancel.discardByCancellation('2030-01-03T00:00:00.000Z');
     expect(byCancel.status.deadLetter?.discardedAt).toBe('2030-01-03T00:00:00.000Z');
     expect(byCancel.status.updatedAt).toBe(updatedAt);
+  });
+
+  test('since the committed-events patch a discard ends the message as discarded, everywhere the state shows', () => {
+    const byOperator = parkedRun({}, { discardedState: true });
+    drain(byOperator.run);
+    byOperator.changes.length = 0;
+    byOperator.run.discard('2030-01-03T00:00:00.000Z');
+    expect(byOperator.run.status).toMatchObject({
+      state: 'discarded',
+      deadLetter: { reason: 'permanent_error', round: 1, discardedAt: '2030-01-03T00:00:00.000Z' },
+    });
+    expect(byOperator.run.discarded).toBe(true);
+    expect(byOperator.run.isParked).toBe(false);
+    // The search attribute follows (onStateChange), and so does the event log.
+    expect(byOperator.changes).toEqual(['discarded']);
+    expect(drain(byOperator.run).map((e) => (e.kind === 'event' ? [e.event.seq, e.event.state] : e.kind))).toEqual([
+      [4, 'discarded'],
+    ]);
+    expect(byOperator.run.redriveRefusal()).toBe('only a dead-lettered message can be redriven; this one is discarded');
+    expect(byOperator.run.cancelRefusal()).toBe('the message has ended (discarded)');
+
+    const byCancel = parkedRun({}, { discardedState: true });
+    byCancel.changes.length = 0;
+    byCancel.run.discardByCancellation('2030-01-03T00:00:00.000Z');
+    expect(byCancel.run.status.state).toBe('discarded');
+    expect(byCancel.run.status.deadLetter?.discardedAt).toBe('2030-01-03T00:00:00.000Z');
+    expect(byCancel.changes).toEqual(['discarded']);
+  });
+
+  test('only a dead letter can be discarded', () => {
+    for (const from of ['accepted', 'delivering', 'awaiting_reply'] as const) {
+      expect(STATE_TRANSITIONS[from]).not.toContain('discarded');
+    }
+    const { run } = validRun({}, { discardedState: true });
+    run.setState('delivering');
+    expect(() => run.setState('discarded')).toThrow(IllegalTransitionError);
   });
 
   test('a cancel that raced the failed attempt ends the redriven round as cancelled', () => {

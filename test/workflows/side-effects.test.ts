@@ -69,3 +69,40 @@ test('a queue of a run from before events and callbacks takes nothing', () => {
   expect(queue.hasWaiting).toBe(false);
   expect(queue.idle).toBe(true);
 });
+
+test('after commit, events go in batches of all that waits, callbacks one by one beside them', () => {
+  const queue = new SideEffectQueue({ messageId: 'msg-1', runId: 'run-1', firstRound: 1, enabled: true });
+  expect(queue.takeEvents()).toEqual([]);
+  expect(queue.takeCallback()).toBeUndefined();
+  expect(queue.idle).toBe(true);
+  queue.queueEvent(change('accepted'));
+  queue.queueEvent(change('delivering'));
+  queue.queueEvent(change('delivered'));
+  queue.queueCallback('https://cb.example/a', message, {});
+  queue.queueCallback('https://cb.example/b', message, {});
+  queue.queueEvent(change('discarded'));
+  expect([queue.hasWaitingEvents, queue.hasWaitingCallbacks]).toEqual([true, true]);
+
+  expect(queue.takeEvents().map((e) => [e.seq, e.state])).toEqual([
+    [1, 'accepted'],
+    [2, 'delivering'],
+    [3, 'delivered'],
+    [4, 'discarded'],
+  ]);
+  expect(queue.hasWaitingEvents).toBe(false);
+  // A callback does not wait for the publish in flight.
+  expect(queue.takeCallback()?.callbackId).toBe('msg-1.callback-1');
+  // What is queued while a publish is in flight waits for the next one.
+  queue.queueEvent(change('later'));
+  queue.eventsDone();
+  queue.callbackDone();
+  expect(queue.idle).toBe(false);
+  expect(queue.takeEvents().map((e) => [e.seq, e.state])).toEqual([[5, 'later']]);
+  expect(queue.takeCallback()?.callbackId).toBe('msg-1.callback-2');
+  expect(queue.hasWaiting).toBe(false);
+  queue.eventsDone();
+  // Still starting the second callback: the workflow must not end yet.
+  expect(queue.idle).toBe(false);
+  queue.callbackDone();
+  expect(queue.idle).toBe(true);
+});

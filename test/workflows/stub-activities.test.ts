@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { DeliverInput, DeliveryReceipt, HeraldActivities, NotifyInput } from '../../src/activities';
 import { loadConfig } from '../../src/config/config';
@@ -38,6 +38,9 @@ const deadLetters: NewDeadLetter[] = [];
 const redriven: { id: string; round: number }[] = [];
 const discarded: string[] = [];
 const events: NewMessageEvent[] = [];
+/** Each publishEvents call's batch; and events published the old way (a local activity), which new runs never do. */
+const batches: NewMessageEvent[][] = [];
+const localEvents: NewMessageEvent[] = [];
 const notified: NotifyInput[] = [];
 const failingCallbacks = new Set<string>();
 
@@ -69,7 +72,11 @@ function stubActivities(): HeraldActivities {
       return settings;
     },
     async publishEvent(event) {
-      events.push(event);
+      localEvents.push(event);
+    },
+    async publishEvents(batch) {
+      batches.push(batch);
+      events.push(...batch);
     },
     async deliver(input): Promise<DeliveryReceipt> {
       const { attempt } = Context.current().info;
@@ -165,6 +172,19 @@ async function waitFor(handle: WorkflowHandle, predicate: (status: MessageStatus
   throw new Error(`timed out; last status: ${JSON.stringify(last)}`);
 }
 
+/** A callback workflow's result: Temporal starts a child a moment after the parent's task asked for it. */
+async function callbackResult(id: string): Promise<{ delivered: boolean }> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return (await client.workflow.getHandle(id).result()) as { delivered: boolean };
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 const statesPublished = (id: string) => events.filter((e) => e.messageId === id).map((e) => e.state);
 const deliveriesOf = (id: string) => delivered.filter((d) => d.message.id === id);
 
@@ -215,10 +235,13 @@ test('attempts exhausted: the dead letter gets the attempts and last error; a di
 
   const answer = await handle.executeUpdate(discardUpdate, { args: [{}] });
   expect(answer.deadLetter?.discardedAt).toEqual(expect.any(String));
+  expect(answer.state).toBe('discarded');
   const status = (await handle.result()) as MessageStatus;
-  expect(status).toMatchObject({ state: 'dead_lettered', updatedAt: status.deadLetter?.discardedAt });
+  // A discarded dead letter has its own state, and keeps the dead letter it was.
+  expect(status).toMatchObject({ state: 'discarded', deadLetter: { reason: 'max_attempts_exhausted', round: 1 } });
+  expect(Date.parse(status.updatedAt)).toBeGreaterThanOrEqual(Date.parse(status.deadLetter!.discardedAt!));
   expect(discarded).toContain(message.id);
-  expect(statesPublished(message.id)).toEqual(['accepted', 'delivering', 'dead_lettered']);
+  expect(statesPublished(message.id)).toEqual(['accepted', 'delivering', 'dead_lettered', 'discarded']);
 });
 
 test('a permanent failure parks at once; a redrive delivers in the next round', async () => {
@@ -284,9 +307,16 @@ test('no reply within the timeout parks the message; cancelling the parked workf
 
   await handle.cancel();
   const status = (await handle.result()) as MessageStatus;
-  expect(status.state).toBe('dead_lettered');
+  expect(status.state).toBe('discarded');
   expect(status.deadLetter?.discardedAt).toEqual(expect.any(String));
   expect(discarded).toContain(message.id);
+  expect(statesPublished(message.id)).toEqual([
+    'accepted',
+    'delivering',
+    'awaiting_reply',
+    'dead_lettered',
+    'discarded',
+  ]);
 });
 
 test('a message beyond a configured limit is rejected before any delivery, and publishes that', async () => {
@@ -313,7 +343,7 @@ test('callbacks: the outcome reaches each subscriber; a failing one is dead-lett
   expect(((await handle.result()) as MessageStatus).state).toBe('replied');
 
   const callbackIds = [`${message.id}.callback-1`, `${message.id}.callback-2`];
-  const results = await Promise.all(callbackIds.map((id) => client.workflow.getHandle(id).result()));
+  const results = await Promise.all(callbackIds.map((id) => callbackResult(id)));
   expect(results.map((r: { delivered: boolean }) => r.delivered)).toEqual([true, false]);
   const sent = notified.filter((n) => callbackIds.includes(n.callbackId));
   expect(sent.map((n) => [n.callbackId, n.url])).toEqual([
@@ -344,8 +374,42 @@ test('a restarted run continues the rounds of the run it redrives, and numbers i
     notifiedNow: true,
   });
   const callbackId = `${message.id}.callback-r3-1`;
-  expect(await client.workflow.getHandle(callbackId).result()).toMatchObject({ delivered: true });
+  expect(await callbackResult(callbackId)).toMatchObject({ delivered: true });
   expect(notified.find((n) => n.callbackId === callbackId)?.payload).toMatchObject({ type: 'message.dead_lettered' });
   await handle.executeUpdate(discardUpdate, { args: [{}] });
   await handle.result();
+});
+
+test('events go out after commit, through publishEvents, in batches of what queued up meanwhile', async () => {
+  const message = newMessage({ reply: { timeout: '30s' } });
+  const handle = await start(message);
+  await waitFor(handle, (s) => s.state === 'awaiting_reply');
+  await handle.signal(replySignal, { body: 'ok' });
+  expect(((await handle.result()) as MessageStatus).state).toBe('replied');
+
+  const mine = batches.filter((batch) => batch.some((e) => e.messageId === message.id));
+  // Every event once, in order, numbered 1…n, in as many calls as the publishes in flight allowed.
+  expect(mine.flat().map((e) => [e.seq, e.state])).toEqual([
+    [1, 'accepted'],
+    [2, 'delivering'],
+    [3, 'awaiting_reply'],
+    [4, 'replied'],
+  ]);
+  expect(mine.length).toBeLessThanOrEqual(4);
+  expect(localEvents.filter((e) => e.messageId === message.id)).toEqual([]);
+
+  const history = await handle.fetchHistory();
+  const scheduled = (history.events ?? []).flatMap((e) => {
+    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    return type ? [type] : [];
+  });
+  expect(scheduled.filter((type) => type === 'publishEvents')).toHaveLength(mine.length);
+  // Only the settings read is still a local activity.
+  const localTypes = (history.events ?? []).flatMap((e) => {
+    const attributes = e.markerRecordedEventAttributes;
+    if (attributes?.markerName !== 'core_local_activity') return [];
+    const data = attributes.details?.data?.payloads?.[0]?.data;
+    return [(JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { activity_type: string }).activity_type];
+  });
+  expect(localTypes).toEqual(['getDeliverySettings']);
 });

@@ -1,5 +1,5 @@
 /** `herald wait ID`: follow a message to its end, one stderr line per state change (polling at the API's Retry-After). */
-import { CancelledError, DeadLetteredError, RejectedError, type MessageHandle } from '../../client';
+import { CancelledError, DeadLetteredError, RejectedError, TerminatedError, type MessageHandle } from '../../client';
 import { ExitCode } from '../exit-codes';
 import { note, printResult, type CliIo } from '../io';
 import { apiSettings, cliClient, durationFlag, expectPositionals, parseCommand } from '../options';
@@ -42,7 +42,12 @@ export async function waitForOutcome(
     printResult(io, json, outcome.status, () => statusBlock(outcome.status));
     return ExitCode.ok;
   } catch (error) {
-    if (error instanceof DeadLetteredError || error instanceof CancelledError || error instanceof RejectedError) {
+    if (
+      error instanceof DeadLetteredError ||
+      error instanceof CancelledError ||
+      error instanceof RejectedError ||
+      error instanceof TerminatedError
+    ) {
       printResult(io, json, error.status, () => statusBlock(error.status));
       note(io, `herald: ${error.message}`);
       return ExitCode.endedBadly;
