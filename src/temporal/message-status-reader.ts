@@ -4,7 +4,12 @@
  * dead-letter store know, marked as such.
  */
 import type { Client } from '@temporalio/client';
-import type { MessageState, MessageStatusWithSource } from '../contract/message-status';
+import {
+  isTerminal,
+  type MessageState,
+  type MessageStatus,
+  type MessageStatusWithSource,
+} from '../contract/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import { describeMessage, getMessageStatus } from './message-operations';
@@ -29,7 +34,7 @@ export async function readMessageStatus(deps: StatusReaderDeps, id: string): Pro
       const status = await deps.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
         getMessageStatus(deps.client, id),
       );
-      return { ...status, source: 'workflow' };
+      return { ...(await withClosedRunState(deps, status)), source: 'workflow' };
     } catch (error) {
       if (error instanceof MessageNotFoundError) throw error;
       // A worker that does not answer in time: fall through to what is known without one.
@@ -41,7 +46,8 @@ export async function readMessageStatus(deps: StatusReaderDeps, id: string): Pro
 async function statusWithoutWorker(deps: StatusReaderDeps, id: string): Promise<MessageStatusWithSource> {
   const description = await describeMessage(deps.client, id);
   const record = await deps.store.get(id);
-  const state = (description.typedSearchAttributes.get(HERALD_STATE) as MessageState | undefined) ?? 'accepted';
+  const reported = (description.typedSearchAttributes.get(HERALD_STATE) as MessageState | undefined) ?? 'accepted';
+  const state = (!isTerminal(reported) && closedRunState(description.status.name)) || reported;
   const createdAt = description.startTime.toISOString();
   const parked = record?.state === 'dead_lettered' && state === 'dead_lettered';
   return {
@@ -69,4 +75,22 @@ async function statusWithoutWorker(deps: StatusReaderDeps, id: string): Promise<
     source: 'visibility',
     note: 'No worker answered the status query: this is what Temporal and the dead-letter store know. Attempts and replies are complete only for dead letters.',
   };
+}
+
+/**
+ * A run Temporal terminated or timed out cannot report that itself (its query answers the last state it
+ * had, its search attribute cannot change any more): the state comes from the execution then.
+ */
+function closedRunState(executionStatus: string): MessageState | undefined {
+  if (executionStatus === 'TERMINATED') return 'terminated';
+  if (executionStatus === 'TIMED_OUT') return 'timed_out';
+  return undefined;
+}
+
+async function withClosedRunState(deps: StatusReaderDeps, status: MessageStatus): Promise<MessageStatus> {
+  if (isTerminal(status.state)) return status;
+  const description = await describeMessage(deps.client, status.id);
+  const state = closedRunState(description.status.name);
+  if (!state) return status;
+  return { ...status, state, nextAttemptAt: null, updatedAt: description.closeTime?.toISOString() ?? status.updatedAt };
 }
