@@ -3,6 +3,7 @@
  * requests, the replier's answers, each message's status, its history, the event log and the
  * dead-letter store. Pure: chaos/run.ts gathers the facts, this judges them (and is unit-tested).
  */
+import { TERMINAL_STATES } from '../src/contract/message-status';
 import type { DownstreamRequest } from './downstream';
 import type { ProcessEvent } from './processes';
 import type { ReplyAnswer } from './replier';
@@ -66,16 +67,7 @@ export interface ChaosReport {
   attemptsCutByKill: number;
 }
 
-const ENDED = new Set([
-  'replied',
-  'delivered',
-  'dead_lettered',
-  'cancelled',
-  'rejected',
-  'discarded',
-  'terminated',
-  'timed_out',
-]);
+const ENDED = new Set<string>(TERMINAL_STATES);
 /** A cut is blamed on a process exit this close to it. */
 const CUT_WINDOW_MS = 2_000;
 

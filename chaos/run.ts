@@ -8,6 +8,7 @@
  * Bounded: CHAOS_MESSAGES (default 1500) at CHAOS_RATE per second (default 10), a drain of at most
  * CHAOS_DRAIN_SECONDS (default 300); it stops everything it started, also on failure or Ctrl-C.
  */
+import { TERMINAL_STATES } from '../src/contract/message-status';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import Database from 'better-sqlite3';
@@ -157,16 +158,7 @@ async function main(): Promise<void> {
     const statusReadStatuses: number[] = [];
     const statuses = new Map<string, Record<string, unknown>>();
     const drainDeadline = Date.now() + DRAIN_SECONDS * 1_000;
-    const ended = new Set([
-      'replied',
-      'delivered',
-      'dead_lettered',
-      'cancelled',
-      'rejected',
-      'discarded',
-      'terminated',
-      'timed_out',
-    ]);
+    const ended = new Set<string>(TERMINAL_STATES);
     for (;;) {
       const open = [...accepted.keys()].filter((id) => !ended.has(String(statuses.get(id)?.state)));
       if (open.length === 0 || Date.now() > drainDeadline) break;
