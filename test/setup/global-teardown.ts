@@ -1,5 +1,6 @@
-/** Stops the dev server the global setup started; jest runs this even when tests fail. */
+/** Stops the dev server and PostgreSQL the global setup started; jest runs this even when tests fail. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { RunningPostgres } from '../helpers/postgres';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -8,6 +9,11 @@ export default async function globalTeardown(): Promise<void> {
   if (env) {
     await env.teardown();
     console.log('[herald tests] Temporal dev server stopped');
+  }
+  const postgres = (globalThis as { __heraldPostgres?: RunningPostgres }).__heraldPostgres;
+  if (postgres) {
+    await postgres.stop();
+    console.log('[herald tests] PostgreSQL stopped');
   }
   // The summary reporter's line, again, so that it closes the output.
   const summary = join(__dirname, '..', '.tmp', 'summary.txt');
