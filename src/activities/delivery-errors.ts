@@ -22,7 +22,15 @@ export class InvalidDestinationError extends ApplicationFailure {
 
 /** A transient failure; `nextRetryDelay` carries the delay computed from backoff, jitter and Retry-After. */
 export class RetryableDeliveryError extends ApplicationFailure {
-  constructor(message: string, attempt: AttemptRecord, nextRetryDelayMs: number) {
-    super(message, RETRYABLE_DELIVERY_ERROR, false, [attempt], undefined, nextRetryDelayMs);
+  constructor(message: string, attempt: AttemptRecord, nextRetryDelayMs?: number, nonRetryable = false) {
+    super(message, RETRYABLE_DELIVERY_ERROR, nonRetryable, [attempt], undefined, nextRetryDelayMs);
+  }
+
+  /**
+   * A transient failure of the plan's last counted attempt: marked non-retryable so Temporal stops
+   * (its own maximumAttempts leaves room for attempts cut by worker shutdowns, which Herald does not count).
+   */
+  static lastOfBudget(message: string, attempt: AttemptRecord): RetryableDeliveryError {
+    return new RetryableDeliveryError(message, attempt, undefined, true);
   }
 }

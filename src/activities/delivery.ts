@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { computeRetryDelay } from '../retry/backoff';
 import { classifyCancellation, classifyStatus, classifyTransportError, type Classification } from '../retry/classify';
 import type { DeliveryPlan } from '../retry/delivery-plan';
+import { countedAttempt, shutdownCutsOf, type AttemptBudgetDetails } from '../retry/attempt-budget';
 import { parseRetryAfter } from '../retry/retry-after';
 import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
 import { isLiteralHostBlocked, type DestinationPolicy } from '../destinations/destination-policy';
@@ -22,6 +23,12 @@ export interface DeliverInput {
   message: Message;
   round: number;
   plan: DeliveryPlan;
+  /**
+   * The activity keeps the attempt budget itself: attempts cut by a worker shutdown do not count, and
+   * Temporal's maximumAttempts is the plan's plus an allowance (retry/attempt-budget). Absent in the
+   * inputs of activities scheduled by older workflow code, whose retry policy counts every attempt.
+   */
+  shutdownCutsUncounted?: boolean;
 }
 
 /** What a successful delivery reports back to the workflow. */
@@ -64,9 +71,12 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   const random = deps.random ?? Math.random;
 
   /** Sends the message to its destination once; throws a named failure when the attempt did not deliver. */
-  async function deliver({ message, round, plan }: DeliverInput): Promise<DeliveryReceipt> {
+  async function deliver({ message, round, plan, shutdownCutsUncounted }: DeliverInput): Promise<DeliveryReceipt> {
     const info = Context.current().info;
     const attempt = info.attempt;
+    const shutdownCuts = shutdownCutsUncounted ? shutdownCutsOf(info.heartbeatDetails) : 0;
+    // The attempt in the plan's terms: what backoff and the attempt budget are computed from.
+    const counted = countedAttempt(attempt, shutdownCuts);
     const startedAt = now();
     const record = (classification: Classification, extra: Partial<AttemptRecord>): AttemptRecord => ({
       round,
@@ -127,7 +137,10 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
           reason: reason instanceof Error ? reason.message : undefined,
         });
         if (classification.cause === 'worker_shutdown') {
-          const retried = attempt < plan.retry.maximumAttempts;
+          // Counted by the next attempt (Temporal hands it these details), so the cut uses no attempt.
+          if (shutdownCutsUncounted)
+            context.heartbeat({ shutdownCuts: shutdownCuts + 1 } satisfies AttemptBudgetDetails);
+          const retried = shutdownCutsUncounted || attempt < plan.retry.maximumAttempts;
           const attemptRecord = record(classification, {
             errorType: 'RetryableDeliveryError',
             error: 'the worker shut down during the attempt',
@@ -176,21 +189,26 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     }
 
     const delay = computeRetryDelay({
-      attempt,
+      attempt: counted,
       policy: plan.retry,
       retryAfterMs: outcome.retryAfterMs,
       maxRetryAfterMs: plan.maxRetryAfterMs,
       random: random(),
     });
     const deadlineAt = info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs;
-    const retried = attempt < plan.retry.maximumAttempts && now().getTime() + delay.delayMs < deadlineAt;
+    const attemptsLeft = counted < plan.retry.maximumAttempts;
+    const retried = attemptsLeft && now().getTime() + delay.delayMs < deadlineAt;
     const attemptRecord = record(classification, {
       ...base,
       errorType: 'RetryableDeliveryError',
       nextDelayMs: retried ? delay.delayMs : null,
     });
     await finish(message, attemptRecord);
-    throw new RetryableDeliveryError(failureMessage(classification.cause, outcome), attemptRecord, delay.delayMs);
+    const failure = failureMessage(classification.cause, outcome);
+    // Spent by Herald's count, Temporal's retry policy (the plan's attempts plus the allowance) would
+    // still retry: the failure says it is the last (the workflow reads it as max_attempts_exhausted).
+    if (shutdownCutsUncounted && !attemptsLeft) throw RetryableDeliveryError.lastOfBudget(failure, attemptRecord);
+    throw new RetryableDeliveryError(failure, attemptRecord, delay.delayMs);
   }
 
   async function sendWithToken(message: Message, url: URL, limits: SendLimits) {

@@ -1,5 +1,6 @@
 /** What a failed HTTP activity (deliver, notify) tells its workflow, read from Temporal's failure. */
 import { ApplicationFailure, TimeoutFailure, type ActivityFailure } from '@temporalio/workflow';
+import { RETRYABLE_DELIVERY_ERROR } from '../contract/error-types';
 import type { AttemptRecord, DeadLetterReason, LastError } from '../contract/message-status';
 
 /** The last attempt of a failed activity: its record (when the activity attached one) and its error. */
@@ -26,6 +27,10 @@ export function lastAttemptFailure(failure: ActivityFailure): LastAttemptFailure
 
 /** Why a delivery round ended in the dead-letter store, from Temporal's retry state. */
 export function deadLetterReason(failure: ActivityFailure): DeadLetterReason {
+  // A transient failure that ends the activity: the last attempt Herald's count allowed (attempt-budget).
+  if (failure.cause instanceof ApplicationFailure && failure.cause.type === RETRYABLE_DELIVERY_ERROR) {
+    if (failure.cause.nonRetryable) return 'max_attempts_exhausted';
+  }
   switch (failure.retryState) {
     case 'MAXIMUM_ATTEMPTS_REACHED':
       return 'max_attempts_exhausted';

@@ -4,6 +4,7 @@
  */
 import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_DELIVERY_ERRORS } from '../contract/error-types';
+import { temporalMaximumAttempts } from '../retry/attempt-budget';
 import type { RetryPlan } from '../retry/delivery-plan';
 
 /** Settings and event publishing are local, in-process reads and writes: seconds are plenty. */
@@ -46,4 +47,15 @@ export function attemptActivityOptions(plan: RetryPlan): ActivityOptions {
     scheduleToCloseTimeout: plan.deadlineMs,
     retry: retryPolicyOf(plan),
   };
+}
+
+/**
+ * Options of the delivery activity, which keeps its attempt budget itself (attempts cut by a worker
+ * shutdown are not counted: retry/attempt-budget): Temporal's limit is the plan's plus an allowance.
+ * Activities already scheduled keep the options and input they were scheduled with, so old runs count
+ * as before; Temporal does not compare options on replay.
+ */
+export function deliveryActivityOptions(plan: RetryPlan): ActivityOptions {
+  const options = attemptActivityOptions(plan);
+  return { ...options, retry: { ...options.retry, maximumAttempts: temporalMaximumAttempts(plan.maximumAttempts) } };
 }

@@ -50,7 +50,7 @@ import type { DeadLetterReason, MessageStatus, ReplyInput } from '../contract/me
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import { resolveDeliveryPlan, type DeliveryPlan } from '../retry/delivery-plan';
 import { deadLetterReason, lastAttemptFailure } from './activity-failure';
-import { attemptActivityOptions, DEAD_LETTER_ACTIVITY_OPTIONS, LOCAL_ACTIVITY_OPTIONS } from './activity-options';
+import { DEAD_LETTER_ACTIVITY_OPTIONS, deliveryActivityOptions, LOCAL_ACTIVITY_OPTIONS } from './activity-options';
 import { currentDetails, firstRoundOf, MessageRun } from './message-run';
 import { sideEffectsDrained, startSideEffects } from './side-effect-runner';
 
@@ -108,14 +108,14 @@ async function deliverWithRetries(
   plan: DeliveryPlan,
 ): Promise<DeliveryOutcome> {
   const { deliver } = proxyActivities<HeraldActivities>({
-    ...attemptActivityOptions(plan.retry),
+    ...deliveryActivityOptions(plan.retry),
     // Don't wait for an HTTP request in flight to notice the cancel: it cannot be unsent anyway.
     cancellationType: ActivityCancellationType.TRY_CANCEL,
   });
   try {
     const receipt = await CancellationScope.cancellable(async () => {
       run.deliveryStarted(CancellationScope.current());
-      return deliver({ message, round, plan });
+      return deliver({ message, round, plan, shutdownCutsUncounted: true });
     });
     run.deliverySucceeded(receipt.attempt);
     return { kind: 'delivered' };

@@ -102,3 +102,72 @@ test('an attempt cut when the grace runs out is recorded as worker_shutdown and 
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
 }, 120_000);
+
+describe('an attempt a worker shutdown cuts uses none of the plan’s attempts', () => {
+  const noGrace = { HERALD_WORKER_SHUTDOWN_GRACE: '0' };
+
+  /** Sends a message whose first attempt hangs, cuts it with SIGTERM and lets a second worker go on. */
+  async function cutFirstAttempt(path: string, maximumAttempts: number) {
+    const { herald, downstream } = fixture;
+    const first = await fixture.startWorkerProcess(noGrace);
+    const id = uniqueId('budget');
+    await herald.send({
+      id,
+      destination: { url: downstream.url(path) },
+      body: { budget: true },
+      retry: { maximumAttempts, initialInterval: '100ms', jitter: 0 },
+    });
+    await eventually(() => downstream.requests(path), {
+      until: (requests) => requests.length === 1,
+      what: 'the request to reach the downstream',
+      intervalMs: 20,
+    });
+    first.child.kill('SIGTERM');
+    const second = await fixture.startWorkerProcess(noGrace);
+    expect(await first.exited).toBe(0);
+    return { id, second };
+  }
+
+  test('with 2 attempts: cut, 503, then 200 is delivered (the cut was not the first of two)', async () => {
+    const { herald, downstream } = fixture;
+    downstream.script('/budget-delivered', [
+      { status: 200, delayMs: 8_000 },
+      { status: 503, delayMs: 0 },
+      { status: 200, delayMs: 0 },
+    ]);
+    const { id, second } = await cutFirstAttempt('/budget-delivered', 2);
+    const status = await herald.waitForState(id, 'delivered', 30_000);
+    expect(status.attempts.map((attempt) => [attempt.attempt, attempt.outcome, attempt.cause ?? null])).toEqual([
+      [1, 'retryable', 'worker_shutdown'],
+      [2, 'retryable', 'http_503'],
+      [3, 'delivered', null],
+    ]);
+    // The 503 was the first counted attempt: its backoff is the initial interval, and it was retried.
+    expect(status.attempts[1]).toMatchObject({ status: 503, nextDelayMs: 100 });
+    expect(downstream.requests('/budget-delivered')).toHaveLength(3);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 120_000);
+
+  test('with 1 attempt: cut, then 503 is the one counted attempt, and the message is dead-lettered as max_attempts_exhausted', async () => {
+    const { herald, downstream } = fixture;
+    downstream.script('/budget-exhausted', [
+      { status: 200, delayMs: 8_000 },
+      { status: 503, delayMs: 0 },
+    ]);
+    const { id, second } = await cutFirstAttempt('/budget-exhausted', 1);
+    const status = await herald.waitForState(id, 'dead_lettered', 30_000);
+    expect(status.deadLetter).toMatchObject({ reason: 'max_attempts_exhausted' });
+    expect(status.attempts.map((attempt) => [attempt.attempt, attempt.outcome, attempt.cause ?? null])).toEqual([
+      [1, 'retryable', 'worker_shutdown'],
+      [2, 'retryable', 'http_503'],
+    ]);
+    expect(status.attempts[1]).toMatchObject({ status: 503, nextDelayMs: null });
+    expect(status.lastError).toMatchObject({ type: 'RetryableDeliveryError' });
+    const deadLetter = await eventually(() => herald.store.get(id), { what: 'the dead letter', until: Boolean });
+    expect(deadLetter).toMatchObject({ reason: 'max_attempts_exhausted', round: 1 });
+    expect(downstream.requests('/budget-exhausted')).toHaveLength(2);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 120_000);
+});

@@ -90,7 +90,8 @@ function stubActivities(): HeraldActivities {
         type: outcome === 'retryable' ? RETRYABLE_DELIVERY_ERROR : PERMANENT_DELIVERY_ERROR,
         message: `stub answered ${record.status}`,
         details: [record],
-        nonRetryable: outcome === 'permanent',
+        // As the real activity does, the last attempt of the plan says so (Temporal's limit is higher).
+        nonRetryable: outcome === 'permanent' || attempt >= input.plan.retry.maximumAttempts,
       });
     },
     async deadLetter(record) {
