@@ -49,7 +49,12 @@ declare module 'fastify' {
 export function dependencyDecorations(deps: ApiDependencies) {
   return {
     config: deps.config,
-    temporal: createHeraldTemporal({ client: deps.client, store: deps.store, config: deps.config }),
+    temporal: createHeraldTemporal({
+      client: deps.client,
+      store: deps.store,
+      events: deps.events,
+      config: deps.config,
+    }),
     deadLetterStore: deps.store,
     eventLog: deps.events,
     destinationPolicy: parseAllowlist(deps.config.destinationAllowlist),

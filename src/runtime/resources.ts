@@ -17,6 +17,7 @@ import { openSqliteEventLog } from '../store/sqlite-event-log';
 import { installRuntimeLogger } from '../temporal/runtime-logger';
 import { tryEnsureSearchAttributes } from '../temporal/search-attributes-registration';
 import { CloseStack } from './close-stack';
+import { startEndedRunSweeper } from './ended-run-sweeper';
 import { createHeraldWorker, type HeraldWorkerOptions } from './herald-worker';
 import { isSqliteBusy, retryStartup } from './startup-retry';
 
@@ -140,6 +141,9 @@ export async function openResources<const O extends OpenResourcesOptions>(
         await stopped;
       });
       resources.worker = { worker, stopped };
+      // Pushed after the worker, so it stops first: no sweep runs against stores that are closing.
+      const sweeper = startEndedRunSweeper({ client, events, logger });
+      stack.push('ended-run sweeper', () => sweeper.stop());
       logger.info({ address, namespace: config.temporal.namespace, taskQueue: config.taskQueue }, 'worker started');
     }
 

@@ -8,6 +8,7 @@ import type { HeraldConfig } from '../config/config';
 import type { MessageInput } from '../contract/message';
 import type { MessageStatusWithSource, ReplyInput } from '../contract/message-status';
 import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
+import type { EventLog } from '../store/event-log';
 import { subscribeToOutcome } from './callback-operations';
 import { discardDeadLetter, redriveDeadLetter, redriveMatching } from './dead-letter-operations';
 import { listMessages, type MessageListFilter } from './message-list';
@@ -26,16 +27,18 @@ import { pingTemporal, workerIsPolling } from './readiness';
 export interface HeraldTemporalDeps {
   client: Client;
   store: DeadLetterStore;
+  events: EventLog;
   config: HeraldConfig;
 }
 
 /** Binds Herald's Temporal operations to one client, store and config. */
-export function createHeraldTemporal({ client, store, config }: HeraldTemporalDeps) {
+export function createHeraldTemporal({ client, store, events, config }: HeraldTemporalDeps) {
   const { taskQueue } = config;
   const { namespace } = config.temporal;
   const statusDeps: StatusReaderDeps = {
     client,
     store,
+    events,
     namespace,
     taskQueue,
     deadLetterRetentionMs: config.delivery.deadLetterRetentionMs,

@@ -9,6 +9,7 @@ import { DELIVER_MESSAGE_WORKFLOW } from '../contract/definitions';
 import type { MessageState } from '../contract/message-status';
 import type { MessageList } from '../contract/operation-results';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
+import { endedRunState } from './ended-runs';
 import { InvalidListCursorError } from './operation-errors';
 
 export interface MessageListFilter {
@@ -31,7 +32,7 @@ export async function listMessages(
   cursor: string | undefined,
 ): Promise<MessageList> {
   const clauses = [`WorkflowType = '${DELIVER_MESSAGE_WORKFLOW}'`];
-  if (filter.state) clauses.push(`${HERALD_STATE.name} = '${filter.state}'`);
+  if (filter.state) clauses.push(stateClause(filter.state));
   if (filter.destination) clauses.push(`${HERALD_DESTINATION.name} = '${filter.destination}'`);
   if (filter.since) clauses.push(`StartTime >= '${filter.since}'`);
   const query = clauses.join(' AND ');
@@ -51,7 +52,8 @@ export async function listMessages(
     const fields = execution.searchAttributes?.indexedFields;
     return {
       id: execution.execution?.workflowId ?? '',
-      state: keyword(fields, HERALD_STATE.name),
+      // A run Temporal ended keeps the search attribute it had: its execution status says how it ended.
+      state: endedRunState(workflowStatusName(execution.status)) ?? keyword(fields, HERALD_STATE.name),
       destination: keyword(fields, HERALD_DESTINATION.name),
       workflowStatus: workflowStatusName(execution.status),
       startedAt: new Date(timestampMs(execution.startTime) ?? 0).toISOString(),
@@ -60,6 +62,16 @@ export async function listMessages(
   });
   const token = page.nextPageToken;
   return { items, nextCursor: token && token.length > 0 ? sealCursor(token, query) : null };
+}
+
+/**
+ * The visibility clause for a Herald state. Terminated and timed-out runs are found by execution status
+ * (their HeraldState is the state they had), and are left out of every other state's list.
+ */
+function stateClause(state: MessageState): string {
+  if (state === 'terminated') return `ExecutionStatus = 'Terminated'`;
+  if (state === 'timed_out') return `ExecutionStatus = 'TimedOut'`;
+  return `${HERALD_STATE.name} = '${state}' AND ExecutionStatus != 'Terminated' AND ExecutionStatus != 'TimedOut'`;
 }
 
 interface Timestamp {

@@ -12,6 +12,9 @@ import {
 } from '../contract/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterStore } from '../store/dead-letter-store';
+import { recordEndedRun } from '../store/ended-run-events';
+import type { EventLog } from '../store/event-log';
+import { endedRunOf } from './ended-runs';
 import { describeMessage, getMessageStatus } from './message-operations';
 import { MessageNotFoundError } from './operation-errors';
 import { workerIsPolling } from './readiness';
@@ -22,6 +25,8 @@ const QUERY_DEADLINE_MS = 5_000;
 export interface StatusReaderDeps {
   client: Client;
   store: DeadLetterStore;
+  /** A run Temporal ended is closed out in the log when its status is read (store/ended-run-events). */
+  events: EventLog;
   namespace: string;
   taskQueue: string;
   deadLetterRetentionMs: number;
@@ -47,7 +52,9 @@ async function statusWithoutWorker(deps: StatusReaderDeps, id: string): Promise<
   const description = await describeMessage(deps.client, id);
   const record = await deps.store.get(id);
   const reported = (description.typedSearchAttributes.get(HERALD_STATE) as MessageState | undefined) ?? 'accepted';
-  const state = (!isTerminal(reported) && closedRunState(description.status.name)) || reported;
+  const ended = isTerminal(reported) ? undefined : endedRunOf(description);
+  if (ended) await recordEndedRun(deps.events, ended);
+  const state = ended?.state ?? reported;
   const createdAt = description.startTime.toISOString();
   const parked = record?.state === 'dead_lettered' && state === 'dead_lettered';
   return {
@@ -81,16 +88,11 @@ async function statusWithoutWorker(deps: StatusReaderDeps, id: string): Promise<
  * A run Temporal terminated or timed out cannot report that itself (its query answers the last state it
  * had, its search attribute cannot change any more): the state comes from the execution then.
  */
-function closedRunState(executionStatus: string): MessageState | undefined {
-  if (executionStatus === 'TERMINATED') return 'terminated';
-  if (executionStatus === 'TIMED_OUT') return 'timed_out';
-  return undefined;
-}
-
 async function withClosedRunState(deps: StatusReaderDeps, status: MessageStatus): Promise<MessageStatus> {
   if (isTerminal(status.state)) return status;
-  const description = await describeMessage(deps.client, status.id);
-  const state = closedRunState(description.status.name);
-  if (!state) return status;
-  return { ...status, state, nextAttemptAt: null, updatedAt: description.closeTime?.toISOString() ?? status.updatedAt };
+  const ended = endedRunOf(await describeMessage(deps.client, status.id));
+  if (!ended) return status;
+  // The log is closed out before the answer, so a stream opened after it ends on the same state.
+  await recordEndedRun(deps.events, ended);
+  return { ...status, state: ended.state, nextAttemptAt: null, updatedAt: ended.closedAt };
 }

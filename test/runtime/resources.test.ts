@@ -70,6 +70,7 @@ describe('openResources', () => {
   /** Newest first: the API stops taking requests, the worker drains, then what they used. */
   const CLOSE_ORDER = [
     'api',
+    'ended-run sweeper',
     'worker',
     'temporal worker connection',
     'event log',

@@ -1,0 +1,54 @@
+/**
+ * Runs that Temporal ended without the workflow's say: terminated by an operator, or past an execution
+ * timeout. Such a run cannot report its end itself (its query answers the last state it had, its
+ * search attribute and the event log stay where it left them), so Herald reads the end from the
+ * execution and closes the other views out (store/ended-run-events).
+ */
+import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
+import { DELIVER_MESSAGE_WORKFLOW } from '../contract/definitions';
+import type { MessageState } from '../contract/message-status';
+import { HERALD_DESTINATION } from '../contract/search-attributes';
+
+/** A message run that Temporal ended. */
+export interface EndedRun {
+  messageId: string;
+  runId: string;
+  state: Extract<MessageState, 'terminated' | 'timed_out'>;
+  closedAt: string;
+  destination: string;
+  /** The API key name in the run's memo (null for a message started outside the API). */
+  sender: string | null;
+}
+
+/** The Herald state of an execution Temporal ended; undefined for any other execution status. */
+export function endedRunState(executionStatus: string): EndedRun['state'] | undefined {
+  if (executionStatus === 'TERMINATED') return 'terminated';
+  if (executionStatus === 'TIMED_OUT') return 'timed_out';
+  return undefined;
+}
+
+/** The ended run an execution is, if Temporal ended it. */
+export function endedRunOf(execution: WorkflowExecutionInfo | WorkflowExecutionDescription): EndedRun | undefined {
+  const state = endedRunState(execution.status.name);
+  if (!state) return undefined;
+  const sender = execution.memo?.sender;
+  return {
+    messageId: execution.workflowId,
+    runId: execution.runId,
+    state,
+    closedAt: (execution.closeTime ?? new Date()).toISOString(),
+    destination: execution.typedSearchAttributes.get(HERALD_DESTINATION) ?? '',
+    sender: typeof sender === 'string' ? sender : null,
+  };
+}
+
+/** Message runs Temporal ended since `since`, from visibility (eventually consistent: overlap the windows). */
+export async function* listEndedRuns(client: Client, since: Date): AsyncIterable<EndedRun> {
+  const query =
+    `WorkflowType = '${DELIVER_MESSAGE_WORKFLOW}' AND ` +
+    `(ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut') AND CloseTime >= '${since.toISOString()}'`;
+  for await (const execution of client.workflow.list({ query })) {
+    const run = endedRunOf(execution);
+    if (run) yield run;
+  }
+}
