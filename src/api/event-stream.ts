@@ -27,6 +27,17 @@ export function eventData(event: MessageEvent) {
   return { id: event.messageId, state: event.state, at: event.at, seq: event.seq, destination: event.destination };
 }
 
+// One event goes to many streams: its SSE text is built once (the hub hands every stream the same object).
+const frames = new WeakMap<MessageEvent, string>();
+function frameOf(event: MessageEvent): string {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    frame = `id: ${event.id}\nevent: state\ndata: ${JSON.stringify(eventData(event))}\n\n`;
+    frames.set(event, frame);
+  }
+  return frame;
+}
+
 /** The Last-Event-ID a client sent, if it is a log position. */
 export function lastEventId(request: FastifyRequest): number | undefined {
   const raw = request.headers['last-event-id'];
@@ -52,7 +63,12 @@ export async function streamEvents(
   out.write('retry: 2000\n\n');
   let lastWrite = Date.now();
   const send = (event: MessageEvent): boolean => {
-    out.write(`id: ${event.id}\nevent: state\ndata: ${JSON.stringify(eventData(event))}\n\n`);
+    // The events of one read go out in one write: corked until the hub's dispatch loop is done.
+    if (out.writableCorked === 0) {
+      out.cork();
+      process.nextTick(() => out.uncork());
+    }
+    out.write(frameOf(event));
     lastWrite = Date.now();
     return !(options.endOnTerminal && isTerminal(event.state as MessageState));
   };
