@@ -4,7 +4,8 @@
  *
  * The embedded default is a table in the SQLite store (nothing to install; processes on one host share
  * the file). `watch` says when to read again: an in-process hint on SQLite (appends by another process
- * are found by the reader's poll), LISTEN/NOTIFY on PostgreSQL. The log itself stays the source of truth.
+ * are found by the reader's poll); a PostgreSQL log can hint with LISTEN/NOTIFY. The log itself stays the
+ * source of truth: readers tail it by position, so a hint that never comes delays an event, never loses it.
  */
 import type { MessageEvent, NewMessageEvent } from '../contract/message-event';
 

@@ -251,10 +251,9 @@ test('the watch hint wakes the hub at once; appends it is not told of wait for t
   await other.append(event('elsewhere', 'a'));
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(all.got).toHaveLength(0);
-  const startedAt = Date.now();
   await log.append(event('here', 'a'));
+  // The poll is an hour away: only the hint can deliver these.
   await eventually(() => all.got.length === 2, { intervalMs: 5, what: 'both events after the hint' });
-  expect(Date.now() - startedAt).toBeLessThan(1_000);
   // The hint says "read", not what: the read finds the other connection's event too, in log order.
   expect(all.got.map((e) => e.messageId)).toEqual(['elsewhere', 'here']);
 });

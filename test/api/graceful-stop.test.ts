@@ -77,7 +77,8 @@ async function publish(sender: 'tests' | 'other'): Promise<string> {
 }
 
 test('closing an API ends its streams cleanly; a reconnect elsewhere with Last-Event-ID resumes exactly', async () => {
-  const first = await fixture.startApi();
+  // A drain far longer than the test: open streams must not hold the close for it.
+  const first = await fixture.startApi({ HERALD_REPLY_WAIT: '2m' });
   const streams = [openStream(first, API_KEY), openStream(first, API_KEY), openStream(first, API_KEY)];
   const theirs = openStream(first, OTHER_API_KEY);
   try {
@@ -94,8 +95,8 @@ test('closing an API ends its streams cleanly; a reconnect elsewhere with Last-E
     // Every stream ends, cleanly (the chunked response is terminated), rather than being cut.
     expect(await Promise.all([...streams, theirs].map((s) => s.ended))).toEqual(['end', 'end', 'end', 'end']);
     await closing;
-    // Open streams do not hold the close for its drain (HERALD_REPLY_WAIT + 2 s).
-    expect(Date.now() - startedClosing).toBeLessThan(4_000);
+    // Ended streams are not requests in flight: the close did not wait out its two-minute drain.
+    expect(Date.now() - startedClosing).toBeLessThan(30_000);
     // It no longer accepts connections.
     await expect(fetch(`${first.url}/healthz`)).rejects.toThrow();
 

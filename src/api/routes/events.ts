@@ -87,7 +87,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'streamEvents',
         summary: 'Follow all messages',
         description:
-          'Server-Sent Events for every message sent with this API key, from now on (or after `Last-Event-ID`). The stream stays open.',
+          'Server-Sent Events for every message sent with this API key, from now on (or after `Last-Event-ID`). The stream stays open; an API process that stops ends it, and a reconnect with `Last-Event-ID` (to any API process) misses nothing.',
         tags: ['events'],
         response: { 200: SseResponse, ...problems(401) },
       },
