@@ -3,7 +3,9 @@
  * API tails it to serve Server-Sent Events, so any number of API processes see every change.
  *
  * The embedded default is a table in the SQLite store (nothing to install; processes on one host share
- * the file). At scale the PostgreSQL store can use LISTEN/NOTIFY instead of polling.
+ * the file). `watch` says when to read again: an in-process hint on SQLite (appends by another process
+ * are found by the reader's poll); a PostgreSQL log can hint with LISTEN/NOTIFY. The log itself stays the
+ * source of truth: readers tail it by position, so a hint that never comes delays an event, never loses it.
  */
 import type { MessageEvent, NewMessageEvent } from '../contract/message-event';
 
@@ -48,5 +50,10 @@ export interface EventLog {
   latest(messageId: string): Promise<MessageEvent | undefined>;
   /** The id of the newest event in the log (0 when empty). */
   lastId(): Promise<number>;
+  /**
+   * Calls `listener` soon after an event is appended (a hint only; read the log for what changed);
+   * returns unsubscribe. Which appends give a hint depends on the store; a reader still polls.
+   */
+  watch(listener: () => void): () => void;
   close(): Promise<void>;
 }

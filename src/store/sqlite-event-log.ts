@@ -78,10 +78,22 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
     'SELECT * FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1',
   );
   const lastId = db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM message_events');
+  // Wake-ups for appends made through this connection only: SQLite has no cross-process notification,
+  // so a reader in another process finds those appends by polling. Appends in one tick wake once.
+  const watchers = new Set<() => void>();
+  let wakePending = false;
+  const wakeWatchers = () => {
+    wakePending = false;
+    for (const listener of [...watchers]) listener();
+  };
 
   return {
     async append(event: NewMessageEvent) {
       appendOnce(event);
+      if (watchers.size > 0 && !wakePending) {
+        wakePending = true;
+        setImmediate(wakeWatchers);
+      }
     },
     async read(query: EventLogQuery) {
       const where = ['id > @afterId'];
@@ -101,7 +113,14 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
     async lastId() {
       return lastId.get()?.id ?? 0;
     },
+    watch(listener: () => void) {
+      // A wrapper per call, so the same function watched twice is two subscriptions.
+      const entry = () => listener();
+      watchers.add(entry);
+      return () => void watchers.delete(entry);
+    },
     async close() {
+      watchers.clear();
       db.close();
     },
   };

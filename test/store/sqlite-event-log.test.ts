@@ -1,4 +1,4 @@
-/** The SQLite event log on a real file: order, idempotent appends, and a loud refusal of a second state under one number. */
+/** The SQLite event log on a real file: order, idempotent appends, a loud refusal of a second state under one number, and its in-process watch hint. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,4 +108,29 @@ test('a second connection to the same file sees the first one’s events and con
   } finally {
     await second.close();
   }
+});
+
+test('watch: a hint soon after appends through this connection (one per tick), none after unsubscribe', async () => {
+  let hints = 0;
+  const unsubscribe = log.watch(() => (hints += 1));
+  await log.append(event(1, 'accepted'));
+  await log.append(event(2, 'delivering'));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(hints).toBe(1);
+  await log.append(event(3, 'delivered'));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(hints).toBe(2);
+  // Another connection's appends (another process's, in production) give this one no hint: readers poll.
+  const second = openSqliteEventLog(join(dir, 'nested', 'events.sqlite'));
+  try {
+    await second.append(event(1, 'accepted', { messageId: 'msg-2' }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(hints).toBe(2);
+  } finally {
+    await second.close();
+  }
+  unsubscribe();
+  await log.append(event(4, 'delivered', { runId: 'run-2' }));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(hints).toBe(2);
 });
