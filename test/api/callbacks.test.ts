@@ -196,5 +196,11 @@ test('subscriptions are checked: refused destinations 422, unknown messages 404,
       .status,
   ).toBe(404);
   expect((await api.call('POST', `/v1/messages/${id}/subscriptions`, { json: {} })).status).toBe(400);
+  // A callback URL that is not a URL, or hides a line break, is a bad request like a destination's.
+  for (const url of ['not a url', 'http://example.com/cb\r\nX-Injected: 1']) {
+    const malformed = await api.call('POST', `/v1/messages/${id}/subscriptions`, { json: { url } });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toMatchObject({ type: 'urn:herald:problem:validation-failed', errors: [{ field: '/url' }] });
+  }
   await api.call('POST', `/v1/messages/${id}/cancel`);
 });

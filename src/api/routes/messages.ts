@@ -7,6 +7,7 @@ import { isTerminal, MessageStatusWithSourceSchema, ReplyBodySchema } from '../.
 import { AcceptedMessageSchema, MessageListSchema } from '../../contract/operation-results';
 import { checkDestination, type DestinationPolicy } from '../../destinations/destination-policy';
 import { resolveDeliveryPlan } from '../../retry/delivery-plan';
+import { urlErrors } from '../../contract/url-rules';
 import { ProblemError } from '../problem';
 import { verifyReplySignature } from '../reply-signature';
 import {
@@ -188,6 +189,12 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id } = request.params;
       const { url } = request.body;
+      // A malformed URL is a bad request (400), as for a message's destination; a well-formed one the
+      // destination policy refuses is the 422 below.
+      const malformed = urlErrors(url, '/url');
+      if (malformed.length > 0) {
+        throw new ProblemError('validation-failed', 'the request does not match the schema', { errors: malformed });
+      }
       await requireSender(id, request.apiKeyName);
       const check = await checkDestination(url, app.destinationPolicy);
       if (!check.ok) {
