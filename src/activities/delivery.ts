@@ -225,18 +225,18 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   async function send(message: Message, url: URL, limits: SendLimits, token?: string) {
     const signal = limits.signal;
     // The workflow refuses transport headers (see header-rules.ts); a message that started before that
-    // rule still never sets them. Herald sets content-type, idempotency-key, webhook-id and
-    // (with a token provider) authorization itself.
+    // rule still never sets them. Herald sets idempotency-key, webhook-id and (with a token provider)
+    // authorization itself; content-type is the message's contentType, else the sender's header.
     const headers: Record<string, string> = Object.fromEntries(
       Object.entries(lowercaseKeys(message.destination.headers ?? {})).filter(([name]) => !isTransportHeader(name)),
     );
     let body: string | Buffer | undefined;
     if (message.bodyBase64 !== undefined) {
       body = Buffer.from(message.bodyBase64, 'base64');
-      headers['content-type'] = message.contentType ?? 'application/octet-stream';
+      headers['content-type'] = message.contentType ?? headers['content-type'] ?? 'application/octet-stream';
     } else if (message.body !== undefined) {
       body = JSON.stringify(message.body);
-      headers['content-type'] = message.contentType ?? 'application/json';
+      headers['content-type'] = message.contentType ?? headers['content-type'] ?? 'application/json';
     }
     // The message id is the idempotency key, so a receiver can drop a delivery it already processed.
     headers['idempotency-key'] = message.id;

@@ -31,6 +31,18 @@ export const TRANSPORT_HEADERS: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
+/**
+ * Headers Herald itself sets on every delivery, from the message: a sender's value would be replaced
+ * without a word, so it is refused instead, saying where the value comes from. Lower case. (A
+ * `Content-Type` header is the sender's to give: it is sent as given, see contentTypeErrors.)
+ */
+export const HERALD_HEADERS: ReadonlyMap<string, string> = new Map([
+  ['idempotency-key', 'is set by Herald to the message id (the id is the idempotency key); choose the id instead'],
+  ['webhook-id', 'is set by Herald to the message id; choose the id instead'],
+  ['webhook-timestamp', 'is set by Herald when it signs a delivery'],
+  ['webhook-signature', 'is set by Herald when it signs a delivery'],
+]);
+
 /** Whether a header (any case) is one the transport owns: see TRANSPORT_HEADERS, plus every `Proxy-*`. */
 export function isTransportHeader(name: string): boolean {
   const lower = name.toLowerCase();
@@ -59,6 +71,8 @@ export function destinationHeaderErrors(headers: Record<string, string>): FieldE
     if (isTransportHeader(name)) {
       errors.push({ field, message: 'is set by the transport, not by the message; Herald does not send it' });
     }
+    const heraldSets = HERALD_HEADERS.get(name.toLowerCase());
+    if (heraldSets) errors.push({ field, message: heraldSets });
     const problem = headerValueProblem(value);
     if (problem) errors.push({ field, message: problem });
     // Header names are case-insensitive: two spellings of one name would leave only one on the wire.
@@ -67,6 +81,20 @@ export function destinationHeaderErrors(headers: Record<string, string>): FieldE
     else seen.set(name.toLowerCase(), name);
   }
   return errors;
+}
+
+/**
+ * A `Content-Type` header and the message's `contentType` are one value given twice: the header is sent
+ * when `contentType` is absent, and two different values are refused rather than one chosen silently.
+ */
+export function contentTypeErrors(headers: Record<string, string>, contentType: string | undefined): FieldError[] {
+  if (contentType === undefined) return [];
+  return Object.entries(headers)
+    .filter(([name, value]) => name.toLowerCase() === 'content-type' && value !== contentType)
+    .map(([name]) => ({
+      field: headerPointer(name),
+      message: `differs from contentType (${JSON.stringify(contentType)}); give the content type once`,
+    }));
 }
 
 /** A character as `U+000D (CR)` for the error message. */

@@ -6,7 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DURATION_PATTERN } from './duration';
 import type { FieldError } from './field-error';
-import { destinationHeaderErrors, HEADER_NAME_PATTERN } from './header-rules';
+import { contentTypeErrors, destinationHeaderErrors, HEADER_NAME_PATTERN } from './header-rules';
 import { urlErrors } from './url-rules';
 
 /** Sender-supplied ids are accepted as correlation keys; Herald's own are `msg_` + 26 random characters. */
@@ -114,6 +114,7 @@ export function wireRuleErrors(message: MessageInput): FieldError[] {
   return [
     ...urlErrors(message.destination.url, '/destination/url'),
     ...destinationHeaderErrors(message.destination.headers ?? {}),
+    ...contentTypeErrors(message.destination.headers ?? {}, message.contentType),
     ...(message.callback ? urlErrors(message.callback.url, '/callback/url') : []),
   ];
 }

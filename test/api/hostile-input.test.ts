@@ -159,6 +159,28 @@ describe('2. JSON nested too deep is refused before anything recurses over it', 
 });
 
 describe('3. headers and URLs go out exactly as given, or are refused at submit time', () => {
+  test('a Content-Type header goes out as given; one that contradicts contentType is 400', async () => {
+    const id = uniqueId('ctype');
+    const headers = { 'Content-Type': 'application/cloudevents+json' };
+    expect((await send({ id, destination: { url: downstream.url('/ctype'), headers }, body: {} })).status).toBe(202);
+    await herald.waitForState(id, 'delivered');
+    expect(downstream.requests('/ctype')[0]?.headers['content-type']).toBe('application/cloudevents+json');
+
+    const contradicted = uniqueId('ctype');
+    const problem = expectProblem(
+      await send({
+        id: contradicted,
+        destination: { url: downstream.url('/ctype'), headers },
+        body: {},
+        contentType: 'application/json',
+      }),
+      400,
+      'validation-failed',
+    );
+    expect(problem.errors?.map((e) => e.field)).toEqual(['/destination/headers/Content-Type']);
+    await expectNotStarted(contradicted);
+  });
+
   test.each([
     ['CR LF (a second header)', { 'X-Foo': 'a\r\nX-Injected: 1' }, '/destination/headers/X-Foo'],
     ['a lone LF', { 'X-Foo': 'a\nb' }, '/destination/headers/X-Foo'],
@@ -174,6 +196,10 @@ describe('3. headers and URLs go out exactly as given, or are refused at submit 
     ['Keep-Alive', { 'Keep-Alive': 'timeout=5' }, '/destination/headers/Keep-Alive'],
     ['Proxy-Authorization', { 'Proxy-Authorization': 'Basic eA==' }, '/destination/headers/Proxy-Authorization'],
     ['one name in two spellings', { 'X-Tenant': 'a', 'x-tenant': 'b' }, '/destination/headers/x-tenant'],
+    // Herald sets these from the message; a sender's value would be replaced silently.
+    ['Idempotency-Key', { 'Idempotency-Key': 'k-1' }, '/destination/headers/Idempotency-Key'],
+    ['webhook-id', { 'webhook-id': 'w-1' }, '/destination/headers/webhook-id'],
+    ['Webhook-Signature', { 'Webhook-Signature': 'v1,x' }, '/destination/headers/Webhook-Signature'],
     ['a name that is not a token', { 'X Foo': 'a' }, '/destination/headers/X Foo'],
   ])('a header with %s is 400 naming it, and never started', async (_label, headers, field) => {
     const id = uniqueId('hdr');

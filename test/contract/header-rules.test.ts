@@ -1,5 +1,6 @@
 /** Destination header rules: what can go on the wire exactly as given, and the precise field when not. */
 import {
+  contentTypeErrors,
   destinationHeaderErrors,
   headerPointer,
   headerValueProblem,
@@ -80,6 +81,22 @@ describe('destinationHeaderErrors', () => {
     ]);
     expect(errors[0]?.message).toContain('set by the transport');
     expect(errors[1]?.message).toContain('U+000D (CR)');
+  });
+
+  test('headers Herald sets from the message are refused, naming where the value comes from', () => {
+    const errors = destinationHeaderErrors({ 'Idempotency-Key': 'k', 'webhook-id': 'w', 'X-Ok': 'fine' });
+    expect(errors).toEqual([
+      { field: '/destination/headers/Idempotency-Key', message: expect.stringContaining('message id') },
+      { field: '/destination/headers/webhook-id', message: expect.stringContaining('message id') },
+    ]);
+  });
+
+  test('a Content-Type header is the sender’s, unless contentType says otherwise', () => {
+    expect(contentTypeErrors({ 'Content-Type': 'text/csv' }, undefined)).toEqual([]);
+    expect(contentTypeErrors({ 'Content-Type': 'text/csv' }, 'text/csv')).toEqual([]);
+    expect(contentTypeErrors({ 'Content-Type': 'text/csv' }, 'application/json')).toEqual([
+      { field: '/destination/headers/Content-Type', message: expect.stringContaining('differs from contentType') },
+    ]);
   });
 
   test('two spellings of one name are refused (only one would reach the wire)', () => {

@@ -17,7 +17,7 @@ const full = {
   destination: {
     url: 'https://api.example.com/hook',
     method: 'PUT',
-    headers: { 'X-Tenant': 'acme', 'Idempotency-Key': 'k-1' },
+    headers: { 'X-Tenant': 'acme', 'X-Request-Source': 'k-1' },
   },
   bodyBase64: 'aGVsbG8=',
   contentType: 'text/plain',
