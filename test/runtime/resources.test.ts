@@ -70,10 +70,10 @@ describe('openResources', () => {
   /** Newest first: the API stops taking requests, the worker drains, then what they used. */
   const CLOSE_ORDER = [
     'api',
+    'retention',
     'worker',
     'temporal worker connection',
-    'event log',
-    'dead-letter store',
+    'dead-letter store and event log',
     'temporal client connection',
   ];
 
