@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS message_events (
 );
 CREATE INDEX IF NOT EXISTS message_events_by_message ON message_events (message_id, id);
 CREATE INDEX IF NOT EXISTS message_events_by_sender ON message_events (sender, id);
+CREATE INDEX IF NOT EXISTS message_events_by_time ON message_events (at);
 `;
 
 interface Row {
@@ -78,13 +79,23 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
     'SELECT * FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1',
   );
   const lastId = db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM message_events');
+  const prune = db.prepare(`
+    DELETE FROM message_events WHERE id IN (
+      SELECT id FROM message_events WHERE at < @olderThan ORDER BY at LIMIT @batchSize)`);
   // Wake-ups for appends made through this connection only: SQLite has no cross-process notification,
   // so a reader in another process finds those appends by polling. Appends in one tick wake once.
   const watchers = new Set<() => void>();
   let wakePending = false;
   const wakeWatchers = () => {
     wakePending = false;
-    for (const listener of [...watchers]) listener();
+    for (const listener of [...watchers]) {
+      // A hint only: a listener that throws must not take the others (or the process) with it.
+      try {
+        listener();
+      } catch {
+        // ignored: the reader polls anyway
+      }
+    }
   };
 
   return {
@@ -112,6 +123,9 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
     },
     async lastId() {
       return lastId.get()?.id ?? 0;
+    },
+    async prune(olderThan: string, batchSize: number) {
+      return prune.run({ olderThan, batchSize }).changes;
     },
     watch(listener: () => void) {
       // A wrapper per call, so the same function watched twice is two subscriptions.
