@@ -15,3 +15,14 @@ export interface MessageEvent {
 }
 
 export type NewMessageEvent = Omit<MessageEvent, 'id'>;
+
+/** A message run that Temporal ended without the workflow's say (terminated, timed out). */
+export interface EndedRun {
+  messageId: string;
+  runId: string;
+  state: 'terminated' | 'timed_out';
+  closedAt: string;
+  destination: string;
+  /** The API key name in the run's memo (null for a message started outside the API). */
+  sender: string | null;
+}

@@ -5,7 +5,7 @@
  * keeps one copy when several do.
  */
 import { isTerminal, type MessageState } from '../contract/message-status';
-import type { EndedRun } from '../temporal/ended-runs';
+import type { EndedRun } from '../contract/message-event';
 import type { EventLog } from './event-log';
 
 /** Appends the run's end unless the log already ends the run; answers whether it wrote. */

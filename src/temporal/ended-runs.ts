@@ -6,19 +6,10 @@
  */
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { DELIVER_MESSAGE_WORKFLOW } from '../contract/definitions';
-import type { MessageState } from '../contract/message-status';
+import type { EndedRun } from '../contract/message-event';
 import { HERALD_DESTINATION } from '../contract/search-attributes';
 
-/** A message run that Temporal ended. */
-export interface EndedRun {
-  messageId: string;
-  runId: string;
-  state: Extract<MessageState, 'terminated' | 'timed_out'>;
-  closedAt: string;
-  destination: string;
-  /** The API key name in the run's memo (null for a message started outside the API). */
-  sender: string | null;
-}
+export type { EndedRun };
 
 /** The Herald state of an execution Temporal ended; undefined for any other execution status. */
 export function endedRunState(executionStatus: string): EndedRun['state'] | undefined {

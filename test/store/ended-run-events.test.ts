@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { recordEndedRun } from '../../src/store/ended-run-events';
 import type { EventLog } from '../../src/store/event-log';
 import { openSqliteEventLog } from '../../src/store/sqlite-event-log';
-import type { EndedRun } from '../../src/temporal/ended-runs';
+import type { EndedRun } from '../../src/contract/message-event';
 
 let log: EventLog;
 
