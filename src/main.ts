@@ -4,7 +4,7 @@
  * worker; prints the addresses; stops everything cleanly on Ctrl-C or SIGTERM.
  */
 import { existsSync } from 'node:fs';
-import { loadConfig, temporalAddress, type HeraldConfig } from './config/config';
+import { loadConfig, storeDescription, temporalAddress, type HeraldConfig } from './config/config';
 import { applyDevCredentials, type DevCredentials } from './api/dev-credentials';
 import { createLogger } from './observability/logger';
 import { openResources } from './runtime/resources';
@@ -57,7 +57,7 @@ function printAddresses(
     `  API:              ${apiUrl}  (docs: ${apiUrl}/docs)`,
     `  Temporal:         ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
     `  Task queue:       ${config.taskQueue}`,
-    `  Dead letters:     ${config.deadLetterDbPath}`,
+    `  Dead letters:     ${storeDescription(config)}`,
   ];
   if (devServer) {
     lines.push(

@@ -12,7 +12,7 @@ import {
 } from '../temporal/operation-errors';
 import { temporalFailureKind } from '../temporal/temporal-errors';
 import type { FieldError } from '../contract/message';
-import { InvalidCursorError } from '../store/sqlite-dead-letter-store';
+import { InvalidCursorError } from '../store/dead-letter-store';
 import { PROBLEMS, ProblemError, type ProblemKind } from './problem';
 
 interface AjvError {

@@ -71,7 +71,25 @@ export interface HeraldConfig {
     timeoutMs: number;
   };
   dataDir: string;
+  /** The SQLite file of the dead-letter store and event log (unused when `database.url` is set). */
   deadLetterDbPath: string;
+  database: {
+    /**
+     * `postgres://…` of a PostgreSQL that holds the dead-letter store and the event log, shared by every
+     * host of a fleet; empty = the SQLite file at `deadLetterDbPath`. @defaultValue '' (HERALD_DATABASE_URL)
+     */
+    url: string;
+    /** Connections each process keeps at most in its pool (plus one for LISTEN). @defaultValue 10 */
+    poolSize: number;
+  };
+  retention: {
+    /** Redriven and discarded dead-letter records are deleted this long after; 0 keeps them. @defaultValue 30d */
+    deadLetterRecordsMs: number;
+    /** Events are deleted this long after they happened; 0 keeps them. @defaultValue 7d */
+    eventsMs: number;
+    /** How often a worker process runs the clean-up. @defaultValue 1h */
+    intervalMs: number;
+  };
   logLevel: string;
   delivery: DeliverySettings;
   /** Keyed by destination host (`host` or `host:port`, as in the URL). */
@@ -131,6 +149,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       problems.push(`LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal, silent; got "${level}"`);
     }
     return level;
+  };
+  const databaseUrl = (url: string): string => {
+    // The password stays out of the message: only the scheme is wrong.
+    if (url !== '' && !/^postgres(ql)?:\/\/./.test(url)) {
+      problems.push('HERALD_DATABASE_URL: must be a postgres:// or postgresql:// URL, or empty for SQLite');
+    }
+    return url;
   };
   const dataDir = resolve(read('HERALD_DATA_DIR', '.data'));
   const tokenProviders = json<Record<string, TokenProviderConfig>>('HERALD_TOKEN_PROVIDERS', {});
@@ -200,6 +225,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     startup: { timeoutMs: duration('HERALD_STARTUP_TIMEOUT', '0') },
     dataDir,
     deadLetterDbPath: resolve(read('HERALD_DEAD_LETTER_DB', join(dataDir, 'dead-letters.sqlite'))),
+    database: {
+      url: databaseUrl(read('HERALD_DATABASE_URL', '')),
+      poolSize: number('HERALD_DATABASE_POOL_SIZE', 10, 1, 1000),
+    },
+    retention: {
+      deadLetterRecordsMs: duration('HERALD_DEAD_LETTER_RECORD_RETENTION', '30d'),
+      eventsMs: duration('HERALD_EVENT_RETENTION', '7d'),
+      intervalMs: duration('HERALD_RETENTION_INTERVAL', '1h'),
+    },
     logLevel: logLevel(read('LOG_LEVEL', 'info')),
     delivery: {
       defaults: {
@@ -263,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   ] as const) {
     if (value > limit) problems.push(`${variable}: the default must not exceed ${limitVariable}`);
   }
+  if (config.retention.intervalMs === 0) problems.push('HERALD_RETENTION_INTERVAL: must be above 0');
   if (config.delivery.defaults.attemptTimeoutMs > config.delivery.defaults.deadlineMs) {
     problems.push('HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE');
   }
@@ -273,4 +308,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
 /** The address clients and workers connect to: the configured one, or the embedded dev server's. */
 export function temporalAddress(config: HeraldConfig): string {
   return config.temporal.address || `127.0.0.1:${config.temporal.devServerPort}`;
+}
+
+/** Where the dead letters and events live, for logs: never the database password. */
+export function storeDescription(config: HeraldConfig): string {
+  if (!config.database.url) return config.deadLetterDbPath;
+  try {
+    const url = new URL(config.database.url);
+    return `PostgreSQL ${url.host}${url.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
 }

@@ -12,14 +12,14 @@ import { temporalAddress, type HeraldConfig } from '../config/config';
 import { createLogger } from '../observability/logger';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
-import { openSqliteDeadLetterStore } from '../store/sqlite-dead-letter-store';
-import { openSqliteEventLog } from '../store/sqlite-event-log';
+import { openStores } from '../store/open-stores';
 import { installRuntimeLogger } from '../temporal/runtime-logger';
 import { tryEnsureSearchAttributes } from '../temporal/search-attributes-registration';
 import { CloseStack } from './close-stack';
 import { startEndedRunSweeper } from './ended-run-sweeper';
 import { createHeraldWorker, type HeraldWorkerOptions } from './herald-worker';
-import { isSqliteBusy, retryStartup } from './startup-retry';
+import { isStoreUnavailable, retryStartup } from './startup-retry';
+import { startRetention } from './retention';
 
 /**
  * How long the API may take to close. Requests are short and event streams are cut at close
@@ -82,7 +82,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
   const stack = new CloseStack(logger);
   const address = temporalAddress(config);
   const retry = { logger, timeoutMs: config.startup.timeoutMs };
-  const whenBusy = { ...retry, isRetryable: isSqliteBusy };
+  const whenUnavailable = { ...retry, isRetryable: isStoreUnavailable };
   try {
     // A worker needs Temporal before it can poll, so it waits for it here. An API alone listens at
     // once on a lazy connection (gRPC connects, and reconnects, on demand): /readyz answers 503 naming
@@ -92,14 +92,13 @@ export async function openResources<const O extends OpenResourcesOptions>(
       : Connection.lazy({ address });
     stack.push('temporal client connection', () => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const store = await retryStartup(
-      'dead-letter store',
-      () => openSqliteDeadLetterStore(config.deadLetterDbPath),
-      whenBusy,
+    const stores = await retryStartup(
+      'dead-letter store and event log',
+      () => openStores(config, { logger }),
+      whenUnavailable,
     );
-    stack.push('dead-letter store', () => store.close());
-    const events = await retryStartup('event log', () => openSqliteEventLog(config.deadLetterDbPath), whenBusy);
-    stack.push('event log', () => events.close());
+    stack.push('dead-letter store and event log', () => stores.close());
+    const { store, events } = stores;
     const resources: BaseResources & { worker?: RunningWorker; api?: ListeningApi } = {
       config,
       logger,
@@ -144,6 +143,9 @@ export async function openResources<const O extends OpenResourcesOptions>(
       // Pushed after the worker, so it stops first: no sweep runs against stores that are closing.
       const sweeper = startEndedRunSweeper({ client, events, logger });
       stack.push('ended-run sweeper', () => sweeper.stop());
+      // Workers, not APIs, clean up: every fleet has one, and the passes of several are safe together.
+      const retention = startRetention({ store, events, retention: config.retention, logger });
+      stack.push('retention', () => retention.stop());
       logger.info({ address, namespace: config.temporal.namespace, taskQueue: config.taskQueue }, 'worker started');
     }
 

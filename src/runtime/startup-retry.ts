@@ -1,6 +1,7 @@
 /**
- * Start-up waits for its dependencies instead of exiting: Temporal may come up after Herald (a
- * compose file, a cluster restart), and two processes opening one SQLite file at once see SQLITE_BUSY.
+ * Start-up waits for its dependencies instead of exiting: Temporal and PostgreSQL may come up after
+ * Herald (a compose file, a cluster restart), and two processes opening one SQLite file at once see
+ * SQLITE_BUSY. What cannot get better by waiting (a bad password, a schema too new) fails at once.
  * Each retry waits a capped exponential delay with jitter, so a fleet of restarting processes spreads out.
  */
 import type { Logger } from 'pino';
@@ -64,4 +65,32 @@ export async function retryStartup<T>(
 export function isSqliteBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
+}
+
+/** Socket errors of a server that is not there (yet): down, restarting, or its name not resolvable yet. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/**
+ * PostgreSQL errors worth waiting out: no server listening yet, one starting up or shutting down
+ * (57P01–57P03), too many connections (53300), a connection exception (class 08). Not: a bad password
+ * (28P01), a database that does not exist (3D000), or a schema newer than this Herald (no code).
+ */
+export function isPostgresUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return false;
+  return UNREACHABLE.has(code) || /^(08|57P0[123]$|53300$)/.test(code);
+}
+
+/** Either store not available yet: SQLite's file locked, or PostgreSQL not accepting connections. */
+export function isStoreUnavailable(error: unknown): boolean {
+  return isSqliteBusy(error) || isPostgresUnavailable(error);
 }

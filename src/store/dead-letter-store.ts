@@ -1,6 +1,8 @@
 /**
  * The dead-letter store: where messages that could not be delivered wait for an operator.
- * An interface, so the embedded SQLite store can be replaced by PostgreSQL at scale.
+ * An interface with two implementations: the embedded SQLite file (the default) and PostgreSQL
+ * (HERALD_DATABASE_URL), which every host of a fleet shares. test/store/dead-letter-store.contract.ts
+ * is their common behaviour.
  */
 import type { DeadLetterRecord, DeadLetterRecordState } from '../contract/dead-letter';
 import type { DeadLetterReason } from '../contract/message-status';
@@ -41,7 +43,48 @@ export interface DeadLetterStore {
   markRedriven(id: string, round: number, at: string): Promise<void>;
   /** Marks the record discarded (an operator gave up on it); idempotent. */
   markDiscarded(id: string, at: string): Promise<void>;
+  /**
+   * Deletes up to `batchSize` redriven or discarded records marked before `olderThan` (ISO time) and
+   * answers how many it deleted. Records still waiting (`dead_lettered`) are never deleted. One bounded
+   * batch per call, so the caller paces a large clean-up (src/runtime/retention.ts); safe to run from
+   * several processes at once.
+   */
+  prune(olderThan: string, batchSize: number): Promise<number>;
   /** Checks the store can take a write (for readiness probes). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Raised for a cursor that was not made by this store. */
+export class InvalidCursorError extends Error {
+  override name = 'InvalidCursorError';
+}
+
+/** The opaque page cursor: the last record's (deadLetteredAt, id), the list's order. */
+export function encodeDeadLetterCursor(record: Pick<DeadLetterRecord, 'deadLetteredAt' | 'id'>): string {
+  return Buffer.from(JSON.stringify([record.deadLetteredAt, record.id])).toString('base64url');
+}
+
+/** Reads a cursor made by encodeDeadLetterCursor; anything else throws InvalidCursorError. */
+export function decodeDeadLetterCursor(cursor: string): [at: string, id: string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    // The time must be one (PostgreSQL compares it as a timestamp, and would refuse a bad one with a 500).
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      value.every((v) => typeof v === 'string') &&
+      !Number.isNaN(Date.parse(value[0] as string))
+    ) {
+      return value as [string, string];
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError('invalid cursor');
+}
+
+/** The page size a list asks for, bounded to 1–500 (50 when unset). */
+export function deadLetterPageSize(limit: number | undefined): number {
+  return Math.min(Math.max(limit ?? 50, 1), 500);
 }

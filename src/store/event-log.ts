@@ -3,7 +3,8 @@
  * API tails it to serve Server-Sent Events, so any number of API processes see every change.
  *
  * The embedded default is a table in the SQLite store (nothing to install; processes on one host share
- * the file). At scale the PostgreSQL store can use LISTEN/NOTIFY instead of polling.
+ * the file). With HERALD_DATABASE_URL it is a PostgreSQL table that every host shares, and LISTEN/NOTIFY
+ * tells readers when to look. test/store/event-log.contract.ts is the behaviour both keep.
  */
 import type { MessageEvent, NewMessageEvent } from '../contract/message-event';
 
@@ -42,11 +43,22 @@ export interface EventLog {
    * under a known (messageId, runId, seq) throws EventSeqConflictError and changes nothing.
    */
   append(event: NewMessageEvent): Promise<void>;
-  /** Events after `afterId`, oldest first. */
+  /**
+   * Events after `afterId`, oldest first. Ids grow in commit order: a reader that resumes after the
+   * last id it saw never misses an event committed later with a smaller id.
+   */
   read(query: EventLogQuery): Promise<MessageEvent[]>;
   /** The newest event of one message, if any. */
   latest(messageId: string): Promise<MessageEvent | undefined>;
   /** The id of the newest event in the log (0 when empty). */
   lastId(): Promise<number>;
+  /**
+   * Deletes up to `batchSize` events stamped before `olderThan` (ISO time), oldest first, and answers
+   * how many it deleted. One bounded batch per call (src/runtime/retention.ts paces them); safe to run
+   * from several processes at once.
+   */
+  prune(olderThan: string, batchSize: number): Promise<number>;
+  /** Calls listener soon after an event is appended by any process — a hint only; returns unsubscribe. */
+  watch(listener: () => void): () => void;
   close(): Promise<void>;
 }

@@ -5,13 +5,19 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type {
-  DeadLetterFilter,
-  DeadLetterPage,
-  DeadLetterRecord,
-  DeadLetterStore,
-  NewDeadLetter,
+import {
+  deadLetterPageSize,
+  decodeDeadLetterCursor,
+  encodeDeadLetterCursor,
+  type DeadLetterFilter,
+  type DeadLetterPage,
+  type DeadLetterRecord,
+  type DeadLetterStore,
+  type NewDeadLetter,
 } from './dead-letter-store';
+
+// Kept importable from here, where it was first defined.
+export { InvalidCursorError } from './dead-letter-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -37,6 +43,8 @@ CREATE INDEX IF NOT EXISTS dead_letters_by_destination ON dead_letters (destinat
 const ADDED_COLUMNS: Record<string, string> = {
   kind: "TEXT NOT NULL DEFAULT 'message'",
   callback: 'TEXT',
+  // When the record was redriven or discarded (retention counts from it); not part of the record.
+  decided_at: 'TEXT',
 };
 
 interface Row {
@@ -55,9 +63,6 @@ interface Row {
   redriven_at: string | null;
   redrive_count: number;
 }
-
-const DEFAULT_PAGE = 50;
-const MAX_PAGE = 500;
 
 /** How long a statement waits for another process's lock before SQLITE_BUSY. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -84,6 +89,12 @@ export function openSqliteDeadLetterStore(path: string, options: { busyTimeoutMs
       for (const [column, definition] of Object.entries(ADDED_COLUMNS)) {
         if (!columns.has(column)) db.exec(`ALTER TABLE dead_letters ADD COLUMN ${column} ${definition}`);
       }
+      if (!columns.has('decided_at')) {
+        // Records decided before the column existed: the best time known (a discard kept none).
+        db.exec(`UPDATE dead_letters SET decided_at = COALESCE(redriven_at, dead_lettered_at)
+                 WHERE state <> 'dead_lettered'`);
+      }
+      db.exec('CREATE INDEX IF NOT EXISTS dead_letters_by_decision ON dead_letters (state, decided_at)');
     }).immediate();
   } catch (error) {
     db.close();
@@ -99,16 +110,23 @@ export function openSqliteDeadLetterStore(path: string, options: { busyTimeoutMs
             @messageCreatedAt, @deadLetteredAt, @kind, @callback)
     ON CONFLICT (id) DO UPDATE SET
       round = excluded.round, reason = excluded.reason, state = 'dead_lettered', message = excluded.message,
-      last_error = excluded.last_error, attempts = excluded.attempts, dead_lettered_at = excluded.dead_lettered_at
+      last_error = excluded.last_error, attempts = excluded.attempts, dead_lettered_at = excluded.dead_lettered_at,
+      decided_at = NULL
     WHERE excluded.round > dead_letters.round`);
   const byId = db.prepare<[string], Row>('SELECT * FROM dead_letters WHERE id = ?');
   const redriven = db.prepare(`
-    UPDATE dead_letters SET state = 'redriven', redriven_at = @at, redrive_count = redrive_count + 1
+    UPDATE dead_letters SET state = 'redriven', redriven_at = @at, decided_at = @at, redrive_count = redrive_count + 1
     WHERE id = @id AND round = @round AND state = 'dead_lettered'`);
 
   const discarded = db.prepare(`
-    UPDATE dead_letters SET state = 'discarded', redriven_at = NULL
+    UPDATE dead_letters SET state = 'discarded', redriven_at = NULL, decided_at = @at
     WHERE id = @id AND state = 'dead_lettered'`);
+  // A new round resets the record to dead_lettered (decided_at goes with it, see upsert), so this
+  // never deletes a record that waits again. Bounded: one short write lock per batch.
+  const prune = db.prepare(`
+    DELETE FROM dead_letters WHERE rowid IN (
+      SELECT rowid FROM dead_letters
+      WHERE state IN ('redriven', 'discarded') AND decided_at < @olderThan LIMIT @batchSize)`);
   // BEGIN IMMEDIATE takes the write lock: proof the file is writable, without writing anything.
   const beginWrite = db.prepare('BEGIN IMMEDIATE');
   const rollback = db.prepare('ROLLBACK');
@@ -158,12 +176,12 @@ export function openSqliteDeadLetterStore(path: string, options: { busyTimeoutMs
         params.until = filter.until;
       }
       if (filter.cursor) {
-        const [at, id] = decodeCursor(filter.cursor);
+        const [at, id] = decodeDeadLetterCursor(filter.cursor);
         where.push('(dead_lettered_at, id) > (@cursorAt, @cursorId)');
         params.cursorAt = at;
         params.cursorId = id;
       }
-      const limit = Math.min(Math.max(filter.limit ?? DEFAULT_PAGE, 1), MAX_PAGE);
+      const limit = deadLetterPageSize(filter.limit);
       params.limit = limit + 1;
       const rows = db
         .prepare<Record<string, string | number>, Row>(
@@ -173,13 +191,16 @@ export function openSqliteDeadLetterStore(path: string, options: { busyTimeoutMs
         .all(params);
       const page = rows.slice(0, limit).map(toRecord);
       const last = page[page.length - 1];
-      return { records: page, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+      return { records: page, nextCursor: rows.length > limit && last ? encodeDeadLetterCursor(last) : null };
     },
     async markRedriven(id: string, round: number, at: string) {
       redriven.run({ id, round, at });
     },
-    async markDiscarded(id: string, _at: string) {
-      discarded.run({ id });
+    async markDiscarded(id: string, at: string) {
+      discarded.run({ id, at });
+    },
+    async prune(olderThan: string, batchSize: number) {
+      return prune.run({ olderThan, batchSize }).changes;
     },
     async ping() {
       beginWrite.run();
@@ -208,25 +229,4 @@ function toRecord(row: Row): DeadLetterRecord {
     redrivenAt: row.redriven_at,
     redriveCount: row.redrive_count,
   };
-}
-
-function encodeCursor(record: DeadLetterRecord): string {
-  return Buffer.from(JSON.stringify([record.deadLetteredAt, record.id])).toString('base64url');
-}
-
-/** Raised for a cursor that was not made by this store. */
-export class InvalidCursorError extends Error {
-  override name = 'InvalidCursorError';
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) {
-      return value as [string, string];
-    }
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError('invalid cursor');
 }

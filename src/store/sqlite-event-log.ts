@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS message_events (
 );
 CREATE INDEX IF NOT EXISTS message_events_by_message ON message_events (message_id, id);
 CREATE INDEX IF NOT EXISTS message_events_by_sender ON message_events (sender, id);
+CREATE INDEX IF NOT EXISTS message_events_by_time ON message_events (at);
 `;
 
 interface Row {
@@ -78,10 +79,23 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
     'SELECT * FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1',
   );
   const lastId = db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM message_events');
+  const prune = db.prepare(`
+    DELETE FROM message_events WHERE id IN (
+      SELECT id FROM message_events WHERE at < @olderThan ORDER BY at LIMIT @batchSize)`);
+  // In-process only: SQLite has no notifications, so other processes' appends reach readers by polling.
+  const listeners = new Set<() => void>();
 
   return {
     async append(event: NewMessageEvent) {
       appendOnce(event);
+      // A hint to readers: one that throws must not fail the append that is already committed.
+      for (const listener of listeners) {
+        try {
+          listener();
+        } catch {
+          // ignored: the reader polls anyway
+        }
+      }
     },
     async read(query: EventLogQuery) {
       const where = ['id > @afterId'];
@@ -101,7 +115,18 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
     async lastId() {
       return lastId.get()?.id ?? 0;
     },
+    async prune(olderThan: string, batchSize: number) {
+      return prune.run({ olderThan, batchSize }).changes;
+    },
+    watch(listener: () => void) {
+      const own = () => listener();
+      listeners.add(own);
+      return () => {
+        listeners.delete(own);
+      };
+    },
     async close() {
+      listeners.clear();
       db.close();
     },
   };

@@ -1,6 +1,6 @@
 /** Configuration: defaults, parsing, and every invalid variable reported together in one ConfigError. */
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig, temporalAddress, type HeraldConfig } from '../../src/config/config';
+import { ConfigError, loadConfig, storeDescription, temporalAddress, type HeraldConfig } from '../../src/config/config';
 
 const DAY = 86_400_000;
 
@@ -35,6 +35,8 @@ describe('defaults', () => {
       startup: { timeoutMs: 0 },
       dataDir,
       deadLetterDbPath: join(dataDir, 'dead-letters.sqlite'),
+      database: { url: '', poolSize: 10 },
+      retention: { deadLetterRecordsMs: 30 * DAY, eventsMs: 7 * DAY, intervalMs: 3_600_000 },
       logLevel: 'info',
       delivery: {
         defaults: {
@@ -459,5 +461,50 @@ describe('the other JSON variables must be objects too', () => {
     for (const value of ['null', '[]', '"whsec_x"', '1']) {
       expect(problemsOf({ [name]: value })).toEqual([`${name}: must be a JSON object`]);
     }
+  });
+});
+
+describe('the database and retention', () => {
+  test('HERALD_DATABASE_URL takes postgres:// and postgresql:// URLs; empty keeps SQLite', () => {
+    expect(loadConfig({}).database).toEqual({ url: '', poolSize: 10 });
+    const url = 'postgres://herald:secret@db.internal:5432/herald';
+    expect(loadConfig({ HERALD_DATABASE_URL: url, HERALD_DATABASE_POOL_SIZE: '25' }).database).toEqual({
+      url,
+      poolSize: 25,
+    });
+    expect(loadConfig({ HERALD_DATABASE_URL: 'postgresql://db/herald' }).database.url).toBe('postgresql://db/herald');
+  });
+
+  test('a URL that is not PostgreSQL, or a pool size out of range, is refused without echoing the password', () => {
+    const problems = problemsOf({
+      HERALD_DATABASE_URL: 'mysql://root:hunter2@db/herald',
+      HERALD_DATABASE_POOL_SIZE: '0',
+    });
+    expect(problems).toEqual([
+      'HERALD_DATABASE_URL: must be a postgres:// or postgresql:// URL, or empty for SQLite',
+      'HERALD_DATABASE_POOL_SIZE: must be an integer from 1 to 1000, got "0"',
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  test('retention periods are durations; 0 keeps everything, but the interval must be above 0', () => {
+    expect(
+      loadConfig({
+        HERALD_DEAD_LETTER_RECORD_RETENTION: '90d',
+        HERALD_EVENT_RETENTION: '0',
+        HERALD_RETENTION_INTERVAL: '10m',
+      }).retention,
+    ).toEqual({ deadLetterRecordsMs: 90 * DAY, eventsMs: 0, intervalMs: 600_000 });
+    expect(problemsOf({ HERALD_EVENT_RETENTION: 'a week', HERALD_RETENTION_INTERVAL: '0' })).toEqual([
+      'HERALD_EVENT_RETENTION: not a duration (use e.g. 500ms, 30s, 5m, 2h, 7d)',
+      'HERALD_RETENTION_INTERVAL: must be above 0',
+    ]);
+  });
+
+  test('the store is described for logs without the password', () => {
+    expect(storeDescription(loadConfig({ HERALD_DEAD_LETTER_DB: '/srv/dl.sqlite' }))).toBe('/srv/dl.sqlite');
+    expect(storeDescription(loadConfig({ HERALD_DATABASE_URL: 'postgres://herald:secret@db:5432/herald' }))).toBe(
+      'PostgreSQL db:5432/herald',
+    );
   });
 });

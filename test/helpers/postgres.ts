@@ -8,6 +8,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
+import { loadConfig } from '../../src/config/config';
+import { createLogger } from '../../src/observability/logger';
+import { openStores, type Stores } from '../../src/store/open-stores';
 
 export interface RunningPostgres {
   /** The server's `postgres` database, as the superuser. */
@@ -26,8 +29,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts PostgreSQL and resolves once it accepts connections (initdb takes a few seconds). */
-export async function startPostgres(options: { timeoutMs?: number } = {}): Promise<RunningPostgres> {
-  const port = await freePort();
+export async function startPostgres(options: { timeoutMs?: number; port?: number } = {}): Promise<RunningPostgres> {
+  const port = options.port ?? (await freePort());
   const child = spawn(
     process.execPath,
     [join(__dirname, '..', '..', 'scripts', 'postgres.mjs'), '--port', String(port)],
@@ -80,4 +83,31 @@ export async function createTestDatabase(prefix = 'herald_test'): Promise<string
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** The stores one Herald process opens on `url` (migrating it first), with a small pool. */
+export function openTestStores(url: string, env: Record<string, string> = {}): Promise<Stores> {
+  return openStores(loadConfig({ HERALD_DATABASE_URL: url, HERALD_DATABASE_POOL_SIZE: '4', ...env }), {
+    logger: createLogger('silent'),
+  });
+}
+
+/** Runs `sql` on `url` on a connection of its own. */
+export async function sqlOn<R extends object = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Empties Herald's tables (after a migration made them), for a test that wants an empty store. */
+export async function emptyHeraldTables(url: string): Promise<void> {
+  await sqlOn(url, 'TRUNCATE herald_dead_letters, herald_message_events');
 }

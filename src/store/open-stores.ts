@@ -1,0 +1,84 @@
+/**
+ * The one place that decides where dead letters and events live: PostgreSQL when HERALD_DATABASE_URL is
+ * set (migrated first, both stores on one pool), the SQLite file otherwise (as it always was).
+ */
+import { Pool, type ClientConfig } from 'pg';
+import type { Logger } from 'pino';
+import type { HeraldConfig } from '../config/config';
+import type { DeadLetterStore } from './dead-letter-store';
+import type { EventLog } from './event-log';
+import { createPostgresDeadLetterStore } from './postgres-dead-letter-store';
+import { createPostgresEventLog } from './postgres-event-log';
+import { migratePostgres } from './postgres-migrations';
+import { openSqliteDeadLetterStore } from './sqlite-dead-letter-store';
+import { openSqliteEventLog } from './sqlite-event-log';
+
+/** How long a query waits for a free pool connection, or a new one, before it fails. */
+const POOL_CONNECT_TIMEOUT_MS = 10_000;
+/** A statement that runs longer than this is cancelled by the server (none of Herald's should come close). */
+const STATEMENT_TIMEOUT_MS = 30_000;
+
+/** The dead-letter store and event log, and one close() for both and what they share. */
+export interface Stores {
+  store: DeadLetterStore;
+  events: EventLog;
+  /** `sqlite` or `postgres`. */
+  kind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+}
+
+/**
+ * Opens both stores from config, in one attempt (start-up retries the whole call: runtime/resources.ts).
+ * Throws what the database threw: SQLITE_BUSY, a refused connection, a bad password, or
+ * DatabaseSchemaTooNewError; on a failure, closes whatever it had opened.
+ */
+export async function openStores(config: HeraldConfig, options: { logger: Logger }): Promise<Stores> {
+  if (!config.database.url) {
+    const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+    try {
+      const events = openSqliteEventLog(config.deadLetterDbPath);
+      return {
+        store,
+        events,
+        kind: 'sqlite',
+        close: async () => {
+          await events.close();
+          await store.close();
+        },
+      };
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  const connection: ClientConfig = {
+    connectionString: config.database.url,
+    application_name: 'herald',
+    connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS,
+    // Detects a connection whose peer vanished (a failed-over host) instead of waiting on it forever.
+    keepAlive: true,
+  };
+  const migrated = await migratePostgres(connection);
+  if (migrated.applied.length > 0) {
+    options.logger.info({ applied: migrated.applied, version: migrated.version }, 'database schema migrated');
+  }
+  const pool = new Pool({ ...connection, max: config.database.poolSize, statement_timeout: STATEMENT_TIMEOUT_MS });
+  // An idle connection the server closes (a restart) emits here; unheard, it would end the process.
+  // The pool drops it and opens another on the next query.
+  pool.on('error', (error) => options.logger.warn({ err: error }, 'database connection lost (idle in the pool)'));
+  const store = createPostgresDeadLetterStore(pool);
+  const events = createPostgresEventLog(pool, { listenConnection: connection, logger: options.logger });
+  let closing: Promise<void> | undefined;
+  return {
+    store,
+    events,
+    kind: 'postgres',
+    close: () =>
+      (closing ??= (async () => {
+        await events.close();
+        await store.close();
+        await pool.end();
+      })()),
+  };
+}

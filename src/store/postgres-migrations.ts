@@ -1,0 +1,185 @@
+/**
+ * Herald's PostgreSQL schema, as numbered migrations applied at start-up. Each step runs once per
+ * database, in its own transaction, and is recorded in `herald_schema_migrations`. Processes starting at
+ * once queue on one advisory lock, so exactly one of them applies a step; and a process refuses a
+ * database whose schema is newer than the steps it knows (an older release after an upgrade), rather
+ * than writing rows a newer schema does not expect.
+ */
+import { Client, type ClientConfig } from 'pg';
+
+/** One schema change: applied in order of `version`, never edited once released (add a new one). */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** `pg_advisory_lock(key1, key2)` keys of Herald's locks: 'HRLD' and what the lock guards. */
+export const ADVISORY_LOCK_NAMESPACE = 0x48524c44;
+export const MIGRATION_LOCK = 1;
+export const EVENT_APPEND_LOCK = 2;
+
+/** The channel the event log notifies on after each append (payload: the event's id). */
+export const EVENTS_CHANNEL = 'herald_events';
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'dead letters and the event log',
+    // Ids, destinations and message ids compare bytewise (COLLATE "C"), as in SQLite: the list order and
+    // its cursors do not depend on the server's locale. JSON is `json`, not `jsonb`: kept as written
+    // (jsonb refuses \u0000 in strings, which a message body may carry).
+    sql: `
+CREATE TABLE herald_dead_letters (
+  id                 text COLLATE "C" PRIMARY KEY,
+  round              integer NOT NULL,
+  kind               text NOT NULL DEFAULT 'message',
+  reason             text NOT NULL,
+  destination        text COLLATE "C" NOT NULL,
+  state              text NOT NULL,
+  message            json NOT NULL,
+  callback           json,
+  last_error         json,
+  attempts           json NOT NULL,
+  message_created_at timestamptz(3) NOT NULL,
+  dead_lettered_at   timestamptz(3) NOT NULL,
+  redriven_at        timestamptz(3),
+  -- When the record was redriven or discarded: retention counts from it.
+  decided_at         timestamptz(3),
+  redrive_count      integer NOT NULL DEFAULT 0
+);
+CREATE INDEX herald_dead_letters_by_time ON herald_dead_letters (dead_lettered_at, id);
+CREATE INDEX herald_dead_letters_by_reason ON herald_dead_letters (reason, dead_lettered_at, id);
+CREATE INDEX herald_dead_letters_by_destination ON herald_dead_letters (destination, dead_lettered_at, id);
+-- Only decided records are ever pruned; the ones waiting stay out of this index.
+CREATE INDEX herald_dead_letters_decided ON herald_dead_letters (decided_at) WHERE state <> 'dead_lettered';
+
+CREATE TABLE herald_message_events (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  message_id  text COLLATE "C" NOT NULL,
+  run_id      text COLLATE "C" NOT NULL,
+  seq         integer NOT NULL,
+  state       text NOT NULL,
+  destination text NOT NULL,
+  sender      text COLLATE "C",
+  at          timestamptz(3) NOT NULL,
+  UNIQUE (message_id, run_id, seq)
+);
+CREATE INDEX herald_message_events_by_message ON herald_message_events (message_id, id);
+CREATE INDEX herald_message_events_by_sender ON herald_message_events (sender, id);
+CREATE INDEX herald_message_events_by_time ON herald_message_events (at);
+
+-- One append, in one statement (one round trip, so the lock below is held as briefly as can be).
+-- Readers tail the log by id (afterId), so ids must become visible in increasing order. A bare identity
+-- does not ensure it: two appends may take ids 7 and 8 and commit 8 first, and a reader that saw 8 would
+-- never read 7. The transaction lock serialises appends from the id's allocation to the commit (it is
+-- released only after the commit is visible), so an id is visible before any larger one is allocated.
+-- The cost is that appends from every process queue on it: see the README for the figures.
+CREATE FUNCTION herald_append_event(
+  p_message_id text, p_run_id text, p_seq integer, p_state text, p_destination text, p_sender text,
+  p_at timestamptz
+) RETURNS TABLE (appended_id bigint, logged_state text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  new_id bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${EVENT_APPEND_LOCK});
+  -- Taken after the lock, so this statement sees every append committed before ours.
+  INSERT INTO herald_message_events (message_id, run_id, seq, state, destination, sender, at)
+  VALUES (p_message_id, p_run_id, p_seq, p_state, p_destination, p_sender, p_at)
+  ON CONFLICT (message_id, run_id, seq) DO NOTHING
+  RETURNING id INTO new_id;
+  IF new_id IS NOT NULL THEN
+    -- Delivered to listeners when (and only if) this transaction commits.
+    PERFORM pg_notify('${EVENTS_CHANNEL}', new_id::text);
+    RETURN QUERY SELECT new_id, p_state;
+  ELSE
+    RETURN QUERY SELECT NULL::bigint, e.state FROM herald_message_events e
+      WHERE e.message_id = p_message_id AND e.run_id = p_run_id AND e.seq = p_seq;
+  END IF;
+END
+$fn$;
+`,
+  },
+];
+
+/** The schema version this build of Herald knows (the last migration's). */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** The database was migrated by a newer Herald than this one: running against it could corrupt it. */
+export class DatabaseSchemaTooNewError extends Error {
+  override name = 'DatabaseSchemaTooNewError';
+  constructor(
+    readonly databaseVersion: number,
+    readonly knownVersion: number,
+  ) {
+    super(
+      `the database schema is at version ${databaseVersion}, newer than this Herald knows (version ` +
+        `${knownVersion}): run a Herald release that knows version ${databaseVersion} or later`,
+    );
+  }
+}
+
+/** What a migration run found and did. */
+export interface MigrationResult {
+  /** Versions this call applied (empty when another process had, or nothing was pending). */
+  applied: number[];
+  /** The schema version the database is at now. */
+  version: number;
+}
+
+/**
+ * Brings the database's schema up to SCHEMA_VERSION on a connection of its own (closed before it
+ * returns), holding the migration advisory lock throughout; throws DatabaseSchemaTooNewError for a
+ * database a newer Herald migrated.
+ */
+export async function migratePostgres(
+  connection: string | ClientConfig,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrationResult> {
+  const client = new Client(typeof connection === 'string' ? { connectionString: connection } : connection);
+  // A connection that drops mid-migration errors the pending query; this keeps it from crashing the process.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    // Session-level: held across the per-step transactions below, released at unlock (or disconnect).
+    await client.query('SELECT pg_advisory_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK]);
+    // Created only when missing, so a read-only database that is up to date still opens (and says so at /readyz).
+    const { rows: found } = await client.query<{ table: string | null }>(
+      "SELECT to_regclass('herald_schema_migrations')::text AS table",
+    );
+    if (!found[0]?.table) {
+      await client.query(`CREATE TABLE herald_schema_migrations (
+      version    integer PRIMARY KEY,
+      name       text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    }
+    const { rows } = await client.query<{ version: number | null }>(
+      'SELECT max(version) AS version FROM herald_schema_migrations',
+    );
+    const current = rows[0]?.version ?? 0;
+    const known = migrations[migrations.length - 1]?.version ?? 0;
+    if (current > known) throw new DatabaseSchemaTooNewError(current, known);
+    const applied: number[] = [];
+    for (const migration of migrations.filter((m) => m.version > current)) {
+      await client.query('BEGIN');
+      try {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO herald_schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      applied.push(migration.version);
+    }
+    await client.query('SELECT pg_advisory_unlock($1, $2)', [ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK]);
+    return { applied, version: Math.max(current, known) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
