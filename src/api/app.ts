@@ -6,10 +6,13 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { HeraldConfig } from '../config/config';
 import { createApiKeyVerifier } from './auth';
 import { problemClientErrorHandler } from './client-errors';
 import { dependencyDecorations, type ApiDependencies } from './decorations';
+import type { EventHub } from './event-hub';
 import { problemFromError } from './error-mapping';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './json-depth';
 import { refuseMessageBreakingWireRules } from './message-wire-rules';
@@ -33,13 +36,43 @@ function routePattern(url: string): RegExp {
   return new RegExp(`^${escaped}/?$`);
 }
 
+/**
+ * How long a closing API lets requests in flight finish: the longest one a client is promised is a
+ * reply POST waiting HERALD_REPLY_WAIT, plus time to answer.
+ */
+export function apiDrainMs(config: HeraldConfig): number {
+  return config.replyWaitMs + 2_000;
+}
+
+/**
+ * A graceful stop: on close, before Fastify cuts connections, the API stops accepting connections, ends
+ * every event stream cleanly (the hub closes its subscribers: an EventSource reconnects, elsewhere, with
+ * Last-Event-ID), and waits up to `drainMs` for the requests in flight to be answered.
+ */
+function drainOnClose(server: Server, hub: EventHub, log: FastifyBaseLogger, drainMs: number) {
+  const open = new Set<ServerResponse>();
+  server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    open.add(response);
+    response.once('close', () => open.delete(response));
+  });
+  return async () => {
+    // Fastify closes the server again after this hook; it ignores the "not running" that answers.
+    if (server.listening) server.close();
+    await hub.close();
+    const deadline = Date.now() + drainMs;
+    while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (open.size > 0) log.warn({ requests: open.size, drainMs }, 'requests still open at close: cut');
+  };
+}
+
 /** Builds the app; call `ready()` or `listen()` on it. */
 export async function buildApp(deps: ApiDependencies) {
   const app = Fastify({
     loggerInstance: withLoggableUrls(deps.logger),
     clientErrorHandler: problemClientErrorHandler,
     bodyLimit: deps.config.api.bodyLimitBytes,
-    // Event streams are hijacked long-lived responses: close them on shutdown rather than wait for clients.
+    // After the drain below (streams ended, requests finished or out of time), whatever connection is
+    // left (idle keep-alive sockets, a request past the drain) is closed rather than waited for.
     forceCloseConnections: true,
     // Request ids in logs, and a client may pass its own for tracing.
     requestIdHeader: 'x-request-id',
@@ -61,6 +94,8 @@ export async function buildApp(deps: ApiDependencies) {
   app.decorate('temporal', decorations.temporal);
   app.decorate('deadLetterStore', decorations.deadLetterStore);
   app.decorate('eventLog', decorations.eventLog);
+  app.decorate('eventHub', decorations.eventHub);
+  app.addHook('preClose', drainOnClose(app.server, decorations.eventHub, app.log, apiDrainMs(deps.config)));
   app.decorate('destinationPolicy', decorations.destinationPolicy);
 
   // JSON only, and keep the raw text: reply signatures are computed over the exact bytes sent.

@@ -10,6 +10,7 @@ import type { HeraldConfig } from '../config/config';
 import { parseAllowlist, type DestinationPolicy } from '../destinations/destination-policy';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
+import { createEventHub, type EventHub, type EventHubOptions } from './event-hub';
 import { createHeraldTemporal, type HeraldTemporal } from '../temporal/herald-temporal';
 
 /** What the API is built from (`buildApp(deps)`). */
@@ -19,6 +20,8 @@ export interface ApiDependencies {
   store: DeadLetterStore;
   events: EventLog;
   logger: Logger;
+  /** Builds the event hub the streams subscribe to (the benchmark's per-stream baseline swaps it). */
+  createEventHub?: (options: EventHubOptions) => EventHub;
 }
 
 declare module 'fastify' {
@@ -28,6 +31,8 @@ declare module 'fastify' {
     temporal: HeraldTemporal;
     deadLetterStore: DeadLetterStore;
     eventLog: EventLog;
+    /** The one reader of the event log that every open stream subscribes to; closed first on close. */
+    eventHub: EventHub;
     /** Which destinations messages and callbacks may target, parsed from config once. */
     destinationPolicy: DestinationPolicy;
     /** Every route registered (method and URL), for the documentation check. */
@@ -57,6 +62,11 @@ export function dependencyDecorations(deps: ApiDependencies) {
     }),
     deadLetterStore: deps.store,
     eventLog: deps.events,
+    eventHub: (deps.createEventHub ?? createEventHub)({
+      events: deps.events,
+      pollIntervalMs: deps.config.api.eventPollIntervalMs,
+      logger: deps.logger,
+    }),
     destinationPolicy: parseAllowlist(deps.config.destinationAllowlist),
   } satisfies Partial<FastifyInstance>;
 }

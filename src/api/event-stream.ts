@@ -1,18 +1,19 @@
 /**
- * Server-Sent Events from the event log. The API tails the log (a short poll of an indexed table), so
- * every API process serves every change whichever worker published it; `Last-Event-ID` resumes from
- * a position in the log without gaps.
+ * Server-Sent Events from the event log. Each stream is a subscriber of the process's event hub
+ * (event-hub.ts), which tails the log once for all of them, so every API process serves every change
+ * whichever worker published it; `Last-Event-ID` resumes from a position in the log without gaps.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminal, type MessageState } from '../contract/message-status';
-import type { EventLog, EventLogQuery, MessageEvent } from '../store/event-log';
+import type { MessageEvent } from '../store/event-log';
+import type { EventFilter, EventHub, SubscriptionEnd } from './event-hub';
 
-const POLL_MS = 200;
+/** Comment lines keep proxies and load balancers from closing a quiet stream as idle. */
 const HEARTBEAT_MS = 15_000;
 
 export interface StreamOptions {
-  events: EventLog;
-  query: Omit<EventLogQuery, 'afterId' | 'limit'>;
+  hub: EventHub;
+  query: EventFilter;
   /** Stream events after this log position. */
   afterId: number;
   /** Sent first (the current state), when the client is not resuming. */
@@ -26,6 +27,17 @@ export function eventData(event: MessageEvent) {
   return { id: event.messageId, state: event.state, at: event.at, seq: event.seq, destination: event.destination };
 }
 
+// One event goes to many streams: its SSE text is built once (the hub hands every stream the same object).
+const frames = new WeakMap<MessageEvent, string>();
+function frameOf(event: MessageEvent): string {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    frame = `id: ${event.id}\nevent: state\ndata: ${JSON.stringify(eventData(event))}\n\n`;
+    frames.set(event, frame);
+  }
+  return frame;
+}
+
 /** The Last-Event-ID a client sent, if it is a log position. */
 export function lastEventId(request: FastifyRequest): number | undefined {
   const raw = request.headers['last-event-id'];
@@ -33,6 +45,7 @@ export function lastEventId(request: FastifyRequest): number | undefined {
   return value !== undefined && /^\d+$/.test(value.trim()) ? Number(value) : undefined;
 }
 
+/** Serves one stream until its terminal state, the client leaving, or the hub ending it; resolves then. */
 export async function streamEvents(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -48,34 +61,65 @@ export async function streamEvents(
     'x-accel-buffering': 'no',
   });
   out.write('retry: 2000\n\n');
-  let closed = false;
-  request.raw.on('close', () => (closed = true));
-  const send = (event: MessageEvent) => {
-    out.write(`id: ${event.id}\nevent: state\ndata: ${JSON.stringify(eventData(event))}\n\n`);
-    return options.endOnTerminal && isTerminal(event.state as MessageState);
-  };
-  try {
-    if (options.initial && send(options.initial)) return;
-    let cursor = options.afterId;
-    let lastWrite = Date.now();
-    while (!closed) {
-      const batch = await options.events.read({ ...options.query, afterId: cursor, limit: 200 });
-      for (const event of batch) {
-        cursor = event.id;
-        lastWrite = Date.now();
-        if (send(event)) return;
-      }
-      if (batch.length === 0) {
-        if (Date.now() - lastWrite > HEARTBEAT_MS) {
-          out.write(': keep-alive\n\n');
-          lastWrite = Date.now();
-        }
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
+  let lastWrite = Date.now();
+  const send = (event: MessageEvent): boolean => {
+    // The events of one read go out in one write: corked until the hub's dispatch loop is done.
+    if (out.writableCorked === 0) {
+      out.cork();
+      process.nextTick(() => out.uncork());
     }
-  } catch (error) {
-    request.log.error({ err: error }, 'event stream failed');
-  } finally {
-    if (!out.writableEnded) out.end();
+    out.write(frameOf(event));
+    lastWrite = Date.now();
+    return !(options.endOnTerminal && isTerminal(event.state as MessageState));
+  };
+  if (options.initial && !send(options.initial)) {
+    out.end();
+    return;
   }
+
+  await new Promise<void>((resolve) => {
+    let unsubscribe: (() => void) | undefined;
+    let over = false;
+    const heartbeat = setInterval(() => {
+      if (Date.now() - lastWrite < HEARTBEAT_MS) return;
+      out.write(': keep-alive\n\n');
+      lastWrite = Date.now();
+    }, HEARTBEAT_MS / 3);
+    const finish = (reason: SubscriptionEnd | 'gone') => {
+      if (over) return;
+      over = true;
+      clearInterval(heartbeat);
+      unsubscribe?.();
+      if (reason === 'lagging') {
+        // A client this far behind is not reading: drop what is queued for it. EventSource reconnects
+        // with the last id it received, and the catch-up read of the new stream gives it the rest.
+        out.destroy();
+      } else if (!out.writableEnded) {
+        // Ended with the terminal state, or the API is stopping: a clean end, so the client reconnects
+        // (to this or another API process) with Last-Event-ID.
+        out.end();
+      }
+      resolve();
+    };
+    // The response closes when the client leaves (or after our own end).
+    out.once('close', () => finish('gone'));
+    options.hub
+      .subscribe({
+        filter: options.query,
+        afterId: options.afterId,
+        deliver: send,
+        backlog: () => out.writableLength,
+        end: finish,
+      })
+      .then(
+        (stop) => {
+          if (over) stop();
+          else unsubscribe = stop;
+        },
+        (error: unknown) => {
+          request.log.error({ err: error }, 'event stream failed');
+          finish('failed');
+        },
+      );
+  });
 }

@@ -30,6 +30,12 @@ export interface HeraldConfig {
     /** Largest request body accepted (413 beyond); kept below Temporal's 2 MiB payload limit. */
     bodyLimitBytes: number;
     keys: ApiKey[];
+    /**
+     * How often each API process reads the event log without a wake-up hint. Appends made in the same
+     * process wake its streams at once; on SQLite, appends by a worker process are found by this poll.
+     * @defaultValue 200ms (HERALD_EVENT_POLL_INTERVAL)
+     */
+    eventPollIntervalMs: number;
   };
   /** Standard Webhooks secrets (`whsec_…`) that repliers sign with, by destination host; `*` for any host. */
   replySecrets: Record<string, string>;
@@ -202,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       port: number('HERALD_API_PORT', 3000, 0, 65535),
       bodyLimitBytes: number('HERALD_BODY_LIMIT_BYTES', 1_048_576, 1024, 1_800_000),
       keys,
+      eventPollIntervalMs: duration('HERALD_EVENT_POLL_INTERVAL', '200ms'),
     },
     replySecrets,
     callbackSecrets,
@@ -301,6 +308,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   if (config.delivery.defaults.attemptTimeoutMs > config.delivery.defaults.deadlineMs) {
     problems.push('HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE');
   }
+  // Below 10 ms the poll is a busy loop; above a minute a worker's event on another process waits that long.
+  const poll = config.api.eventPollIntervalMs;
+  if (poll < 10 || poll > 60_000) problems.push('HERALD_EVENT_POLL_INTERVAL: must be from 10ms to 1m');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -7,7 +7,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { buildApp, type HeraldApp } from '../api/app';
+import { apiDrainMs, buildApp, type HeraldApp } from '../api/app';
+import type { ApiDependencies } from '../api/decorations';
 import { temporalAddress, type HeraldConfig } from '../config/config';
 import { createLogger } from '../observability/logger';
 import type { DeadLetterStore } from '../store/dead-letter-store';
@@ -22,10 +23,12 @@ import { isStoreUnavailable, retryStartup } from './startup-retry';
 import { startRetention } from './retention';
 
 /**
- * How long the API may take to close. Requests are short and event streams are cut at close
- * (forceCloseConnections); a close that hangs beyond this is logged and left, so the worker still drains.
+ * How long the API may take to close: its drain (event streams ended, requests in flight answered; see
+ * api/app.ts) and a little more. A close that hangs beyond this is logged and left, so the worker still drains.
  */
-export const API_CLOSE_TIMEOUT_MS = 10_000;
+export function apiCloseTimeoutMs(config: HeraldConfig): number {
+  return apiDrainMs(config) + 3_000;
+}
 
 /** What to run besides the client and stores. */
 export interface OpenResourcesOptions {
@@ -33,8 +36,8 @@ export interface OpenResourcesOptions {
   logger?: Logger;
   /** Run a worker on config.taskQueue (`true`, or the worker's own test dependencies). */
   worker?: boolean | Pick<HeraldWorkerOptions, 'workflowBundle' | 'dispatcher'>;
-  /** Serve the HTTP API on config.api.host and config.api.port. */
-  api?: boolean;
+  /** Serve the HTTP API on config.api.host and config.api.port (`true`, or with its event hub swapped). */
+  api?: boolean | Pick<ApiDependencies, 'createEventHub'>;
 }
 
 /** A worker that is polling. */
@@ -65,7 +68,7 @@ export interface BaseResources {
 
 // Asked for with a literal (`worker: true`, `api: true`), the worker and API are typed as present.
 type WithWorker<O> = O extends { worker: true | object } ? { worker: RunningWorker } : { worker?: RunningWorker };
-type WithApi<O> = O extends { api: true } ? { api: ListeningApi } : { api?: ListeningApi };
+type WithApi<O> = O extends { api: true | object } ? { api: ListeningApi } : { api?: ListeningApi };
 export type HeraldResources<O extends OpenResourcesOptions = OpenResourcesOptions> = BaseResources &
   WithWorker<O> &
   WithApi<O>;
@@ -150,8 +153,15 @@ export async function openResources<const O extends OpenResourcesOptions>(
     }
 
     if (options.api) {
-      const app = await buildApp({ config, client, store, events, logger });
-      stack.push('api', () => app.close(), { timeoutMs: API_CLOSE_TIMEOUT_MS });
+      const app = await buildApp({
+        config,
+        client,
+        store,
+        events,
+        logger,
+        ...(options.api === true ? {} : options.api),
+      });
+      stack.push('api', () => app.close(), { timeoutMs: apiCloseTimeoutMs(config) });
       const url = await app.listen({ host: config.api.host, port: config.api.port });
       resources.api = { app, url };
       logger.info({ url }, 'API listening');

@@ -3,8 +3,11 @@
  * API tails it to serve Server-Sent Events, so any number of API processes see every change.
  *
  * The embedded default is a table in the SQLite store (nothing to install; processes on one host share
- * the file). With HERALD_DATABASE_URL it is a PostgreSQL table that every host shares, and LISTEN/NOTIFY
- * tells readers when to look. test/store/event-log.contract.ts is the behaviour both keep.
+ * the file). With HERALD_DATABASE_URL it is a PostgreSQL table that every host shares. `watch` says when
+ * to read again: an in-process hint on SQLite (appends by another process are found by the reader's poll),
+ * LISTEN/NOTIFY on PostgreSQL. The log itself stays the source of truth: readers tail it by position, so a
+ * hint that never comes delays an event, never loses it. test/store/event-log.contract.ts is the behaviour
+ * both keep.
  */
 import type { MessageEvent, NewMessageEvent } from '../contract/message-event';
 
@@ -58,7 +61,10 @@ export interface EventLog {
    * from several processes at once.
    */
   prune(olderThan: string, batchSize: number): Promise<number>;
-  /** Calls listener soon after an event is appended by any process — a hint only; returns unsubscribe. */
+  /**
+   * Calls `listener` soon after an event is appended (a hint only; read the log for what changed);
+   * returns unsubscribe. Which appends give a hint depends on the store; a reader still polls.
+   */
   watch(listener: () => void): () => void;
   close(): Promise<void>;
 }

@@ -82,19 +82,28 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
   const prune = db.prepare(`
     DELETE FROM message_events WHERE id IN (
       SELECT id FROM message_events WHERE at < @olderThan ORDER BY at LIMIT @batchSize)`);
-  // In-process only: SQLite has no notifications, so other processes' appends reach readers by polling.
-  const listeners = new Set<() => void>();
+  // Wake-ups for appends made through this connection only: SQLite has no cross-process notification,
+  // so a reader in another process finds those appends by polling. Appends in one tick wake once.
+  const watchers = new Set<() => void>();
+  let wakePending = false;
+  const wakeWatchers = () => {
+    wakePending = false;
+    for (const listener of [...watchers]) {
+      // A hint only: a listener that throws must not take the others (or the process) with it.
+      try {
+        listener();
+      } catch {
+        // ignored: the reader polls anyway
+      }
+    }
+  };
 
   return {
     async append(event: NewMessageEvent) {
       appendOnce(event);
-      // A hint to readers: one that throws must not fail the append that is already committed.
-      for (const listener of listeners) {
-        try {
-          listener();
-        } catch {
-          // ignored: the reader polls anyway
-        }
+      if (watchers.size > 0 && !wakePending) {
+        wakePending = true;
+        setImmediate(wakeWatchers);
       }
     },
     async read(query: EventLogQuery) {
@@ -119,14 +128,13 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
       return prune.run({ olderThan, batchSize }).changes;
     },
     watch(listener: () => void) {
-      const own = () => listener();
-      listeners.add(own);
-      return () => {
-        listeners.delete(own);
-      };
+      // A wrapper per call, so the same function watched twice is two subscriptions.
+      const entry = () => listener();
+      watchers.add(entry);
+      return () => void watchers.delete(entry);
     },
     async close() {
-      listeners.clear();
+      watchers.clear();
       db.close();
     },
   };

@@ -23,7 +23,7 @@ describe('defaults', () => {
   test('an empty environment gives the documented defaults', () => {
     const dataDir = resolve('.data');
     const expected: HeraldConfig = {
-      api: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 1_048_576, keys: [] },
+      api: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 1_048_576, keys: [], eventPollIntervalMs: 200 },
       replySecrets: {},
       callbackSecrets: {},
       destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
@@ -124,6 +124,7 @@ describe('values are read and parsed', () => {
       HERALD_API_HOST: '0.0.0.0',
       HERALD_API_PORT: '8080',
       HERALD_BODY_LIMIT_BYTES: '65536',
+      HERALD_EVENT_POLL_INTERVAL: '1s',
       HERALD_API_KEYS: 'ops:abcdefghijklmnop, ci:0123456789abcdef0123',
       HERALD_REPLY_SECRETS: '{"*":"whsec_abc","api.example.com":"whsec_def"}',
       HERALD_CALLBACK_SECRETS: '{"ops":"whsec_cb"}',
@@ -170,6 +171,7 @@ describe('values are read and parsed', () => {
         { name: 'ops', key: 'abcdefghijklmnop' },
         { name: 'ci', key: '0123456789abcdef0123' },
       ],
+      eventPollIntervalMs: 1000,
     });
     expect(config.replySecrets).toEqual({ '*': 'whsec_abc', 'api.example.com': 'whsec_def' });
     expect(config.callbackSecrets).toEqual({ ops: 'whsec_cb' });
@@ -347,6 +349,8 @@ describe('invalid values', () => {
     ['HERALD_RETRY_MAXIMUM_ATTEMPTS', '10001'],
     ['HERALD_REDRIVE_RATE', '10001'],
     ['HERALD_RESPONSE_EXCERPT_BYTES', '-1'],
+    ['HERALD_EVENT_POLL_INTERVAL', '5ms'],
+    ['HERALD_EVENT_POLL_INTERVAL', '2m'],
   ])('%s=%p is out of range', (name, value) => {
     // (A value beyond its limit may also be reported as a default beyond the limit.)
     expect(problemsOf({ [name]: value })[0]).toEqual(expect.stringContaining(`${name}: must be`));

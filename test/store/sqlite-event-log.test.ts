@@ -1,4 +1,4 @@
-/** The SQLite event log: the contract on a real file (in a directory it creates). */
+/** The SQLite event log: the contract on a real file (in a directory it creates), and its in-process watch hint. */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,47 @@ test('the file is created with its missing directories', async () => {
   const log = openSqliteEventLog(join(dir, 'a', 'b', 'events.sqlite'));
   try {
     expect(existsSync(join(dir, 'a', 'b', 'events.sqlite'))).toBe(true);
+  } finally {
+    await log.close();
+  }
+});
+
+test('watch: a hint soon after appends through this connection (one per tick), none after unsubscribe', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'herald-event-log-'));
+  const file = join(dir, 'events.sqlite');
+  const log = openSqliteEventLog(file);
+  const event = (seq: number, state: string, messageId = 'msg-1', runId = 'run-1') => ({
+    messageId,
+    runId,
+    seq,
+    state,
+    destination: 'api.example.com',
+    sender: 'ci',
+    at: `2030-01-01T00:00:0${seq}.000Z`,
+  });
+  try {
+    let hints = 0;
+    const unsubscribe = log.watch(() => (hints += 1));
+    await log.append(event(1, 'accepted'));
+    await log.append(event(2, 'delivering'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hints).toBe(1);
+    await log.append(event(3, 'delivered'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hints).toBe(2);
+    // Another connection's appends (another process's, in production) give this one no hint: readers poll.
+    const second = openSqliteEventLog(file);
+    try {
+      await second.append(event(1, 'accepted', 'msg-2'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(hints).toBe(2);
+    } finally {
+      await second.close();
+    }
+    unsubscribe();
+    await log.append(event(4, 'delivered', 'msg-1', 'run-2'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(hints).toBe(2);
   } finally {
     await log.close();
   }

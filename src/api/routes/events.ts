@@ -13,7 +13,7 @@ const SseResponse = {
 
 /** Event stream routes; the event log and the Temporal operations come from the instance. */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { temporal, eventLog: events } = app;
+  const { temporal, eventLog: events, eventHub: hub } = app;
 
   app.get(
     '/messages/:id/events',
@@ -43,7 +43,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (resumeAfter !== undefined) {
         await temporal.requireMessage(id);
         return streamEvents(request, reply, {
-          events,
+          hub,
           query: { messageId: id },
           afterId: resumeAfter,
           endOnTerminal: true,
@@ -51,7 +51,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (latest) {
         return streamEvents(request, reply, {
-          events,
+          hub,
           query: { messageId: id },
           afterId: latest.id,
           initial: latest,
@@ -71,7 +71,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         at: status.updatedAt,
       };
       return streamEvents(request, reply, {
-        events,
+        hub,
         query: { messageId: id },
         afterId: 0,
         initial,
@@ -87,7 +87,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'streamEvents',
         summary: 'Follow all messages',
         description:
-          'Server-Sent Events for every message sent with this API key, from now on (or after `Last-Event-ID`). The stream stays open.',
+          'Server-Sent Events for every message sent with this API key, from now on (or after `Last-Event-ID`). The stream stays open; an API process that stops ends it, and a reconnect with `Last-Event-ID` (to any API process) misses nothing.',
         tags: ['events'],
         response: { 200: SseResponse, ...problems(401) },
       },
@@ -95,7 +95,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const afterId = lastEventId(request) ?? (await events.lastId());
       return streamEvents(request, reply, {
-        events,
+        hub,
         query: { sender: request.apiKeyName ?? '' },
         afterId,
         endOnTerminal: false,
