@@ -7,6 +7,8 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // test/fleet/ runs under `npm run test:fleet` (jest.fleet.config.js), on a Temporal server it may build.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/fleet/'],
   // One real Temporal dev server for the whole run, on a free port; stopped even when tests fail.
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',

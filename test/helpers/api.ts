@@ -24,48 +24,56 @@ export interface TestResponse<T = unknown> {
   text: string;
 }
 
+/** What `call` takes besides method and path. */
+export interface CallOptions {
+  json?: unknown;
+  raw?: string;
+  headers?: Record<string, string | null>;
+}
+
 export interface TestApi {
   app: HeraldApp;
   url: string;
   config: HeraldConfig;
   /** A request with the test API key unless `headers.authorization` says otherwise (null = none). */
-  call<T = Record<string, unknown>>(
-    method: string,
-    path: string,
-    options?: { json?: unknown; raw?: string; headers?: Record<string, string | null> },
-  ): Promise<TestResponse<T>>;
+  call<T = Record<string, unknown>>(method: string, path: string, options?: CallOptions): Promise<TestResponse<T>>;
   close(): Promise<void>;
 }
 
 /** The test view of a listening API. */
 export function testApi(api: ListeningApi, config: HeraldConfig, close: () => Promise<void>): TestApi {
   const { app, url } = api;
-  return {
-    app,
-    url,
-    config,
-    async call(method, path, options = {}) {
-      const headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` };
-      let body: string | undefined;
-      if (options.json !== undefined) {
-        body = JSON.stringify(options.json);
-        headers['content-type'] = 'application/json';
-      }
-      if (options.raw !== undefined) body = options.raw;
-      for (const [name, value] of Object.entries(options.headers ?? {})) {
-        if (value === null) delete headers[name];
-        else headers[name] = value;
-      }
-      const response = await undiciRequest(`${url}${path}`, { method: method as 'GET', headers, body });
-      const text = await response.body.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON (e.g. the docs page)
-      }
-      return { status: response.statusCode, headers: response.headers, body: parsed as never, text };
-    },
-    close,
-  };
+  return { app, url, config, call: (method, path, options) => callApi(url, method, path, options), close };
+}
+
+/**
+ * A real request to the API at `url`, with the test API key unless `headers.authorization` says otherwise
+ * (null = none); any API, in this process or another.
+ */
+export async function callApi<T = Record<string, unknown>>(
+  url: string,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<TestResponse<T>> {
+  const headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` };
+  let body: string | undefined;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['content-type'] = 'application/json';
+  }
+  if (options.raw !== undefined) body = options.raw;
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (value === null) delete headers[name];
+    else headers[name] = value;
+  }
+  const response = await undiciRequest(`${url}${path}`, { method: method as 'GET', headers, body });
+  const text = await response.body.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (e.g. the docs page)
+  }
+  return { status: response.statusCode, headers: response.headers, body: parsed as never, text };
 }

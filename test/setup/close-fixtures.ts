@@ -1,4 +1,8 @@
-/** Closes the fixtures a test file left open, after its last test, however its tests ended. */
+/** Closes the fixtures and fleets a test file left open, after its last test, however its tests ended. */
 import { closeFixtures } from '../helpers/fixture';
+import { closeHeraldFleets } from '../helpers/herald-fleet';
 
-afterAll(() => closeFixtures());
+afterAll(async () => {
+  await closeHeraldFleets();
+  await closeFixtures();
+});

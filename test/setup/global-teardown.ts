@@ -1,5 +1,9 @@
-/** Stops the dev server and PostgreSQL the global setup started; jest runs this even when tests fail. */
+/**
+ * Stops what the global setup started (the dev server or, under `npm run test:fleet`, the Temporal
+ * server on PostgreSQL; then PostgreSQL); jest runs this even when tests fail.
+ */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { RunningTemporalServer } from '../../scripts/temporal-server/temporal-server';
 import type { RunningPostgres } from '../helpers/postgres';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +13,11 @@ export default async function globalTeardown(): Promise<void> {
   if (env) {
     await env.teardown();
     console.log('[herald tests] Temporal dev server stopped');
+  }
+  const server = (globalThis as { __heraldTemporalServer?: RunningTemporalServer }).__heraldTemporalServer;
+  if (server) {
+    await server.stop();
+    console.log('[herald tests] Temporal server stopped');
   }
   const postgres = (globalThis as { __heraldPostgres?: RunningPostgres }).__heraldPostgres;
   if (postgres) {
