@@ -70,7 +70,7 @@ export interface HeraldConfig {
   };
   startup: {
     /**
-     * How long a starting worker or API keeps retrying Temporal and the SQLite store before it gives up
+     * How long a starting worker or API keeps retrying Temporal and the store (SQLite or PostgreSQL) before it gives up
      * and exits; 0 retries forever (an orchestrator's restart loop is then not needed for a late Temporal).
      * @defaultValue 0
      */

@@ -70,11 +70,11 @@ describe('openResources', () => {
   /** Newest first: the API stops taking requests, the worker drains, then what they used. */
   const CLOSE_ORDER = [
     'api',
+    'retention',
     'ended-run sweeper',
     'worker',
     'temporal worker connection',
-    'event log',
-    'dead-letter store',
+    'dead-letter store and event log',
     'temporal client connection',
   ];
 

@@ -32,7 +32,7 @@ describe('PostgreSQL only', () => {
   afterEach(() => store.close());
 
   test('a message body with \\u0000 and astral characters is kept as written (json, not jsonb)', async () => {
-    const body = { text: 'nul\u0000 here', emoji: '📬', nested: { n: 1.5, big: 12345678901234567 } };
+    const body = { text: 'nul\u0000 here', emoji: '📬', nested: { n: 1.5, big: 9007199254740991 } };
     await store.put({
       id: 'odd',
       message: { id: 'odd', destination: { url: 'https://api.example.com/hook' }, body },
