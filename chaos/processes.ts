@@ -40,6 +40,11 @@ export class ManagedProcess {
     this.log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   }
 
+  /** The OS process id of the current run (undefined before the first start). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Validates docker-compose.yml (there is no Docker engine here to run it). `docker-compose config`
-# parses the file, checks it against the Compose schema and resolves variables, so a broken file fails.
+# parses the file, checks it against the Compose schema and resolves variables, so a broken file fails;
+# then the Temporal services are checked against deploy/temporal/ (version, schema script, config).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v docker-compose >/dev/null 2>&1; then
@@ -14,4 +15,28 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   fi
 fi
 docker-compose -f docker-compose.yml config --quiet
-echo "docker-compose.yml is valid"
+
+# Temporal in the compose stack is the one `npm run temporal:fleet` and `npm run test:fleet` run here
+# (scripts/temporal-server/): the same version, schema steps and config file. Nothing here can run the
+# images, so check that the file still says so.
+problems=()
+version="$(tr -d '[:space:]' <deploy/temporal/server-version)"
+for image in server admin-tools; do
+  tags="$(grep -oE "temporalio/$image:[^[:space:]]+" docker-compose.yml | sort -u)"
+  [ "$tags" = "temporalio/$image:$version" ] ||
+    problems+=("temporalio/$image must be tagged $version (deploy/temporal/server-version), found: ${tags:-none}")
+done
+mounts="$(grep -c -- '- ./deploy/temporal:/etc/herald/temporal:ro' docker-compose.yml || true)"
+[ "$mounts" = 2 ] || problems+=("temporal and temporal-admin-tools must both mount ./deploy/temporal at /etc/herald/temporal (found $mounts mounts)")
+grep -q "entrypoint: \['/bin/sh', '/etc/herald/temporal/setup-schema.sh'\]" docker-compose.yml ||
+  problems+=("temporal-admin-tools must run deploy/temporal/setup-schema.sh")
+for setting in \
+  'TEMPORAL_SERVER_CONFIG_FILE_PATH: /etc/herald/temporal/temporal-server.yaml' \
+  'DYNAMIC_CONFIG_FILE_PATH: /etc/herald/temporal/dynamic-config.yaml'; do
+  grep -qF "$setting" docker-compose.yml || problems+=("the temporal service must set $setting")
+done
+if [ "${#problems[@]}" -gt 0 ]; then
+  printf 'docker-compose.yml: %s\n' "${problems[@]}" >&2
+  exit 1
+fi
+echo "docker-compose.yml is valid and runs Temporal $version with deploy/temporal/"

@@ -76,7 +76,8 @@ async function main(): Promise<void> {
     await own?.stop();
     process.exit(code);
   };
-  // Ctrl-C reaches the whole foreground group, the server's wrapper too; both stop the same way.
+  // The server and PostgreSQL run in process groups of their own: Ctrl-C reaches only this process,
+  // which stops the server first and PostgreSQL last.
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   try {
@@ -100,11 +101,11 @@ async function main(): Promise<void> {
   });
   const { timings } = server;
   console.log(
-    `[temporal:fleet] Temporal ${build.version} on PostgreSQL serves namespace ${server.namespace} at ${server.address} ` +
+    `[temporal:fleet] Temporal ${build.version} on PostgreSQL serves namespace ${server.namespace} at ${server.advertisedAddress} ` +
       `(schemas ${timings.schemaMs} ms, start ${timings.serveMs} ms, namespace and search attributes ${timings.registerMs} ms; ` +
       `${((Date.now() - started) / 1000).toFixed(1)} s in all)`,
   );
-  console.log(JSON.stringify({ temporalAddress: server.address, namespace: server.namespace, postgresUrl }));
+  console.log(JSON.stringify({ temporalAddress: server.advertisedAddress, namespace: server.namespace, postgresUrl }));
   console.log('[temporal:fleet] Ctrl-C stops it');
 }
 

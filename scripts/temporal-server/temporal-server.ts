@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { HERALD_SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes-registration';
@@ -67,8 +68,10 @@ export interface TemporalServerTimings {
 }
 
 export interface RunningTemporalServer {
-  /** host:port of the frontend. */
+  /** host:port of the frontend, as this host reaches it. */
   address: string;
+  /** host:port other hosts use (the broadcast address when bound to 0.0.0.0). */
+  advertisedAddress: string;
   namespace: string;
   /** The frontend's HTTP API (`/api/v1/…`). */
   httpUrl: string;
@@ -129,6 +132,11 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const log = options.log ?? (() => undefined);
   const namespace = options.namespace ?? 'default';
   const host = options.host ?? '127.0.0.1';
+  // Bound to every interface, the services must announce an address the others can reach (as the
+  // image's entrypoint does under Docker); this process still reaches the frontend on loopback.
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const broadcast = wildcard ? (process.env.TEMPORAL_BROADCAST_ADDRESS ?? firstExternalAddress()) : undefined;
+  const reachable = wildcard ? '127.0.0.1' : host;
   const databases: TemporalDatabases = {
     default: options.databases?.default ?? 'temporal',
     visibility: options.databases?.visibility ?? 'temporal_visibility',
@@ -143,7 +151,9 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const ports = { grpc: options.port || grpc!, http: http!, others };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    // As docker-compose.yml starts the image (`temporal-server start`): config file and no-auth by variable.
     TEMPORAL_SERVER_CONFIG_FILE_PATH: join(DEPLOY, 'temporal-server.yaml'),
+    TEMPORAL_ALLOW_NO_AUTH: 'true',
     DYNAMIC_CONFIG_FILE_PATH: join(DEPLOY, 'dynamic-config.yaml'),
     LOG_LEVEL: options.logLevel ?? 'warn',
     POSTGRES_SEEDS: pg.host,
@@ -153,6 +163,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     DBNAME: databases.default,
     VISIBILITY_DBNAME: databases.visibility,
     BIND_ON_IP: host,
+    ...(broadcast ? { TEMPORAL_BROADCAST_ADDRESS: broadcast } : {}),
     FRONTEND_GRPC_PORT: String(ports.grpc),
     FRONTEND_HTTP_PORT: String(ports.http),
     ...Object.fromEntries(
@@ -172,7 +183,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   // killed with SIGKILL must not leave it holding ports and PostgreSQL connections.
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'scripts', 'run-while-parent-lives.mjs'), options.build.serverPath, '--allow-no-auth', 'start'],
+    [join(ROOT, 'scripts', 'run-while-parent-lives.mjs'), options.build.serverPath, 'start'],
     // Its own process group: Ctrl-C in a terminal must not stop it before the Herald processes using it.
     { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
@@ -201,7 +212,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     clearTimeout(timer);
   };
 
-  const address = `${host}:${ports.grpc}`;
+  const address = `${reachable}:${ports.grpc}`;
   try {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
     const connection = await untilServing(address, exited, deadline);
@@ -215,7 +226,8 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     return {
       address,
       namespace,
-      httpUrl: `http://${host}:${ports.http}`,
+      httpUrl: `http://${reachable}:${ports.http}`,
+      advertisedAddress: `${broadcast ?? host}:${ports.grpc}`,
       databases,
       timings: { schemaMs, serveMs, registerMs: Date.now() - mark },
       process: child,
@@ -290,6 +302,15 @@ async function registerNamespace(connection: Connection, namespace: string, dead
     }
   }
   throw new Error(`namespace ${namespace} was not usable with Herald's search attributes in time: ${String(last)}`);
+}
+
+/** This host's first non-loopback IPv4 address (for other hosts to reach its services). */
+function firstExternalAddress(): string {
+  const found = Object.values(networkInterfaces())
+    .flat()
+    .find((entry) => entry && entry.family === 'IPv4' && !entry.internal);
+  if (!found) throw new Error('bound to every interface, but no external IPv4 address: set TEMPORAL_BROADCAST_ADDRESS');
+  return found.address;
 }
 
 /** Runs a command to its end, its output line by line to `log`; rejects on a non-zero exit. */

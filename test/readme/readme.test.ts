@@ -63,6 +63,13 @@ const PLAN: Plan[] = [
   { starts: 'npx herald tail', mode: 'background', ready: 'tail' },
   { starts: 'SECRET=$(cat .data/dev-reply-secret)', mode: 'run' },
   { starts: "import { readFileSync } from 'node:fs';", mode: 'run' },
+  {
+    starts: 'npm run temporal:build',
+    mode: 'excluded',
+    reason:
+      'builds Go for minutes on a fresh machine and runs a server in the foreground until Ctrl-C; ' +
+      '`npm run test:fleet` runs the same scripts (test/fleet/), the dev-server variant included',
+  },
 ];
 
 /** The fenced blocks of a Markdown text in runnable languages (indented fences, in lists, included). */
