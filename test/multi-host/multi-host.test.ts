@@ -5,6 +5,7 @@
  * every other host reads: dead letters, redrives and event streams cross hosts, and a worker killed
  * with -9 in the middle of a batch leaves every message with one end and every dead letter one record.
  */
+import { readdirSync } from 'node:fs';
 import { TERMINAL_STATES } from '../../src/contract/message-status';
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { eventually } from '../helpers/eventually';
@@ -227,3 +228,9 @@ test(`kill -9 of a worker in the middle of ${BATCH} messages: each ends once, ea
     await target.close();
   }
 }, 120_000);
+
+test('no process of the fleet wrote anything to its own data directory: a host keeps nothing on local disk', () => {
+  for (const process of [...fleet.workers, ...fleet.apis]) {
+    expect([process.name, readdirSync(process.dataDir)]).toEqual([process.name, []]);
+  }
+});
