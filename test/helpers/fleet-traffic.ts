@@ -24,6 +24,8 @@ export interface SendReport {
   retriedConnectionErrors: number;
   /** Every response status the APIs gave (a retried request counts each time). */
   statuses: number[];
+  /** Each 5xx, with the API that gave it and its body (what a failing test shows). */
+  serverErrors: string[];
 }
 
 /** Errors a client sees while an API process restarts: the request never reached a listening process. */
@@ -42,7 +44,7 @@ export async function sendThrough(
   messages: readonly Outgoing[],
   options: { concurrency?: number; perSecond?: number } = {},
 ): Promise<SendReport> {
-  const report: SendReport = { statusById: new Map(), retriedConnectionErrors: 0, statuses: [] };
+  const report: SendReport = { statusById: new Map(), retriedConnectionErrors: 0, statuses: [], serverErrors: [] };
   const concurrency = options.concurrency ?? 10;
   const gapMs = options.perSecond ? 1000 / options.perSecond : 0;
   const started = Date.now();
@@ -57,6 +59,7 @@ export async function sendThrough(
           json: { id: message.id, destination: { url: message.url }, body: message.body ?? { n: index } },
         });
         report.statuses.push(response.status);
+        if (response.status >= 500) report.serverErrors.push(`${api.name}: ${response.status} ${response.text}`);
         report.statusById.set(message.id, response.status);
         return;
       } catch (error) {

@@ -128,6 +128,7 @@ test(`restarting each API in turn while ${MESSAGES} messages are sent through bo
     times.push(`${api.name} stopped in ${stopMs} ms, ready again in ${startMs} ms`);
   }
   const report = await sending;
+  expect(report.serverErrors).toEqual([]);
   expect(report.statuses.filter((status) => status >= 500)).toEqual([]);
   // Every message was accepted (a retry of one whose first answer was lost is the same message again).
   expect(ids.filter((id) => ![200, 202].includes(report.statusById.get(id) ?? 0))).toEqual([]);
