@@ -7,7 +7,8 @@ const base = require('./jest.config.js');
 
 module.exports = {
   ...base,
-  testMatch: ['<rootDir>/test/fleet/**/*.test.ts'],
+  // test/multi-host/ also runs under `npm test`, on the dev server.
+  testMatch: ['<rootDir>/test/fleet/**/*.test.ts', '<rootDir>/test/multi-host/**/*.test.ts'],
   // test/fleet/server/ tests the server scripts themselves: not on the dev server, which builds nothing.
   testPathIgnorePatterns: [
     '/node_modules/',

@@ -51,11 +51,16 @@ export function apiDrainMs(config: HeraldConfig): number {
  */
 function drainOnClose(server: Server, hub: EventHub, log: FastifyBaseLogger, drainMs: number) {
   const open = new Set<ServerResponse>();
+  let closing = false;
   server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
     open.add(response);
     response.once('close', () => open.delete(response));
+    // A request that came on a kept-alive connection while closing is answered, and its connection then
+    // closed, so the client's next request opens one to another API process.
+    if (closing) response.setHeader('connection', 'close');
   });
   return async () => {
+    closing = true;
     // Fastify closes the server again after this hook; it ignores the "not running" that answers.
     if (server.listening) server.close();
     await hub.close();
@@ -74,6 +79,9 @@ export async function buildApp(deps: ApiDependencies) {
     // After the drain below (streams ended, requests finished or out of time), whatever connection is
     // left (idle keep-alive sockets, a request past the drain) is closed rather than waited for.
     forceCloseConnections: true,
+    // A request on a kept-alive connection during the drain is served (and its connection closed above),
+    // not refused with a 503: a rolling restart must give clients no 5xx (test/multi-host/rolling-restart).
+    return503OnClosing: false,
     // Request ids in logs, and a client may pass its own for tracing.
     requestIdHeader: 'x-request-id',
     ajv: {

@@ -58,8 +58,15 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
           endOnTerminal: true,
         });
       }
-      // Nothing published yet (or a message from before the event log): start from its status.
+      // Nothing published yet: the workflow publishes each state change through an activity, so its
+      // status may already be ahead of the log (on a fleet, by a worker on another host). Starting from
+      // the status and then reading the log from 0 would show a later state before earlier ones; a
+      // message that is still going starts from the log, which will hold its whole life in order.
       const status = await temporal.readStatus(id);
+      if (!isTerminal(status.state)) {
+        return streamEvents(request, reply, { hub, query: { messageId: id }, afterId: 0, endOnTerminal: true });
+      }
+      // Ended with nothing in the log (a message from before the event log): its status is the whole stream.
       const initial = {
         id: 0,
         messageId: id,
