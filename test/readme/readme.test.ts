@@ -70,6 +70,13 @@ const PLAN: Plan[] = [
       'builds Go for minutes on a fresh machine and runs a server in the foreground until Ctrl-C; ' +
       '`npm run test:fleet` runs the same scripts (test/fleet/), the dev-server variant included',
   },
+  {
+    starts: 'node scripts/postgres.mjs --port 5434',
+    mode: 'excluded',
+    reason:
+      'a fleet on fixed ports, each process in the foreground, on the Temporal server built from Go; ' +
+      'test/multi-host/ runs the same layout (two APIs, workers, one PostgreSQL) on free ports',
+  },
 ];
 
 /** The fenced blocks of a Markdown text in runnable languages (indented fences, in lists, included). */
