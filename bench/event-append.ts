@@ -9,13 +9,11 @@
  *
  *   npx tsx bench/event-append.ts        (APPENDS=5000 to change the load)
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Pool } from 'pg';
+import { startLocalPostgres } from '../scripts/local-postgres';
 import { createPostgresEventLog } from '../src/store/postgres-event-log';
 import { migratePostgres } from '../src/store/postgres-migrations';
 
@@ -26,32 +24,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function main(): Promise<void> {
-  const child = spawn(
-    process.execPath,
-    [join(__dirname, '..', 'scripts', 'postgres.mjs'), '--port', String(await freePort())],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (line) =>
-      resolve((JSON.parse(line) as { url: string }).url),
-    );
-    child.once('exit', (code) => reject(new Error(`PostgreSQL exited (${code})`)));
-  });
+  const postgres = await startLocalPostgres();
+  const { url } = postgres;
   const rows: { mode: string; writers: number; appendsPerSecond: number; p50Ms: number; p99Ms: number }[] = [];
   try {
     await migratePostgres(url);
-    const server = await new Pool({ connectionString: url }).query<{ version: string }>('SHOW server_version');
+    const versionPool = new Pool({ connectionString: url });
+    const server = await versionPool.query<{ version: string }>('SHOW server_version');
+    await versionPool.end();
     for (const mode of ['ordered', 'unordered'] as const) {
       for (const writers of WRITERS) {
         const pools = Array.from({ length: writers }, () => new Pool({ connectionString: url, max: 1 }));
@@ -118,7 +99,7 @@ async function main(): Promise<void> {
     );
     console.log(`written to ${file}`);
   } finally {
-    child.kill('SIGTERM');
+    await postgres.stop();
   }
 }
 

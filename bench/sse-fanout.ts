@@ -20,10 +20,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get, type ClientRequest, type IncomingMessage } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteEventLog } from '../src/store/sqlite-event-log';
+import { freePort } from '../scripts/free-port';
 
 const CLIENTS = Number(process.env.SSE_CLIENTS ?? 2000);
 const KEYS = Number(process.env.SSE_KEYS ?? 10);
@@ -53,15 +53,6 @@ const median = (values: number[]) =>
     50,
   );
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  return port;
-}
 
 /** CPU seconds (user + system) and RSS of a process, from /proc. */
 function sample(pid: number): { cpuSeconds: number; rssMiB: number; at: number } {

@@ -14,7 +14,6 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { newMessageId } from '../src/contract/ids';
@@ -24,6 +23,7 @@ import { startChaosDownstream } from './downstream';
 import { heraldProcess, temporalProcess, type ManagedProcess, type ProcessEvent } from './processes';
 import { Replier } from './replier';
 import { formatChaosReport, judgeChaosRun, type DeadLetterRow, type MessageFacts } from './report';
+import { freePort } from '../scripts/free-port';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const MESSAGES = env('CHAOS_MESSAGES', 1500);
@@ -33,17 +33,6 @@ const REPLY_TIMEOUT_MS = 30_000;
 const TASK_QUEUE = 'chaos';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A deterministic random stream, so two runs with one seed inject the same faults. */
 function seededRandom(seed: number): () => number {

@@ -11,44 +11,12 @@
  * scripts/postgres.mjs on port 5433, keeping its data in .data/fleet/postgres, so that Herald's
  * processes can share it too (its URL is printed).
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { startLocalPostgres } from '../local-postgres';
 import { buildTemporalServer, startTemporalServer, type RunningTemporalServer } from './temporal-server';
 
 const ROOT = join(__dirname, '..', '..');
-
-/** A PostgreSQL of this command's own (scripts/postgres.mjs --keep), stopped with it. */
-async function startOwnPostgres(port: number): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'scripts', 'postgres.mjs'),
-      '--port',
-      String(port),
-      '--dir',
-      join(ROOT, '.data', 'fleet', 'postgres'),
-      '--keep',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (line) =>
-      resolve((JSON.parse(line) as { url: string }).url),
-    );
-    child.once('exit', (code) => reject(new Error(`PostgreSQL exited (${code}) before it was ready`)));
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -64,7 +32,14 @@ async function main(): Promise<void> {
   const started = Date.now();
   const build = await buildTemporalServer({ log });
 
-  const own = values['postgres-url'] ? undefined : await startOwnPostgres(Number(values['postgres-port']));
+  const own = values['postgres-url']
+    ? undefined
+    : await startLocalPostgres({
+        port: Number(values['postgres-port']),
+        keepIn: join(ROOT, '.data', 'fleet', 'postgres'),
+        detached: true,
+        inheritStderr: true,
+      });
   const postgresUrl = values['postgres-url'] ?? own!.url;
   let server: RunningTemporalServer | undefined;
   let stopping = false;

@@ -3,68 +3,13 @@
  * as a child process on a free port. The jest global setup starts one for the whole run; each test
  * file takes a database of its own from it with `createTestDatabase`, so files never share tables.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Client } from 'pg';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/observability/logger';
 import { openStores, type Stores } from '../../src/store/open-stores';
 
-export interface RunningPostgres {
-  /** The server's `postgres` database, as the superuser. */
-  url: string;
-  process: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Starts PostgreSQL and resolves once it accepts connections (initdb takes a few seconds). */
-export async function startPostgres(options: { timeoutMs?: number; port?: number } = {}): Promise<RunningPostgres> {
-  const port = options.port ?? (await freePort());
-  const child = spawn(
-    process.execPath,
-    [join(__dirname, '..', '..', 'scripts', 'postgres.mjs'), '--port', String(port)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`PostgreSQL did not start within ${options.timeoutMs ?? 60_000} ms: ${stderr}`));
-    }, options.timeoutMs ?? 60_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`PostgreSQL exited (${code}) before it was ready: ${stderr}`));
-    });
-  });
-  return {
-    url,
-    process: child,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+export { freePort } from '../../scripts/free-port';
+export { startLocalPostgres as startPostgres, type RunningPostgres } from '../../scripts/local-postgres';
 
 let databases = 0;
 

@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
@@ -17,16 +16,9 @@ import { TEST_API_ENV } from '../helpers/api';
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { eventually } from '../helpers/eventually';
 import { TEST_ENV, testHerald, uniqueId } from '../helpers/herald';
+import { freePort } from '../../scripts/free-port';
 
 const ROOT = join(__dirname, '..', '..');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 let dataDir: string;
 let devServer: DevServer | undefined;
