@@ -18,6 +18,8 @@ import type { Message } from '../contract/message';
 import { urlErrors } from '../contract/url-rules';
 import type { AttemptRecord } from '../contract/message-status';
 import { TokenUnavailableError, type TokenCache } from './token-provider';
+import type { NewMessageEvent } from '../contract/message-event';
+import { EventSeqConflictError, type EventLog } from '../store/event-log';
 
 export interface DeliverInput {
   message: Message;
@@ -29,6 +31,12 @@ export interface DeliverInput {
    * inputs of activities scheduled by older workflow code, whose retry policy counts every attempt.
    */
   shutdownCutsUncounted?: boolean;
+  /**
+   * State changes the workflow made before scheduling this delivery (lean runs): appended to the event
+   * log before the HTTP request. The task that scheduled the activity has committed by then, so they
+   * are states the history entered; appends are idempotent, so every attempt writes them again safely.
+   */
+  events?: NewMessageEvent[];
 }
 
 /** What a successful delivery reports back to the workflow. */
@@ -43,6 +51,8 @@ export interface DeliveryDependencies {
   logger: Logger;
   /** Tells the workflow about an attempt as soon as it ends (see worker.ts); failures here never fail delivery. */
   reportAttempt: (messageId: string, attempt: AttemptRecord) => Promise<void>;
+  /** Where the events a delivery carries are written (DeliverInput.events). */
+  events?: EventLog;
   /** undici dispatcher (connection pool); the global one when absent. */
   dispatcher?: Dispatcher;
   random?: () => number;
@@ -71,7 +81,13 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   const random = deps.random ?? Math.random;
 
   /** Sends the message to its destination once; throws a named failure when the attempt did not deliver. */
-  async function deliver({ message, round, plan, shutdownCutsUncounted }: DeliverInput): Promise<DeliveryReceipt> {
+  async function deliver({
+    message,
+    round,
+    plan,
+    shutdownCutsUncounted,
+    events,
+  }: DeliverInput): Promise<DeliveryReceipt> {
     const info = Context.current().info;
     const attempt = info.attempt;
     const shutdownCuts = shutdownCutsUncounted ? shutdownCutsOf(info.heartbeatDetails) : 0;
@@ -89,6 +105,25 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       ...(classification.outcome === 'delivered' ? {} : { cause: classification.cause }),
       ...extra,
     });
+
+    const unwritten = events?.length ? await appendEvents(events) : undefined;
+    if (unwritten) {
+      // The log is down: no request is made (a stream must not lag behind a delivery), and the attempt
+      // is not counted, as it never reached the destination; Temporal retries it after the backoff.
+      Context.current().heartbeat({ shutdownCuts: shutdownCuts + 1 } satisfies AttemptBudgetDetails);
+      const delay = computeRetryDelay({
+        attempt: counted,
+        policy: plan.retry,
+        maxRetryAfterMs: plan.maxRetryAfterMs,
+        random: random(),
+      });
+      const attemptRecord = record(
+        { outcome: 'retryable', cause: 'event_log_unavailable' },
+        { errorType: 'RetryableDeliveryError', error: unwritten, nextDelayMs: delay.delayMs },
+      );
+      await finish(message, attemptRecord);
+      throw new RetryableDeliveryError(`not sent: ${unwritten}`, attemptRecord, delay.delayMs);
+    }
 
     const url = parseDestination(message, deps.destinationPolicy);
     if (!(url instanceof URL)) {
@@ -209,6 +244,30 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     // still retry: the failure says it is the last (the workflow reads it as max_attempts_exhausted).
     if (shutdownCutsUncounted && !attemptsLeft) throw RetryableDeliveryError.lastOfBudget(failure, attemptRecord);
     throw new RetryableDeliveryError(failure, attemptRecord, delay.delayMs);
+  }
+
+  /** Appends the events a delivery carries; answers why they could not be written, or undefined. */
+  async function appendEvents(events: NewMessageEvent[]): Promise<string | undefined> {
+    if (!deps.events) return 'the worker has no event log';
+    for (const event of events) {
+      try {
+        await deps.events.append(event);
+      } catch (error) {
+        if (!(error instanceof EventSeqConflictError)) return `the event log is unavailable: ${describeError(error)}`;
+        // Retrying cannot fix a conflict, and holding the delivery for it would not either: report it.
+        deps.logger.error(
+          {
+            messageId: event.messageId,
+            runId: event.runId,
+            seq: event.seq,
+            state: event.state,
+            logged: error.loggedState,
+          },
+          'event refused: another state is logged under its seq',
+        );
+      }
+    }
+    return undefined;
   }
 
   async function sendWithToken(message: Message, url: URL, limits: SendLimits) {

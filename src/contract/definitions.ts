@@ -5,8 +5,18 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AttemptRecord, MessageStatus, ReplyInput } from './message-status';
 
-/** The workflow type; also what the Web UI and `temporal workflow list` show. */
+/**
+ * The message workflow type Herald starts; also what the Web UI and `temporal workflow list` show. It
+ * is `deliverMessage` made lean (see workflows/deliver-message.ts): a new type rather than a patch,
+ * because a patch costs two history events on every message, a marker and a search-attribute upsert.
+ */
+export const MESSAGE_WORKFLOW = 'heraldMessage';
+
+/** The message workflow type of earlier Herald versions: their runs replay on it, and a start from the Temporal CLI may still name it. */
 export const DELIVER_MESSAGE_WORKFLOW = 'deliverMessage';
+
+/** A visibility clause matching message workflows of either type. */
+export const MESSAGE_WORKFLOW_CLAUSE = `WorkflowType IN ('${MESSAGE_WORKFLOW}', '${DELIVER_MESSAGE_WORKFLOW}')`;
 
 /** The workflow that tells a sender a message's outcome (one per callback). */
 export const DELIVER_CALLBACK_WORKFLOW = 'deliverCallback';

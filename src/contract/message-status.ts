@@ -49,6 +49,11 @@ export function isTerminal(state: MessageState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
+/** Whether a run ends in `state`: every terminal state but `dead_lettered`, which parks for a redrive. */
+export function endsTheRun(state: MessageState): boolean {
+  return isTerminal(state) && state !== 'dead_lettered';
+}
+
 export const AttemptOutcomeSchema = Type.Union([
   Type.Literal('delivered'),
   Type.Literal('retryable'),

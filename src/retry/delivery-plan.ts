@@ -115,3 +115,42 @@ export function resolveDeliveryPlan(message: Pick<Message, 'retry' | 'reply'>, s
     },
   };
 }
+
+const RETRY_PLAN_FIELDS = [
+  'initialIntervalMs',
+  'backoffCoefficient',
+  'maximumIntervalMs',
+  'jitter',
+  'maximumAttempts',
+  'attemptTimeoutMs',
+  'deadlineMs',
+] as const;
+const LIMIT_FIELDS = [
+  'maximumAttempts',
+  'maximumIntervalMs',
+  'attemptTimeoutMs',
+  'deadlineMs',
+  'replyTimeoutMs',
+] as const;
+const SETTING_FIELDS = ['maxRetryAfterMs', 'deadLetterRetentionMs', 'responseExcerptBytes'] as const;
+
+function hasFiniteNumbers(value: unknown, fields: readonly string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return fields.every((field) => typeof record[field] === 'number' && Number.isFinite(record[field]));
+}
+
+/**
+ * Whether `value` has the shape of DeliverySettings. The workflow takes settings from its start input
+ * (the API sends its own, saving a round trip before the first attempt) only when they do; anything
+ * else, such as a start from the Temporal CLI with the message alone, falls back to the worker's.
+ */
+export function isDeliverySettings(value: unknown): value is DeliverySettings {
+  if (!hasFiniteNumbers(value, SETTING_FIELDS)) return false;
+  const settings = value as Record<string, unknown>;
+  return (
+    hasFiniteNumbers(settings.defaults, RETRY_PLAN_FIELDS) &&
+    hasFiniteNumbers(settings.limits, LIMIT_FIELDS) &&
+    hasFiniteNumbers(settings.callback, RETRY_PLAN_FIELDS)
+  );
+}

@@ -3,7 +3,13 @@
  * assembled here from their factories, so tests build the same worker with their own dependencies.
  */
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  type InjectedSinks,
+  type NativeConnection,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import {
@@ -19,6 +25,8 @@ import { attemptRecordedSignal } from '../contract/definitions';
 import { guardedLookup, parseAllowlist } from '../destinations/destination-policy';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
+import type { CloseOutSinks } from '../workflows/close-out';
+import { createCloseOutWatcher, type CloseOutWatcher } from './close-out-watcher';
 
 export interface HeraldWorkerOptions {
   config: HeraldConfig;
@@ -33,6 +41,11 @@ export interface HeraldWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** undici dispatcher for deliveries; the global one when absent. */
   dispatcher?: Dispatcher;
+  /**
+   * Records the last event of the runs this worker closes; the caller stops it after the worker. When
+   * absent, the worker makes its own, whose waits end by themselves (CLOSE_WAIT_MS).
+   */
+  closeOut?: CloseOutWatcher;
 }
 
 /** Creates a worker for config.taskQueue; call `run()` on it. */
@@ -49,14 +62,22 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       dispatcher,
       reportAttempt: (messageId, attempt) =>
         client.workflow.getHandle(messageId).signal(attemptRecordedSignal, attempt),
+      events: options.events,
     }),
     ...createDeadLetterActivities({ store: options.store, logger }),
     ...createSettingsActivities(config.delivery),
     ...createNotifyActivities({ secrets: config.callbackSecrets, destinationPolicy, dispatcher, logger }),
     ...createEventActivities({ events: options.events, logger }),
   };
+  const closeOut = options.closeOut ?? createCloseOutWatcher({ client, events: options.events, logger });
+  const sinks: InjectedSinks<CloseOutSinks> = {
+    closeOut: {
+      runEnding: { fn: (info, sender) => closeOut.watch(info.workflowId, info.runId, sender), callDuringReplay: false },
+    },
+  };
   return Worker.create({
     connection: options.connection,
+    sinks,
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     activities,

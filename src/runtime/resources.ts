@@ -17,6 +17,7 @@ import { openStores } from '../store/open-stores';
 import { installRuntimeLogger } from '../temporal/runtime-logger';
 import { tryEnsureSearchAttributes } from '../temporal/search-attributes-registration';
 import { CloseStack } from './close-stack';
+import { createCloseOutWatcher } from './close-out-watcher';
 import { startEndedRunSweeper } from './ended-run-sweeper';
 import { createHeraldWorker, type HeraldWorkerOptions } from './herald-worker';
 import { isStoreUnavailable, retryStartup } from './startup-retry';
@@ -122,7 +123,11 @@ export async function openResources<const O extends OpenResourcesOptions>(
         retry,
       );
       stack.push('temporal worker connection', () => nativeConnection.close());
+      // Before the worker, so it stops after it: the runs the worker closes while draining are recorded too.
+      const closeOut = createCloseOutWatcher({ client, events, logger });
+      stack.push('close-out watcher', () => closeOut.stop());
       const worker = await createHeraldWorker({
+        closeOut,
         config,
         connection: nativeConnection,
         client,

@@ -3,8 +3,9 @@
  * one whose retention ended (workflow completed) is redriven by starting a new run with the stored
  * message, linked to the old run through its memo.
  */
+import type { DeliverySettings } from '../retry/delivery-plan';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { DELIVER_MESSAGE_WORKFLOW } from '../contract/definitions';
+import { MESSAGE_WORKFLOW } from '../contract/definitions';
 import type { BulkRedriveResult, RedriveResult } from '../contract/operation-results';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
@@ -22,6 +23,8 @@ export interface DeadLetterOperationsDeps {
   store: DeadLetterStore;
   taskQueue: string;
   redriveRatePerSecond: number;
+  /** The API's delivery settings, for a restarted run (see startMessage). */
+  settings?: DeliverySettings;
 }
 
 /**
@@ -71,10 +74,10 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
   }
   // The parked workflow's retention ended: a new run delivers the stored message. Reusing the id is
   // right here (and only here): it is the same message, sent again on an operator's word.
-  const started = await deps.client.workflow.start(DELIVER_MESSAGE_WORKFLOW, {
+  const started = await deps.client.workflow.start(MESSAGE_WORKFLOW, {
     workflowId: id,
     taskQueue: deps.taskQueue,
-    args: [record.message],
+    args: deps.settings ? [record.message, { settings: deps.settings }] : [record.message],
     memo: {
       contentHash: contentHash(record.message),
       redriveOf: { runId: description?.runId ?? null, round: record.round },

@@ -5,9 +5,10 @@
  * execution and closes the other views out (store/ended-run-events).
  */
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
-import { DELIVER_MESSAGE_WORKFLOW } from '../contract/definitions';
+import { MESSAGE_WORKFLOW_CLAUSE } from '../contract/definitions';
 import type { EndedRun } from '../contract/message-event';
-import { HERALD_DESTINATION } from '../contract/search-attributes';
+import { isTerminal, type MessageState } from '../contract/message-status';
+import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 
 export type { EndedRun };
 
@@ -36,10 +37,39 @@ export function endedRunOf(execution: WorkflowExecutionInfo | WorkflowExecutionD
 /** Message runs Temporal ended since `since`, from visibility (eventually consistent: overlap the windows). */
 export async function* listEndedRuns(client: Client, since: Date): AsyncIterable<EndedRun> {
   const query =
-    `WorkflowType = '${DELIVER_MESSAGE_WORKFLOW}' AND ` +
+    `${MESSAGE_WORKFLOW_CLAUSE} AND ` +
     `(ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut') AND CloseTime >= '${since.toISOString()}'`;
   for await (const execution of client.workflow.list({ query })) {
     const run = endedRunOf(execution);
+    if (run) yield run;
+  }
+}
+
+/**
+ * The run a completed execution was, for a lean run whose last event may be missing (the worker that
+ * closed it died first): its state is the search attribute its closing task set, in the same commit.
+ */
+export function completedRunOf(execution: WorkflowExecutionInfo): EndedRun | undefined {
+  if (execution.status.name !== 'COMPLETED') return undefined;
+  const state = execution.typedSearchAttributes.get(HERALD_STATE) as MessageState | undefined;
+  if (state === undefined || !isTerminal(state)) return undefined;
+  const sender = execution.memo?.sender;
+  return {
+    messageId: execution.workflowId,
+    runId: execution.runId,
+    state,
+    closedAt: (execution.closeTime ?? new Date()).toISOString(),
+    destination: execution.typedSearchAttributes.get(HERALD_DESTINATION) ?? '',
+    sender: typeof sender === 'string' ? sender : null,
+  };
+}
+
+/** Message runs that completed since `since`, from visibility. */
+export async function* listCompletedRuns(client: Client, since: Date): AsyncIterable<EndedRun> {
+  const query =
+    `${MESSAGE_WORKFLOW_CLAUSE} AND ` + `ExecutionStatus = 'Completed' AND CloseTime >= '${since.toISOString()}'`;
+  for await (const execution of client.workflow.list({ query })) {
+    const run = completedRunOf(execution);
     if (run) yield run;
   }
 }

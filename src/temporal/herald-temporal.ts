@@ -43,13 +43,19 @@ export function createHeraldTemporal({ client, store, events, config }: HeraldTe
     taskQueue,
     deadLetterRetentionMs: config.delivery.deadLetterRetentionMs,
   };
-  const deadLetterDeps = { client, store, taskQueue, redriveRatePerSecond: config.redriveRatePerSecond };
+  const deadLetterDeps = {
+    client,
+    store,
+    taskQueue,
+    redriveRatePerSecond: config.redriveRatePerSecond,
+    settings: config.delivery,
+  };
   const replyHandover = temporalReplyHandover(client);
   const readStatus = (id: string): Promise<MessageStatusWithSource> => readMessageStatus(statusDeps, id);
 
   return {
     /** Validates and starts a message; the same id and content again answers the existing one. */
-    startMessage: (message: MessageInput) => startMessage(client, message, taskQueue),
+    startMessage: (message: MessageInput) => startMessage(client, message, taskQueue, config.delivery),
     /** The message's status, from the workflow or (no worker answering) from visibility. */
     readStatus,
     /** A page of messages from visibility, newest first. */

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { DELIVER_MESSAGE_WORKFLOW } from '../contract/definitions';
+import { MESSAGE_WORKFLOW_CLAUSE } from '../contract/definitions';
 import type { MessageState } from '../contract/message-status';
 import type { MessageList } from '../contract/operation-results';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
@@ -31,7 +31,7 @@ export async function listMessages(
   pageSize: number,
   cursor: string | undefined,
 ): Promise<MessageList> {
-  const clauses = [`WorkflowType = '${DELIVER_MESSAGE_WORKFLOW}'`];
+  const clauses = [MESSAGE_WORKFLOW_CLAUSE];
   if (filter.state) clauses.push(stateClause(filter.state));
   if (filter.destination) clauses.push(`${HERALD_DESTINATION.name} = '${filter.destination}'`);
   if (filter.since) clauses.push(`StartTime >= '${filter.since}'`);

@@ -17,7 +17,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import {
   cancelSignal,
-  DELIVER_MESSAGE_WORKFLOW,
+  MESSAGE_WORKFLOW,
   discardUpdate,
   redriveUpdate,
   replySignal,
@@ -53,7 +53,8 @@ import {
 } from '../contract/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
 import type { AcceptedMessage } from '../contract/operation-results';
-import type { deliverMessage } from '../workflows';
+import type { DeliverySettings } from '../retry/delivery-plan';
+import type { heraldMessage } from '../workflows';
 import { isNotFound, isTransient } from './temporal-errors';
 
 /** A stable hash of a message's content (everything but its id), to tell a resend from a different message. */
@@ -62,18 +63,26 @@ export function contentHash(message: MessageInput): string {
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
-/** Validates and starts a message's workflow; an existing id with the same content returns that message. */
-export async function startMessage(client: Client, input: MessageInput, taskQueue: string): Promise<AcceptedMessage> {
+/**
+ * Validates and starts a message's workflow; an existing id with the same content returns that message.
+ * `settings` (the API's delivery settings) ride with the start, so the workflow plans without asking the worker.
+ */
+export async function startMessage(
+  client: Client,
+  input: MessageInput,
+  taskQueue: string,
+  settings?: DeliverySettings,
+): Promise<AcceptedMessage> {
   const message = { ...input, id: input.id ?? newMessageId() } as Message;
   const validated = validateMessage(message);
   if (!validated.ok) throw new InvalidMessageError(validated.errors);
   const hash = contentHash(message);
   const host = destinationHost(message.destination.url);
   try {
-    await client.workflow.start<typeof deliverMessage>(DELIVER_MESSAGE_WORKFLOW, {
+    await client.workflow.start<typeof heraldMessage>(MESSAGE_WORKFLOW, {
       workflowId: message.id,
       taskQueue,
-      args: [message],
+      args: settings ? [message, { settings }] : [message],
       // The sender rides in the memo so cancel and subscribe can check it with a describe(), never
       // downloading the history (which a long-lived message can grow to megabytes).
       memo: message.sender === undefined ? { contentHash: hash } : { contentHash: hash, sender: message.sender },

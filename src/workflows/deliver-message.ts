@@ -23,6 +23,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  proxySinks,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -48,9 +49,15 @@ import {
 import type { FieldError, Message } from '../contract/message';
 import type { DeadLetterReason, MessageStatus, ReplyInput } from '../contract/message-status';
 import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
-import { resolveDeliveryPlan, type DeliveryPlan } from '../retry/delivery-plan';
+import {
+  isDeliverySettings,
+  resolveDeliveryPlan,
+  type DeliveryPlan,
+  type DeliverySettings,
+} from '../retry/delivery-plan';
 import { deadLetterReason, lastAttemptFailure } from './activity-failure';
 import { DEAD_LETTER_ACTIVITY_OPTIONS, deliveryActivityOptions, LOCAL_ACTIVITY_OPTIONS } from './activity-options';
+import type { CloseOutSinks } from './close-out';
 import { currentDetails, firstRoundOf, MessageRun } from './message-run';
 import { sideEffectsDrained, startSideEffects } from './side-effect-runner';
 
@@ -60,9 +67,15 @@ const EVENTS_AND_CALLBACKS_PATCH = 'herald-events-and-callbacks-v1';
 const WIRE_RULES_PATCH = 'herald-wire-rules-v1';
 /** The patch that publishes events only after their workflow task commits, and gives a discard its own state. */
 const COMMITTED_EVENTS_PATCH = 'herald-committed-events-v2';
+/** What a start carries besides the message. */
+export interface MessageStartOptions {
+  /** The API's delivery settings: the plan is made from them, with no round trip before the delivery. */
+  settings?: DeliverySettings;
+}
 
 const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>(LOCAL_ACTIVITY_OPTIONS);
 const { deadLetter, markDiscarded, markRedriven } = proxyActivities<HeraldActivities>(DEAD_LETTER_ACTIVITY_OPTIONS);
+const { closeOut } = proxySinks<CloseOutSinks>();
 
 type RoundOutcome = { kind: 'done' } | { kind: 'dead_letter'; reason: DeadLetterReason };
 type DeliveryOutcome = { kind: 'delivered' } | { kind: 'dead_letter'; reason: DeadLetterReason };
@@ -97,6 +110,7 @@ async function discard(run: MessageRun): Promise<MessageStatus> {
 /** Every way out of the workflow goes through here, so no event or callback is left behind. */
 async function finish(run: MessageRun): Promise<MessageStatus> {
   if (run.effects.enabled) await sideEffectsDrained(run.effects);
+  if (run.effects.lean) closeOut.runEnding(run.message?.sender ?? null);
   return run.status;
 }
 
@@ -112,11 +126,17 @@ async function deliverWithRetries(
     // Don't wait for an HTTP request in flight to notice the cancel: it cannot be unsent anyway.
     cancellationType: ActivityCancellationType.TRY_CANCEL,
   });
+  // Lean runs: the events so far ride with the delivery, which writes them once its task has committed.
+  let handedOff = false;
+  let succeeded = false;
   try {
     const receipt = await CancellationScope.cancellable(async () => {
       run.deliveryStarted(CancellationScope.current());
-      return deliver({ message, round, plan, shutdownCutsUncounted: true });
+      if (!run.effects.lean) return deliver({ message, round, plan, shutdownCutsUncounted: true });
+      handedOff = true;
+      return deliver({ message, round, plan, shutdownCutsUncounted: true, events: run.effects.handOffEvents() });
     });
+    succeeded = true;
     run.deliverySucceeded(receipt.attempt);
     return { kind: 'delivered' };
   } catch (error) {
@@ -126,6 +146,7 @@ async function deliverWithRetries(
     run.deliveryFailed(attempt, lastError);
     return { kind: 'dead_letter', reason: deadLetterReason(error) };
   } finally {
+    if (handedOff) run.effects.handOffDone(succeeded);
     run.deliveryEnded();
   }
 }
@@ -198,18 +219,50 @@ async function parkDeadLetter(
   return true;
 }
 
-/** Delivers one message under its retry policy, waits for its reply, and dead-letters it when that fails. */
+/**
+ * The message workflow Herald starts (`heraldMessage`): deliverMessage as it is now, with the success
+ * path costing what a bare one-activity workflow does plus two search-attribute upserts. Its settings
+ * come with the start (no local activity before the delivery), the events before a delivery are
+ * written by the delivery activity, the run's last event is recorded from its committed close, and no
+ * upsert repeats a value the start set. A type of its own, with no `patched` gates: each patch would
+ * cost every message a marker and an upsert of its own.
+ */
+export async function heraldMessage(input: Message, start?: MessageStartOptions): Promise<MessageStatus> {
+  return runMessage(input, start, { lean: true, publishing: true, committed: true });
+}
+
+/**
+ * The message workflow of earlier Herald versions: their runs replay here, behind the `patched` gates
+ * that each change added, and a start from the Temporal CLI that names it runs the newest of them.
+ */
 export async function deliverMessage(input: Message): Promise<MessageStatus> {
-  const { workflowId, runId, memo } = workflowInfo();
   // Events and callbacks came with this patch: histories recorded before it replay without them.
   const publishing = patched(EVENTS_AND_CALLBACKS_PATCH);
   // Events after commit and the `discarded` state came with this one: older runs keep the local activity.
   const committed = publishing && patched(COMMITTED_EVENTS_PATCH);
+  return runMessage(input, undefined, { lean: false, publishing, committed });
+}
+
+/** Which generation of the workflow a run is (see heraldMessage and deliverMessage). */
+interface RunGeneration {
+  lean: boolean;
+  publishing: boolean;
+  committed: boolean;
+}
+
+/** Delivers one message under its retry policy, waits for its reply, and dead-letters it when that fails. */
+async function runMessage(
+  input: Message,
+  start: MessageStartOptions | undefined,
+  { lean, publishing, committed }: RunGeneration,
+): Promise<MessageStatus> {
+  const { workflowId, runId, memo, typedSearchAttributes } = workflowInfo();
   const run = new MessageRun({
     id: workflowId,
     runId,
     firstRound: firstRoundOf(memo),
     publishing,
+    lean,
     discardedState: committed,
     onStateChange: (status) => {
       upsertSearchAttributes([{ key: HERALD_STATE, value: status.state }]);
@@ -243,13 +296,18 @@ export async function deliverMessage(input: Message): Promise<MessageStatus> {
   };
 
   // Validate: the workflow checks its own input, since any client (the Temporal CLI too) can start it.
-  const validated = run.validate(input, () => patched(WIRE_RULES_PATCH));
+  const validated = run.validate(input, () => lean || patched(WIRE_RULES_PATCH));
   if (!validated.ok) return reject(validated.reason, validated.errors);
   const { message } = validated;
-  upsertSearchAttributes([{ key: HERALD_DESTINATION, value: run.status.destination }]);
+  // The API sets the destination at the start; a start from elsewhere (the Temporal CLI) may not have.
+  if (!lean || typedSearchAttributes.get(HERALD_DESTINATION) !== run.status.destination) {
+    upsertSearchAttributes([{ key: HERALD_DESTINATION, value: run.status.destination }]);
+  }
 
-  // Plan: config defaults fill what the sender left out, limits bound what it asked for.
-  const planned = resolveDeliveryPlan(message, await getDeliverySettings());
+  // Plan: config defaults fill what the sender left out, limits bound what it asked for. The settings
+  // come with the start from the API; a start without them asks the worker (a local activity).
+  const settings = lean && isDeliverySettings(start?.settings) ? start.settings : await getDeliverySettings();
+  const planned = resolveDeliveryPlan(message, settings);
   if (!planned.ok) return reject('the message breaks a configured limit', planned.errors);
   const { plan } = planned;
 

@@ -1,3 +1,3 @@
 /** The workflows this worker runs (the bundle's entry point). */
 export { deliverCallback } from './deliver-callback';
-export { deliverMessage } from './deliver-message';
+export { deliverMessage, heraldMessage } from './deliver-message';

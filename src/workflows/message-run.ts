@@ -90,6 +90,8 @@ export interface MessageRunOptions {
    * committed-events patch keep `dead_lettered` with `discardedAt`, as they always did.
    */
   discardedState?: boolean;
+  /** Lean event publishing (runs since herald-lean-events-v3, see SideEffectQueue's `lean`). */
+  lean?: boolean;
   /** The clock; in a workflow `Date` is the workflow's deterministic time. */
   now?: () => string;
   /** Told after every state change, before its event is queued (the workflow updates search attributes). */
@@ -124,6 +126,7 @@ export class MessageRun {
       runId: options.runId,
       firstRound: this.firstRound,
       enabled: options.publishing,
+      lean: options.lean,
     });
     const createdAt = this.clock();
     this.status = {

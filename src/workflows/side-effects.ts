@@ -7,6 +7,7 @@
 import type { CallbackInput } from '../contract/callback';
 import type { Message } from '../contract/message';
 import type { NewMessageEvent } from '../contract/message-event';
+import { endsTheRun, type MessageState } from '../contract/message-status';
 
 export type SideEffect = { kind: 'event'; event: NewMessageEvent } | { kind: 'callback'; input: CallbackInput };
 
@@ -22,6 +23,12 @@ export interface SideEffectQueueOptions {
   firstRound: number;
   /** False for runs started before events and callbacks existed: such a queue takes nothing. */
   enabled: boolean;
+  /**
+   * Runs since herald-lean-events-v3: the terminal state's event is not published by the workflow but
+   * recorded from the committed close (runtime/close-out-watcher, the ended-run sweeper), and the
+   * events before a delivery ride in the delivery activity's input (`handOffEvents`).
+   */
+  lean?: boolean;
 }
 
 /** One message's events and callbacks, waiting to run in the order they happened. */
@@ -36,9 +43,15 @@ export class SideEffectQueue {
   private starting = false;
   private eventSeq = 0;
   private callbackCount = 0;
+  readonly lean: boolean;
+  /** The batch a publish is writing now (a delivery handed its events writes them again, idempotently). */
+  private inFlight: NewMessageEvent[] = [];
+  /** Events a delivery activity carries, until it ends. */
+  private handedOff: NewMessageEvent[] | null = null;
 
-  constructor({ messageId, runId, firstRound, enabled }: SideEffectQueueOptions) {
+  constructor({ messageId, runId, firstRound, enabled, lean }: SideEffectQueueOptions) {
     this.enabled = enabled;
+    this.lean = lean ?? false;
     this.messageId = messageId;
     this.runId = runId;
     this.callbackPrefix = firstRound === 1 ? `${messageId}.callback-` : `${messageId}.callback-r${firstRound}-`;
@@ -48,6 +61,8 @@ export class SideEffectQueue {
   queueEvent(change: Pick<NewMessageEvent, 'state' | 'destination' | 'sender' | 'at'>): void {
     if (!this.enabled) return;
     this.eventSeq += 1;
+    // Numbered all the same: whoever records the end from the close numbers it after the run's last event.
+    if (this.lean && endsTheRun(change.state as MessageState)) return;
     this.waiting.push({
       kind: 'event',
       event: {
@@ -93,7 +108,7 @@ export class SideEffectQueue {
 
   /** Whether nothing waits and nothing runs: the workflow may end. */
   get idle(): boolean {
-    return this.waiting.length === 0 && !this.running && !this.publishing && !this.starting;
+    return this.waiting.length === 0 && !this.running && !this.publishing && !this.starting && this.handedOff === null;
   }
 
   /** Takes the next effect to run (one lane, in order); the runner calls `done()` when it has run (or failed). */
@@ -125,12 +140,36 @@ export class SideEffectQueue {
     if (events.length === 0) return events;
     this.waiting = this.waiting.filter((effect) => effect.kind !== 'event');
     this.publishing = true;
+    this.inFlight = events;
     return events;
   }
 
   /** The events taken last are published (or failed). */
   eventsDone(): void {
     this.publishing = false;
+    this.inFlight = [];
+  }
+
+  /**
+   * Lean runs: takes the events the delivery activity about to be scheduled appends before its first
+   * HTTP request, which Temporal runs only after the task that scheduled it committed. It carries every
+   * event not known written, the batch in flight too, so it never writes an event before an earlier one.
+   */
+  handOffEvents(): NewMessageEvent[] {
+    const waiting = this.waiting.flatMap((effect) => (effect.kind === 'event' ? [effect.event] : []));
+    this.waiting = this.waiting.filter((effect) => effect.kind !== 'event');
+    this.handedOff = waiting;
+    return [...this.inFlight, ...waiting];
+  }
+
+  /**
+   * The delivery activity has ended. `written`: it succeeded, so it appended them; otherwise they go
+   * back to the front of the queue and the next publish writes them (again, if it had: appends are idempotent).
+   */
+  handOffDone(written: boolean): void {
+    const handed = this.handedOff ?? [];
+    this.handedOff = null;
+    if (!written) this.waiting.unshift(...handed.map((event): SideEffect => ({ kind: 'event', event })));
   }
 
   /** Takes the next waiting callback; `callbackDone()` when it has started. */

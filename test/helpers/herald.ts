@@ -72,7 +72,8 @@ export function testHerald(resources: HeraldResources): TestHerald {
     taskQueue: config.taskQueue,
     store,
     events,
-    send: (message) => startMessage(client, message, config.taskQueue),
+    // As the API sends it: with its delivery settings.
+    send: (message) => startMessage(client, message, config.taskQueue, config.delivery),
     status,
     waitFor,
     waitForState: (id, state, timeoutMs) => waitFor(id, (s) => s.state === state, timeoutMs),

@@ -1,7 +1,7 @@
 /**
  * Records workflow histories for the replay test. With RECORD_HISTORIES=1 (`npm run replay:record`)
- * each integration test saves the history of its workflow under test/replay/histories/committed-events/
- * (the newest patch's directory; the others keep histories of runs from before it, which must still
+ * each integration test saves the history of its workflow under test/replay/histories/herald-message/
+ * (the newest generation's directory; the others keep histories of runs from before it, which must still
  * replay, and are never re-recorded); the replay test then runs every committed history against the
  * current workflow code.
  */
@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
 
 export const HISTORIES_DIR = join(__dirname, '..', 'replay', 'histories');
-/** Where new recordings go: runs since the `herald-committed-events-v2` patch. */
-export const RECORDING_DIR = join(HISTORIES_DIR, 'committed-events');
+/** Where new recordings go: runs of the `heraldMessage` type (the lean run, see workflows/deliver-message.ts). */
+export const RECORDING_DIR = join(HISTORIES_DIR, 'herald-message');
 
 export async function recordHistory(client: Client, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;

@@ -54,6 +54,8 @@ const COMMITTED_EVENTS_SCENARIOS = [
   'failed-task-after-decision-replied',
 ];
 const COMMITTED_EVENTS_DIR = join(HISTORIES_DIR, 'committed-events');
+/** Runs of the `heraldMessage` type, which has no patches (see workflows/deliver-message.ts): every scenario again. */
+const HERALD_MESSAGE_DIR = join(HISTORIES_DIR, 'herald-message');
 
 const jsonFiles = (dir: string) => readdirSync(dir).filter((file) => file.endsWith('.json'));
 const files = [
@@ -61,6 +63,7 @@ const files = [
   ...jsonFiles(BEFORE_EVENTS_DIR).map((file) => join(BEFORE_EVENTS_DIR, file)),
   ...jsonFiles(BEFORE_WIRE_RULES_DIR).map((file) => join(BEFORE_WIRE_RULES_DIR, file)),
   ...jsonFiles(COMMITTED_EVENTS_DIR).map((file) => join(COMMITTED_EVENTS_DIR, file)),
+  ...jsonFiles(HERALD_MESSAGE_DIR).map((file) => join(HERALD_MESSAGE_DIR, file)),
 ];
 
 // Replay workers log their start and stop at info; only problems matter here.
@@ -97,6 +100,11 @@ test('every scenario has a recorded history since the committed-events patch', (
       .map((file) => basename(file, '.json'))
       .sort(),
   ).toEqual([...COMMITTED_EVENTS_SCENARIOS].sort());
+  expect(
+    jsonFiles(HERALD_MESSAGE_DIR)
+      .map((file) => basename(file, '.json'))
+      .sort(),
+  ).toEqual([...COMMITTED_EVENTS_SCENARIOS].sort());
 });
 
 /** The patch markers a history's workflow task commands recorded (read from its JSON form: base64 data). */
@@ -129,7 +137,18 @@ test('each directory holds runs of its own time: the old ones stay from before t
   for (const file of messageHistories(COMMITTED_EVENTS_DIR)) {
     expect([file, patchesOf(file)]).toEqual([file, ['herald-events-and-callbacks-v1', 'herald-committed-events-v2']]);
   }
+  for (const file of messageHistories(HERALD_MESSAGE_DIR)) {
+    expect([file, workflowTypeOf(file), patchesOf(file)]).toEqual([file, 'heraldMessage', []]);
+  }
 });
+
+/** The workflow type a history ran. */
+function workflowTypeOf(file: string): string | undefined {
+  const history = JSON.parse(readFileSync(file, 'utf8')) as {
+    events?: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[];
+  };
+  return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+}
 
 /**
  * The workflow id, which the workflow checks against the message id. A history does not carry it, so

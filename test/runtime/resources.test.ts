@@ -73,6 +73,7 @@ describe('openResources', () => {
     'retention',
     'ended-run sweeper',
     'worker',
+    'close-out watcher',
     'temporal worker connection',
     'dead-letter store and event log',
     'temporal client connection',

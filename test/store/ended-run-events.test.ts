@@ -67,3 +67,31 @@ test('two processes closing out at once keep one event', async () => {
   const ends = (await log.read({ afterId: 0, messageId: 'msg-1' })).filter((e) => e.state === 'terminated');
   expect(ends).toHaveLength(1);
 });
+
+describe('the last event of a completed lean run (recorded from its close)', () => {
+  test('comes after the events its delivery wrote', async () => {
+    await log.append(event(1, 'accepted'));
+    await log.append(event(2, 'delivering'));
+    expect(await recordEndedRun(log, run({ state: 'delivered' }))).toBe(true);
+    expect(await recordEndedRun(log, run({ state: 'delivered' }))).toBe(false);
+    expect((await log.read({ afterId: 0, messageId: 'msg-1' })).map((e) => [e.seq, e.state])).toEqual([
+      [1, 'accepted'],
+      [2, 'delivering'],
+      [3, 'delivered'],
+    ]);
+  });
+
+  test('a discard after a dead letter is logged; a run that completed parked (retention ended) is not', async () => {
+    await log.append(event(1, 'accepted'));
+    await log.append(event(2, 'dead_lettered'));
+    expect(await recordEndedRun(log, run({ state: 'dead_lettered' }))).toBe(false);
+    expect(await recordEndedRun(log, run({ state: 'discarded' }))).toBe(true);
+    expect((await log.latest('msg-1'))?.state).toBe('discarded');
+  });
+
+  test('a parked dead letter that Temporal ends keeps its outcome', async () => {
+    await log.append(event(1, 'dead_lettered'));
+    expect(await recordEndedRun(log, run({ state: 'terminated' }))).toBe(false);
+    expect((await log.latest('msg-1'))?.state).toBe('dead_lettered');
+  });
+});

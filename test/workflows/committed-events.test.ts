@@ -14,6 +14,7 @@ import { createLogger } from '../../src/observability/logger';
 import { cancelMessage, discardMessage, redriveMessage, startMessage } from '../../src/temporal/message-operations';
 import { createHeraldWorker } from '../../src/runtime/herald-worker';
 import type { Downstream } from '../helpers/downstream';
+import { eventually } from '../helpers/eventually';
 import { startFixture } from '../helpers/fixture';
 import { TEST_ENV, uniqueId, type TestHerald } from '../helpers/herald';
 import { recordHistory } from '../helpers/histories';
@@ -56,7 +57,9 @@ async function expectLogToMatchHistory(id: string, states: string[]): Promise<Hi
   await herald.client.workflow.getHandle(id).result();
   const history = await herald.client.workflow.getHandle(id).fetchHistory();
   expect(heraldStatesOf(history)).toEqual(states);
-  expect(await loggedStates(id)).toEqual(states);
+  // The last event follows the close (the worker records it from the committed result).
+  const logged = await eventually(() => loggedStates(id), { until: (said) => said.length >= states.length });
+  expect(logged).toEqual(states);
   return history;
 }
 

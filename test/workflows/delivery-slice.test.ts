@@ -1,4 +1,5 @@
 /** The first slice end to end: a message becomes a deliverMessage workflow that POSTs it downstream. */
+import { MESSAGE_WORKFLOW } from '../../src/contract/definitions';
 import type { Downstream } from '../helpers/downstream';
 import { uniqueId, type TestHerald } from '../helpers/herald';
 import { startFixture } from '../helpers/fixture';
@@ -42,6 +43,6 @@ test('delivers the exact body and headers to the destination', async () => {
   const result = await herald.client.workflow.getHandle(id).result();
   expect(result.state).toBe('delivered');
   const description = await herald.client.workflow.getHandle(id).describe();
-  expect(description.type).toBe('deliverMessage');
+  expect(description.type).toBe(MESSAGE_WORKFLOW);
   expect(description.taskQueue).toBe(herald.taskQueue);
 });

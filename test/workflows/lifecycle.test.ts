@@ -3,7 +3,7 @@
  * duplicates both ways, rejected input, and the search attributes the Web UI filters by.
  */
 import { cancelMessage, redriveMessage, startMessage } from '../../src/temporal/message-operations';
-import { DELIVER_MESSAGE_WORKFLOW } from '../../src/contract/definitions';
+import { DELIVER_MESSAGE_WORKFLOW, MESSAGE_WORKFLOW } from '../../src/contract/definitions';
 import {
   MessageConflictError,
   MessageEndedError,
@@ -181,22 +181,25 @@ test('a duplicate of a message started by another client (no memo) is compared b
   );
 });
 
-test('a malformed message started by any client ends at once as rejected, without calling the destination', async () => {
-  const id = uniqueId('msg');
-  const handle = await herald.client.workflow.start(DELIVER_MESSAGE_WORKFLOW, {
-    workflowId: id,
-    taskQueue: herald.taskQueue,
-    args: [{ id, destination: { url: downstream.url('/never'), method: 'FETCH' }, body: {}, surprise: true }],
-  });
-  const status = (await handle.result()) as MessageStatus;
-  expect(status.state).toBe('rejected');
-  expect(status.rejection?.reason).toBe('the message does not match the message schema');
-  expect(status.rejection?.errors.map((e) => e.field)).toEqual(
-    expect.arrayContaining(['/destination/method', '/surprise']),
-  );
-  expect(downstream.requests('/never')).toHaveLength(0);
-  await recordHistory(herald.client, id, 'rejected-malformed');
-});
+test.each([MESSAGE_WORKFLOW, DELIVER_MESSAGE_WORKFLOW])(
+  'a malformed message started by any client ends at once as rejected, without calling the destination (%s)',
+  async (workflowType) => {
+    const id = uniqueId('msg');
+    const handle = await herald.client.workflow.start(workflowType, {
+      workflowId: id,
+      taskQueue: herald.taskQueue,
+      args: [{ id, destination: { url: downstream.url('/never'), method: 'FETCH' }, body: {}, surprise: true }],
+    });
+    const status = (await handle.result()) as MessageStatus;
+    expect(status.state).toBe('rejected');
+    expect(status.rejection?.reason).toBe('the message does not match the message schema');
+    expect(status.rejection?.errors.map((e) => e.field)).toEqual(
+      expect.arrayContaining(['/destination/method', '/surprise']),
+    );
+    expect(downstream.requests('/never')).toHaveLength(0);
+    if (workflowType === MESSAGE_WORKFLOW) await recordHistory(herald.client, id, 'rejected-malformed');
+  },
+);
 
 test('a message whose id differs from its workflow id, or that breaks a limit, is rejected', async () => {
   const mismatch = uniqueId('msg');

@@ -1,12 +1,17 @@
 /**
  * The workflow logic on the real dev server, with stub activities (as the Temporal samples test theirs):
  * a `deliver` that answers as each test scripts it, and stores that record what the workflow hands them.
- * Each test asserts the status the workflow reaches, the activity inputs, and the events it publishes.
+ * Each test asserts the status the workflow reaches, the activity inputs, and the events it publishes:
+ * into a real (SQLite) event log, through publishEvents, the events a delivery carries, and the close-out
+ * of the run's last event (the worker's real close-out watcher).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type InjectedSinks } from '@temporalio/worker';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DeliverInput, DeliveryReceipt, HeraldActivities, NotifyInput } from '../../src/activities';
 import { loadConfig } from '../../src/config/config';
 import type { CallbackInput } from '../../src/contract/callback';
@@ -14,6 +19,7 @@ import {
   attemptRecordedSignal,
   cancelSignal,
   DELIVER_MESSAGE_WORKFLOW,
+  MESSAGE_WORKFLOW,
   discardUpdate,
   redriveUpdate,
   replySignal,
@@ -26,7 +32,12 @@ import type { NewMessageEvent } from '../../src/contract/message-event';
 import type { AttemptOutcome, AttemptRecord, MessageStatus } from '../../src/contract/message-status';
 import { createLogger } from '../../src/observability/logger';
 import type { NewDeadLetter } from '../../src/store/dead-letter-store';
+import { createCloseOutWatcher, type CloseOutWatcher } from '../../src/runtime/close-out-watcher';
+import type { EventLog } from '../../src/store/event-log';
+import { openSqliteEventLog } from '../../src/store/sqlite-event-log';
 import { installRuntimeLogger } from '../../src/temporal/runtime-logger';
+import type { CloseOutSinks } from '../../src/workflows/close-out';
+import { eventually } from '../helpers/eventually';
 import { TEST_ENV, uniqueId } from '../helpers/herald';
 
 /** How the stub `deliver` answers attempt `attempt` of `round`. */
@@ -37,9 +48,10 @@ const delivered: DeliverInput[] = [];
 const deadLetters: NewDeadLetter[] = [];
 const redriven: { id: string; round: number }[] = [];
 const discarded: string[] = [];
-const events: NewMessageEvent[] = [];
 /** Each publishEvents call's batch; and events published the old way (a local activity), which new runs never do. */
 const batches: NewMessageEvent[][] = [];
+/** The events each delivery carried, per call. */
+const carried: NewMessageEvent[][] = [];
 const localEvents: NewMessageEvent[] = [];
 const notified: NotifyInput[] = [];
 const failingCallbacks = new Set<string>();
@@ -50,6 +62,9 @@ let connection: NativeConnection;
 let worker: Worker;
 let running: Promise<void>;
 let taskQueue: string;
+let dataDir: string;
+let eventLog: EventLog;
+let closeOut: CloseOutWatcher;
 
 function attemptRecord(round: number, attempt: number, outcome: AttemptOutcome): AttemptRecord {
   const at = new Date().toISOString();
@@ -76,11 +91,14 @@ function stubActivities(): HeraldActivities {
     },
     async publishEvents(batch) {
       batches.push(batch);
-      events.push(...batch);
+      for (const event of batch) await eventLog.append(event);
     },
     async deliver(input): Promise<DeliveryReceipt> {
       const { attempt } = Context.current().info;
       delivered.push(input);
+      // As the real activity does: what the delivery carries is logged before the attempt.
+      carried.push(input.events ?? []);
+      for (const event of input.events ?? []) await eventLog.append(event);
       const outcome = (scripts.get(input.message.id) ?? (() => 'delivered'))(input.round, attempt);
       const record = attemptRecord(input.round, attempt, outcome);
       // As the real activity does: the workflow hears of each attempt as it ends.
@@ -127,12 +145,19 @@ beforeAll(async () => {
   clientConnection = await Connection.connect({ address });
   client = new Client({ connection: clientConnection, namespace: process.env.HERALD_TEST_NAMESPACE ?? 'default' });
   connection = await NativeConnection.connect({ address });
+  dataDir = mkdtempSync(join(tmpdir(), 'herald-stub-events-'));
+  eventLog = openSqliteEventLog(join(dataDir, 'events.sqlite'));
+  closeOut = createCloseOutWatcher({ client, events: eventLog, logger: createLogger('silent') });
+  const sinks: InjectedSinks<CloseOutSinks> = {
+    closeOut: { runEnding: { fn: (info, sender) => closeOut.watch(info.workflowId, info.runId, sender) } },
+  };
   worker = await Worker.create({
     connection,
     namespace: process.env.HERALD_TEST_NAMESPACE ?? 'default',
     taskQueue,
     activities: stubActivities(),
     workflowBundle: { codePath },
+    sinks,
   });
   running = worker.run();
 });
@@ -140,6 +165,9 @@ beforeAll(async () => {
 afterAll(async () => {
   worker?.shutdown();
   await running;
+  await closeOut?.stop();
+  await eventLog?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   await connection?.close();
   await clientConnection?.close();
 });
@@ -153,10 +181,12 @@ async function start(
   options: { script?: DeliverScript; memo?: Record<string, unknown> } = {},
 ): Promise<WorkflowHandle> {
   if (options.script) scripts.set(message.id, options.script);
-  return client.workflow.start(DELIVER_MESSAGE_WORKFLOW, {
+  return client.workflow.start(MESSAGE_WORKFLOW, {
     taskQueue,
     workflowId: message.id,
-    args: [message],
+    // As the API starts it: the lean type, with its delivery settings (the signalWithStart tests below
+    // start the older type with the message alone, as a Temporal CLI user may).
+    args: [message, { settings: loadConfig(TEST_ENV).delivery }],
     ...(options.memo ? { memo: options.memo } : {}),
   });
 }
@@ -186,7 +216,16 @@ async function callbackResult(id: string): Promise<{ delivered: boolean }> {
   }
 }
 
-const statesPublished = (id: string) => events.filter((e) => e.messageId === id).map((e) => e.state);
+/** The message's logged events, oldest first. */
+async function eventsOf(id: string) {
+  return (await eventLog.read({ afterId: 0, limit: 1000, messageId: id })).filter((e) => e.messageId === id);
+}
+
+/** The states logged for the message, once its log has `count` events (the close-out follows the close). */
+async function statesPublished(id: string, count: number): Promise<string[]> {
+  const events = await eventually(() => eventsOf(id), { until: (logged) => logged.length >= count });
+  return events.map((e) => e.state);
+}
 const deliveriesOf = (id: string) => delivered.filter((d) => d.message.id === id);
 
 test('a delivery that fails twice and then succeeds ends delivered, with each attempt once and every event', async () => {
@@ -206,12 +245,14 @@ test('a delivery that fails twice and then succeeds ends delivered, with each at
   expect(deliveriesOf(message.id)[0]?.plan.retry.maximumAttempts).toBe(3);
   // The result is what the status query answers.
   expect(await handle.query(statusQuery)).toEqual(status);
-  const published = events.filter((e) => e.messageId === message.id);
+  const published = await eventually(() => eventsOf(message.id), { until: (logged) => logged.length >= 3 });
   expect(published.map((e) => [e.seq, e.state, e.sender])).toEqual([
     [1, 'accepted', 'ci'],
     [2, 'delivering', 'ci'],
     [3, 'delivered', 'ci'],
   ]);
+  // The last one is recorded from the close, at the time the workflow reached it.
+  expect(published[2]?.at).toBe(status.updatedAt);
   expect(deadLetters.filter((d) => d.id === message.id)).toEqual([]);
 });
 
@@ -242,7 +283,7 @@ test('attempts exhausted: the dead letter gets the attempts and last error; a di
   expect(status).toMatchObject({ state: 'discarded', deadLetter: { reason: 'max_attempts_exhausted', round: 1 } });
   expect(Date.parse(status.updatedAt)).toBeGreaterThanOrEqual(Date.parse(status.deadLetter!.discardedAt!));
   expect(discarded).toContain(message.id);
-  expect(statesPublished(message.id)).toEqual(['accepted', 'delivering', 'dead_lettered', 'discarded']);
+  expect(await statesPublished(message.id, 4)).toEqual(['accepted', 'delivering', 'dead_lettered', 'discarded']);
 });
 
 test('a permanent failure parks at once; a redrive delivers in the next round', async () => {
@@ -262,7 +303,13 @@ test('a permanent failure parks at once; a redrive delivers in the next round', 
   ]);
   expect(redriven).toContainEqual({ id: message.id, round: 1 });
   expect(deliveriesOf(message.id).map((d) => d.round)).toEqual([1, 2]);
-  expect(statesPublished(message.id)).toEqual(['accepted', 'delivering', 'dead_lettered', 'delivering', 'delivered']);
+  expect(await statesPublished(message.id, 5)).toEqual([
+    'accepted',
+    'delivering',
+    'dead_lettered',
+    'delivering',
+    'delivered',
+  ]);
 });
 
 test('a reply signalled with the start comes before validation and is ignored; a later reply is taken', async () => {
@@ -281,7 +328,7 @@ test('a reply signalled with the start comes before validation and is ignored; a
   await handle.signal(replySignal, { body: { ok: true }, status: 200 });
   const status = (await handle.result()) as MessageStatus;
   expect(status).toMatchObject({ state: 'replied', reply: { body: { ok: true }, status: 200, via: 'signal' } });
-  expect(statesPublished(message.id)).toEqual(['accepted', 'delivering', 'awaiting_reply', 'replied']);
+  expect(await statesPublished(message.id, 4)).toEqual(['accepted', 'delivering', 'awaiting_reply', 'replied']);
 });
 
 test('a cancel sent with the start ends the message before any delivery', async () => {
@@ -296,7 +343,7 @@ test('a cancel sent with the start ends the message before any delivery', async 
   const status = (await handle.result()) as MessageStatus;
   expect(status).toMatchObject({ state: 'cancelled', cancellation: { reason: 'never mind' }, attempts: [] });
   expect(deliveriesOf(message.id)).toEqual([]);
-  expect(statesPublished(message.id)).toEqual(['accepted', 'cancelled']);
+  expect(await statesPublished(message.id, 2)).toEqual(['accepted', 'cancelled']);
 });
 
 test('no reply within the timeout parks the message; cancelling the parked workflow discards it', async () => {
@@ -311,7 +358,7 @@ test('no reply within the timeout parks the message; cancelling the parked workf
   expect(status.state).toBe('discarded');
   expect(status.deadLetter?.discardedAt).toEqual(expect.any(String));
   expect(discarded).toContain(message.id);
-  expect(statesPublished(message.id)).toEqual([
+  expect(await statesPublished(message.id, 5)).toEqual([
     'accepted',
     'delivering',
     'awaiting_reply',
@@ -327,7 +374,7 @@ test('a message beyond a configured limit is rejected before any delivery, and p
   expect(status.state).toBe('rejected');
   expect(status.rejection?.reason).toBe('the message breaks a configured limit');
   expect(deliveriesOf(message.id)).toEqual([]);
-  expect(statesPublished(message.id)).toEqual(['accepted', 'rejected']);
+  expect(await statesPublished(message.id, 2)).toEqual(['accepted', 'rejected']);
 });
 
 test('callbacks: the outcome reaches each subscriber; a failing one is dead-lettered as a callback', async () => {
@@ -381,22 +428,42 @@ test('a restarted run continues the rounds of the run it redrives, and numbers i
   await handle.result();
 });
 
-test('events go out after commit, through publishEvents, in batches of what queued up meanwhile', async () => {
+test('the success path: events ride with the delivery, the end is recorded from the close, nothing runs before the delivery', async () => {
+  const message = newMessage({ sender: 'ci' });
+  const handle = await start(message);
+  expect(((await handle.result()) as MessageStatus).state).toBe('delivered');
+  expect(await statesPublished(message.id, 3)).toEqual(['accepted', 'delivering', 'delivered']);
+
+  // The delivery carried the first two; no publishEvents call, no local activity.
+  const [delivery] = deliveriesOf(message.id);
+  expect(delivery?.events?.map((e) => [e.seq, e.state])).toEqual([
+    [1, 'accepted'],
+    [2, 'delivering'],
+  ]);
+  expect(batches.filter((batch) => batch.some((e) => e.messageId === message.id))).toEqual([]);
+  const history = await handle.fetchHistory();
+  expect(
+    (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'),
+  ).toEqual([]);
+});
+
+test('events after commit: a state with no delivery to carry it goes through publishEvents; the end through the close-out', async () => {
   const message = newMessage({ reply: { timeout: '30s' } });
   const handle = await start(message);
   await waitFor(handle, (s) => s.state === 'awaiting_reply');
   await handle.signal(replySignal, { body: 'ok' });
   expect(((await handle.result()) as MessageStatus).state).toBe('replied');
 
-  const mine = batches.filter((batch) => batch.some((e) => e.messageId === message.id));
-  // Every event once, in order, numbered 1…n, in as many calls as the publishes in flight allowed.
-  expect(mine.flat().map((e) => [e.seq, e.state])).toEqual([
+  const logged = await eventually(() => eventsOf(message.id), { until: (events) => events.length >= 4 });
+  // Every event once, in order, numbered 1…n.
+  expect(logged.map((e) => [e.seq, e.state])).toEqual([
     [1, 'accepted'],
     [2, 'delivering'],
     [3, 'awaiting_reply'],
     [4, 'replied'],
   ]);
-  expect(mine.length).toBeLessThanOrEqual(4);
+  const mine = batches.filter((batch) => batch.some((e) => e.messageId === message.id));
+  expect(mine.flat().map((e) => e.state)).toEqual(['awaiting_reply']);
   expect(localEvents.filter((e) => e.messageId === message.id)).toEqual([]);
 
   const history = await handle.fetchHistory();
@@ -404,13 +471,5 @@ test('events go out after commit, through publishEvents, in batches of what queu
     const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
     return type ? [type] : [];
   });
-  expect(scheduled.filter((type) => type === 'publishEvents')).toHaveLength(mine.length);
-  // Only the settings read is still a local activity.
-  const localTypes = (history.events ?? []).flatMap((e) => {
-    const attributes = e.markerRecordedEventAttributes;
-    if (attributes?.markerName !== 'core_local_activity') return [];
-    const data = attributes.details?.data?.payloads?.[0]?.data;
-    return [(JSON.parse(Buffer.from(data ?? []).toString('utf8')) as { activity_type: string }).activity_type];
-  });
-  expect(localTypes).toEqual(['getDeliverySettings']);
+  expect(scheduled).toEqual(['deliver', 'publishEvents']);
 });
