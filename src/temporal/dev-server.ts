@@ -16,12 +16,40 @@ export interface DevServerOptions {
   dataDir: string;
   /** Where the server's own output goes, line by line. */
   log: (line: string) => void;
+  /**
+   * `tuned` runs with devServerTuningFlags; `legacy` without them (the flags before the tuning, kept so
+   * `npm run bench -- --server file-legacy,file` measures the gain). @defaultValue 'tuned'
+   */
+  tuning?: DevServerTuning;
+  /** Keep Temporal's state in memory instead of the file (benchmarks only: nothing survives a stop). @defaultValue false */
+  inMemory?: boolean;
+  /** Flags appended as they are (a benchmark trying a candidate setting). @defaultValue [] */
+  extraArgs?: string[];
+}
+
+export type DevServerTuning = 'tuned' | 'legacy';
+
+/**
+ * SQLite pragmas for the file the embedded server keeps its state in. WAL with synchronous=NORMAL commits
+ * without an fsync (the WAL is synced at each checkpoint): a crash of the process loses nothing committed,
+ * a power loss or OS crash may lose the last transactions before it (README, "The embedded Temporal: speed
+ * and durability"). The server accepts no other pragma. The server's default (a rollback journal, synchronous=FULL) syncs several times per commit,
+ * and the dev server runs every read and write of all its services through one SQLite connection.
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=NORMAL'] as const;
+
+/** The flags `tuned` adds: the pragmas, for a file (an in-memory database has no journal to tune). */
+export function devServerTuningFlags(options: { inMemory: boolean }): string[] {
+  return options.inMemory ? [] : DEV_SERVER_SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]);
 }
 
 export interface DevServer {
   address: string;
   uiUrl: string;
+  /** The SQLite file (also when `inMemory`: where it would be). */
   dbFile: string;
+  /** The server's OS process id (a benchmark reads its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -32,6 +60,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   mkdirSync(options.dataDir, { recursive: true });
   const dbFile = join(options.dataDir, 'temporal.sqlite');
   const address = `127.0.0.1:${options.port}`;
+  const inMemory = options.inMemory ?? false;
   const args = [
     'server',
     'start-dev',
@@ -44,11 +73,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--namespace',
     options.namespace,
     // A file, not memory: workflows survive a restart of `npm start`.
-    '--db-filename',
-    dbFile,
+    ...(inMemory ? [] : ['--db-filename', dbFile]),
     '--log-level',
     'warn',
     ...HERALD_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...((options.tuning ?? 'tuned') === 'tuned' ? devServerTuningFlags({ inMemory }) : []),
+    ...(options.extraArgs ?? []),
   ];
   // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and Temporal must
   // outlive the worker's drain (which still reports to it); Herald stops it last, in stop().
@@ -76,6 +106,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     address,
     uiUrl: `http://localhost:${options.uiPort}`,
     dbFile,
+    pid: child.pid!,
     stop: () => {
       stopping = true;
       return stopChild(child, exited);

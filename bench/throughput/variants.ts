@@ -1,0 +1,206 @@
+/**
+ * The two things compared, each started once per server and run: `herald` (its real worker and API
+ * processes, src/worker.ts and src/api-server.ts, configured by environment as an operator would) and
+ * `bare` (bench/bare/: one workflow, one activity doing the same POST). Both expose `send`, which resolves
+ * once the message is accepted (POST /v1/messages → 202, or client.workflow.start resolved).
+ */
+import { type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { freePort } from '../../scripts/free-port';
+import { startNodeChild, type BenchChild } from './child-processes';
+import type { BenchServer } from './temporal-servers';
+
+export const VARIANTS = ['herald', 'bare'] as const;
+export type VariantName = (typeof VARIANTS)[number];
+
+/** What became of one attempt to hand a message over. */
+export type SendOutcome =
+  | { kind: 'accepted' }
+  /** 429: admission control refused it; Retry-After in seconds when the API gave one. */
+  | { kind: 'refused'; retryAfterSeconds: number | undefined }
+  | { kind: 'failed'; detail: string };
+
+export interface RunningVariant {
+  name: VariantName;
+  taskQueue: string;
+  worker: BenchChild;
+  /** Herald's API process; the bare variant has none (this process starts its workflows). */
+  api: BenchChild | undefined;
+  send(id: string, n: number): Promise<SendOutcome>;
+  stop(): Promise<void>;
+}
+
+export interface StartVariantOptions {
+  server: BenchServer;
+  client: Client;
+  /** Where the children's logs and Herald's data directory go. */
+  workDir: string;
+  downstreamUrl: string;
+  /** Unique per run and server: a task queue no earlier run used. */
+  taskQueue: string;
+  /** LOG_LEVEL of Herald's processes. */
+  logLevel: string;
+  readyTimeoutMs: number;
+}
+
+const API_KEY = 'bench-key-0123456789abcdef';
+
+export async function startVariant(name: VariantName, options: StartVariantOptions): Promise<RunningVariant> {
+  return name === 'herald' ? startHerald(options) : startBare(options);
+}
+
+async function startHerald(options: StartVariantOptions): Promise<RunningVariant> {
+  const { server, taskQueue } = options;
+  const dataDir = join(options.workDir, `herald-${server.kind}`);
+  mkdirSync(dataDir, { recursive: true });
+  const port = await freePort();
+  // One data directory for both, as on one host: the API reads the worker's events from the SQLite file.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: server.namespace,
+    HERALD_TASK_QUEUE: taskQueue,
+    HERALD_DATA_DIR: dataDir,
+    HERALD_API_KEYS: `bench:${API_KEY}`,
+    HERALD_DESTINATION_ALLOWLIST: '127.0.0.1',
+    HERALD_API_HOST: '127.0.0.1',
+    HERALD_API_PORT: String(port),
+    HERALD_DATABASE_URL: '',
+    LOG_LEVEL: options.logLevel,
+  };
+  const worker = startNodeChild(
+    'herald-worker',
+    'src/worker.ts',
+    env,
+    join(options.workDir, `herald-worker-${server.kind}.log`),
+  );
+  const api = startNodeChild(
+    'herald-api',
+    'src/api-server.ts',
+    env,
+    join(options.workDir, `herald-api-${server.kind}.log`),
+  );
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await Promise.all([api.stop(), worker.stop()]);
+  };
+  try {
+    await waitUntil(
+      async () => (await pollerCount(options.client, server.namespace, taskQueue)) > 0,
+      [worker, api],
+      options.readyTimeoutMs,
+      'the Herald worker to poll',
+    );
+    // /readyz: Temporal reachable, a worker polling, the store writable.
+    await waitUntil(
+      async () => (await request(`${apiUrl}/readyz`).then((r) => (r.body.dump(), r.statusCode))) === 200,
+      [worker, api],
+      options.readyTimeoutMs,
+      'the Herald API to be ready',
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    name: 'herald',
+    taskQueue,
+    worker,
+    api,
+    stop,
+    send: async (id, n) => {
+      try {
+        const response = await request(`${apiUrl}/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ id, destination: { url: options.downstreamUrl }, body: { n } }),
+        });
+        await response.body.dump();
+        if (response.statusCode === 202) return { kind: 'accepted' };
+        if (response.statusCode === 429) {
+          const header = response.headers['retry-after'];
+          const seconds = Number(Array.isArray(header) ? header[0] : header);
+          return { kind: 'refused', retryAfterSeconds: Number.isFinite(seconds) ? seconds : undefined };
+        }
+        return { kind: 'failed', detail: `HTTP ${response.statusCode}` };
+      } catch (error) {
+        return { kind: 'failed', detail: (error as Error).message };
+      }
+    },
+  };
+}
+
+async function startBare(options: StartVariantOptions): Promise<RunningVariant> {
+  const { server, taskQueue, client } = options;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: server.namespace,
+    BENCH_TASK_QUEUE: taskQueue,
+  };
+  const worker = startNodeChild(
+    'bare-worker',
+    'bench/bare/worker.ts',
+    env,
+    join(options.workDir, `bare-worker-${server.kind}.log`),
+  );
+  try {
+    await waitUntil(
+      async () => (await pollerCount(client, server.namespace, taskQueue)) > 0,
+      [worker],
+      options.readyTimeoutMs,
+      'the bare worker to poll',
+    );
+  } catch (error) {
+    await worker.stop();
+    throw error;
+  }
+  return {
+    name: 'bare',
+    taskQueue,
+    worker,
+    api: undefined,
+    stop: () => worker.stop(),
+    send: async (id, n) => {
+      try {
+        await client.workflow.start('bareDeliver', {
+          taskQueue,
+          workflowId: id,
+          args: [{ id, url: options.downstreamUrl, body: { n } }],
+        });
+        return { kind: 'accepted' };
+      } catch (error) {
+        return { kind: 'failed', detail: (error as Error).message };
+      }
+    },
+  };
+}
+
+/** Workflow-task pollers Temporal currently sees on the queue (a worker that polls is ready). */
+async function pollerCount(client: Client, namespace: string, taskQueue: string): Promise<number> {
+  const response = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return response.pollers?.length ?? 0;
+}
+
+async function waitUntil(
+  check: () => Promise<boolean>,
+  processes: BenchChild[],
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const gone = processes.find((p) => !p.running());
+    if (gone) throw new Error(`${gone.name} exited while waiting for ${what} (see its log)`);
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+}
