@@ -138,10 +138,14 @@ export const RateLimitedProblemSchema = Type.Object(
     type: Type.Literal('urn:herald:problem:rate-limited'),
     title: Type.String(),
     status: Type.Literal(429),
-    detail: Type.String({ description: 'why, e.g. "Temporal is behind: the workflow task backlog is 3.2 s old (limit 2.0 s); retry after 2 s"' }),
+    detail: Type.String({
+      description:
+        'why, e.g. "Temporal is behind: the workflow task backlog is 3.2 s old (limit 2.0 s); retry after 2 s"',
+    }),
     instance: Type.Optional(Type.String()),
     reason: Type.Union([Type.Literal('backlog'), Type.Literal('start-latency'), Type.Literal('starts-in-flight')], {
-      description: 'backlog: tasks wait for Herald\'s workers; start-latency: Temporal answers starts slowly; starts-in-flight: this API host has as many starts under way as it allows',
+      description:
+        "backlog: tasks wait for Herald's workers; start-latency: Temporal answers starts slowly; starts-in-flight: this API host has as many starts under way as it allows",
     }),
     retryAfterSeconds: Type.Integer({ minimum: 1, description: 'the same as the Retry-After header' }),
     backlog: Type.Optional(
