@@ -167,7 +167,7 @@ export function rateLimitedResponse() {
     429: {
       description:
         'Temporal is behind: the message was not accepted; send it again (same id) after Retry-After seconds. Only new messages get this: a resend of an existing id, reads, replies and cancels never do.',
-      headers: { 'retry-after': { schema: { type: 'integer', minimum: 1 }, description: 'seconds to wait' } },
+      headers: { 'retry-after': { type: 'integer', minimum: 1, description: 'seconds to wait before sending again' } },
       content: { 'application/problem+json': { schema: RateLimitedProblemSchema } },
     },
   };
