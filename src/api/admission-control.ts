@@ -17,9 +17,13 @@
  * - Temporal answering slowly: the recent p95 of this host's own start calls, and how many are in flight.
  *   This is the fast loop: it reacts within one evaluation and keeps accept latency bounded.
  *
- * The shedding state changes only when evaluated (each backlog poll, and at most every
- * `evaluateIntervalMs` on a request), so it flips at most a few times a second and each flip is logged
- * once. The limit on starts in flight is a plain concurrency cap checked per request.
+ * The shedding state changes only when evaluated (each backlog poll, and at most every 100 ms on a
+ * request), so it flips at most a few times a second and each flip is logged once. Between the two,
+ * starts in flight are capped per request by a limit that adapts to latency (AIMD, as TCP does): a
+ * start slower than the latency bound halves it, a quick one raises it by one, up to
+ * `maxStartsInFlight`; after a shedding episode it starts again from one. So the host comes back
+ * gradually instead of letting the whole queue of senders through at once, which would make Temporal
+ * slow again and the admitted messages' accept latency with it.
  */
 import type { AdmissionSettings } from '../config/config';
 import type { BacklogSample, QueueBacklog } from '../temporal/task-queue-backlog';
@@ -54,6 +58,8 @@ export class AdmissionController {
   private sample: BacklogSample | undefined;
   private latencies: { at: number; ms: number }[] = [];
   private inFlight = 0;
+  /** Starts allowed in flight now (fractional: it grows by one per quick start). */
+  private limit: number;
   private evaluatedAt = Number.NEGATIVE_INFINITY;
   private shed: Extract<AdmissionDecision, { admit: false }> | undefined;
   private readonly transitions: ((transition: AdmissionTransition) => void)[] = [];
@@ -61,7 +67,9 @@ export class AdmissionController {
   constructor(
     private readonly settings: AdmissionSettings,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.limit = settings.maxStartsInFlight;
+  }
 
   /** Called once per change of the shedding state. */
   onTransition(listener: (transition: AdmissionTransition) => void): void {
@@ -79,7 +87,16 @@ export class AdmissionController {
     if (!this.settings.enabled) return { admit: true };
     if (this.now() - this.evaluatedAt >= EVALUATE_INTERVAL_MS) this.evaluate();
     if (this.shed) return this.shed;
-    if (this.inFlight >= this.settings.maxStartsInFlight) {
+    if (this.inFlight >= Math.floor(this.limit)) {
+      const { maxStartsInFlight, maxStartLatencyMs } = this.settings;
+      if (this.limit < maxStartsInFlight) {
+        return {
+          admit: false,
+          reason: 'start-latency',
+          retryAfterSeconds: 1,
+          detail: `Temporal is behind: starts take over ${maxStartLatencyMs} ms, so this host runs only ${this.inFlight} at once; retry after 1 s`,
+        };
+      }
       return {
         admit: false,
         reason: 'starts-in-flight',
@@ -95,6 +112,14 @@ export class AdmissionController {
   startEnded(durationMs: number): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     this.latencies.push({ at: this.now(), ms: durationMs });
+    const { maxStartsInFlight, maxStartLatencyMs } = this.settings;
+    this.limit =
+      durationMs > maxStartLatencyMs ? Math.max(1, this.limit / 2) : Math.min(maxStartsInFlight, this.limit + 1);
+  }
+
+  /** Starts this host lets be in flight now (whole). */
+  get startLimit(): number {
+    return Math.floor(this.limit);
   }
 
   /** Whether new messages are being refused (for health and tests). */
@@ -116,6 +141,8 @@ export class AdmissionController {
     this.evaluatedAt = this.now();
     const next = this.settings.enabled ? this.shedDecision() : undefined;
     const changed = (next === undefined) !== (this.shed === undefined) || (next && next.reason !== this.shed?.reason);
+    // Out of an episode, senders come back gradually (see the top of this file).
+    if (next === undefined && this.shed !== undefined) this.limit = 1;
     this.shed = next;
     if (!changed) return;
     const transition: AdmissionTransition = next

@@ -132,7 +132,7 @@ test('fewer than five starts in the window never shed on latency', () => {
   expect(controller.tryAdmit()).toEqual({ admit: true });
 });
 
-test('starts in flight are capped per host without changing the shedding state', () => {
+test('at maxStartsInFlight, starts are refused per request without changing the shedding state', () => {
   const { controller, transitions } = setup();
   for (let i = 0; i < 3; i += 1) expect(controller.tryAdmit()).toEqual({ admit: true });
   expect(controller.tryAdmit()).toMatchObject({ admit: false, reason: 'starts-in-flight', retryAfterSeconds: 1 });
@@ -156,4 +156,37 @@ test('disabled: everything is admitted, whatever the backlog', () => {
   controller.recordBacklog(sample({ count: 1_000_000, ageMs: 600_000 }));
   starts(controller, 50, 5_000);
   expect(transitions).toEqual([]);
+});
+
+describe('the adaptive limit on starts in flight (AIMD)', () => {
+  test('a slow start halves it (down to one), a quick one raises it by one (up to maxStartsInFlight)', () => {
+    const { controller } = setup({ maxStartsInFlight: 8 });
+    expect(controller.startLimit).toBe(8);
+    for (const expected of [4, 2, 1, 1]) {
+      expect(controller.tryAdmit().admit).toBe(true);
+      controller.startEnded(400);
+      expect(controller.startLimit).toBe(expected);
+    }
+    // With one start in flight at a limit of one, the next new message is refused, naming start latency.
+    expect(controller.tryAdmit().admit).toBe(true);
+    const refused = controller.tryAdmit();
+    expect(refused).toMatchObject({ admit: false, reason: 'start-latency', retryAfterSeconds: 1 });
+    expect(refused.admit === false && refused.detail).toBe(
+      'Temporal is behind: starts take over 150 ms, so this host runs only 1 at once; retry after 1 s',
+    );
+    controller.startEnded(10);
+    expect(controller.startLimit).toBe(2);
+    starts(controller, 20, 10);
+    expect(controller.startLimit).toBe(8);
+  });
+
+  test('after a shedding episode the host starts again from one start in flight', () => {
+    const { controller, sample } = setup({ maxStartsInFlight: 8 });
+    controller.recordBacklog(sample({ count: 500, dispatchRate: 100 }));
+    expect(controller.tryAdmit().admit).toBe(false);
+    controller.recordBacklog(sample({ count: 0 }));
+    expect(controller.startLimit).toBe(1);
+    expect(controller.tryAdmit().admit).toBe(true);
+    expect(controller.tryAdmit()).toMatchObject({ admit: false, reason: 'start-latency' });
+  });
 });
