@@ -198,8 +198,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     problems.push(`${name}: must be on or off, got "${raw}"`);
     return fallback;
   };
-  // Defaults measured on a 2-core machine running Temporal, a worker and the API together (README,
-  // "Overload"): they hold accept p99 under 250 ms and deliveries near capacity at 3× capacity.
+  // Defaults tuned on the 2-core development machine, Temporal, a worker and the API sharing it (README,
+  // Operations, "Overload", has the figures): the backlog limits are about what one worker clears in a few
+  // seconds, the latency bound a few times a quick start there.
   const admissionSettings = (): HeraldConfig['admission'] => {
     const pollIntervalMs = duration('HERALD_ADMISSION_POLL_INTERVAL', '500ms');
     if (pollIntervalMs < 50 || pollIntervalMs > 60_000) {
@@ -210,10 +211,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     return {
       enabled: flag('HERALD_ADMISSION', true),
       pollIntervalMs,
-      maxBacklogCount: number('HERALD_ADMISSION_MAX_BACKLOG', 200, 1, 10_000_000),
-      maxBacklogAgeMs: duration('HERALD_ADMISSION_MAX_BACKLOG_AGE', '2s'),
+      maxBacklogCount: number('HERALD_ADMISSION_MAX_BACKLOG', 100, 1, 10_000_000),
+      maxBacklogAgeMs: duration('HERALD_ADMISSION_MAX_BACKLOG_AGE', '1s'),
       maxStartLatencyMs: duration('HERALD_ADMISSION_MAX_START_LATENCY', '150ms'),
-      maxStartsInFlight: number('HERALD_ADMISSION_MAX_STARTS_IN_FLIGHT', 32, 1, 100_000),
+      maxStartsInFlight: number('HERALD_ADMISSION_MAX_STARTS_IN_FLIGHT', 16, 1, 100_000),
       // Two seconds of starts: enough calls for a p95 at any useful rate, and a slow spell is forgotten soon after.
       latencyWindowMs: 2_000,
       // A reading this old means the polls fail: Temporal is unreachable, and starts say so with 503.

@@ -32,10 +32,10 @@ describe('defaults', () => {
       admission: {
         enabled: true,
         pollIntervalMs: 500,
-        maxBacklogCount: 200,
-        maxBacklogAgeMs: 2000,
+        maxBacklogCount: 100,
+        maxBacklogAgeMs: 1000,
         maxStartLatencyMs: 150,
-        maxStartsInFlight: 32,
+        maxStartsInFlight: 16,
         latencyWindowMs: 2000,
         sampleMaxAgeMs: 5000,
         maxRetryAfterMs: 10_000,
