@@ -20,6 +20,7 @@ beforeAll(async () => {
     api: true,
     logger: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }),
     env: {
+      HERALD_ADMISSION: 'on',
       HERALD_ADMISSION_MAX_BACKLOG: String(MAX_BACKLOG),
       HERALD_ADMISSION_POLL_INTERVAL: '100ms',
       HERALD_ADMISSION_MAX_RETRY_AFTER: '3s',
