@@ -2,13 +2,18 @@
  * Admission control against a real Temporal dev server and real HTTP: with no worker on the task queue
  * the workflow task backlog grows until the API refuses new messages (429, Retry-After, problem body),
  * while resends, reads and cancels still go through; a worker starting drains the backlog and new
- * messages are accepted again. Each shedding episode is logged once each way.
+ * messages are accepted again; the TypeScript client's outbox keeps a refused message and sends it then. Each
+ * shedding episode is logged once each way.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
+import { HeraldClient } from '../../src/client';
+import { API_KEY, type TestResponse } from '../helpers/api';
 import { startFixture, type HeraldFixture } from '../helpers/fixture';
 import { uniqueId } from '../helpers/herald';
 import { eventually } from '../helpers/eventually';
-import type { TestResponse } from '../helpers/api';
 
 const MAX_BACKLOG = 3;
 const lines: Record<string, unknown>[] = [];
@@ -92,6 +97,17 @@ test('a growing backlog refuses new messages with 429; resends, reads and cancel
   expect((await fixture.api.call('POST', `/v1/messages/${second}/cancel`, { json: {} })).status).toBe(202);
   expect(fixture.api.app.admission.controller.shedding).toBe(true);
 
+  // The TypeScript client's outbox keeps a refused message and sends it once Herald admits again.
+  const dir = mkdtempSync(join(tmpdir(), 'herald-admission-outbox-'));
+  const client = new HeraldClient({
+    baseUrl: fixture.api.url,
+    apiKey: API_KEY,
+    outbox: { path: join(dir, 'outbox.sqlite'), retry: { initialIntervalMs: 100, maximumIntervalMs: 1000 } },
+  });
+  const queued = await client.send(message(uniqueId('msg_adm_outbox')));
+  expect(queued.state).toBe('queued');
+  expect(client.outbox.pending()).toBe(1);
+
   await fixture.startWorkerProcess();
   const admitted: TestResponse = await eventually(
     () => fixture.api.call('POST', '/v1/messages', { json: message(uniqueId('msg_adm')) }),
@@ -102,6 +118,10 @@ test('a growing backlog refuses new messages with 429; resends, reads and cancel
   for (const id of [...accepted.filter((id) => id !== second), (admitted.body as { id: string }).id]) {
     await fixture.herald.waitForState(id, 'delivered', 60_000);
   }
+  await eventually(() => client.outbox.pending() === 0, { what: 'the outbox to send its message', timeoutMs: 60_000 });
+  await fixture.herald.waitForState(queued.id, 'delivered', 60_000);
+  await client.close();
+  rmSync(dir, { recursive: true, force: true });
   expect(transitions()).toEqual(['shedding', 'admitting']);
   const shedding = lines.find((line) => line.admission === 'shedding')!;
   expect(shedding).toMatchObject({ reason: 'backlog', level: 40 });
