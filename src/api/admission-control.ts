@@ -58,7 +58,7 @@ export class AdmissionController {
   private sample: BacklogSample | undefined;
   private latencies: { at: number; ms: number }[] = [];
   private inFlight = 0;
-  /** Starts allowed in flight now (fractional: it grows by one per quick start). */
+  /** Starts allowed in flight now (fractional after a halving; whole starts count). */
   private limit: number;
   private evaluatedAt = Number.NEGATIVE_INFINITY;
   private shed: Extract<AdmissionDecision, { admit: false }> | undefined;
