@@ -135,8 +135,10 @@ export class HeraldClient {
    * `id`, the client assigns one (`msg_…`) first, so sending the handle's message again is idempotent.
    *
    * Rejects with HeraldApiError when the API refuses it (400, 401, 409, 413, 415, 422). Without an
-   * outbox it also rejects when the API is unreachable (HeraldUnreachableError) or answers 5xx; with
-   * one, it resolves with state `queued` instead and the outbox sends it later.
+   * outbox it also rejects when the API is unreachable (HeraldUnreachableError), answers 5xx, or answers
+   * 429 because Temporal is behind (admission control: send the same message again after the error's
+   * `retryAfterMs`); with one, it resolves with state `queued` instead and the outbox sends it later,
+   * waiting at least the Retry-After (up to its `maximumIntervalMs`).
    */
   async send(message: MessageInput): Promise<SentMessage> {
     if (this.closed) throw new ClientClosedError();

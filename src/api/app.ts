@@ -105,6 +105,8 @@ export async function buildApp(deps: ApiDependencies) {
   app.decorate('eventHub', decorations.eventHub);
   app.addHook('preClose', drainOnClose(app.server, decorations.eventHub, app.log, apiDrainMs(deps.config)));
   app.decorate('destinationPolicy', decorations.destinationPolicy);
+  app.decorate('admission', decorations.admission);
+  app.addHook('onClose', async () => decorations.admission.close());
 
   // JSON only, and keep the raw text: reply signatures are computed over the exact bytes sent.
   app.removeAllContentTypeParsers();

@@ -10,6 +10,7 @@ import type { HeraldConfig } from '../config/config';
 import { parseAllowlist, type DestinationPolicy } from '../destinations/destination-policy';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
+import { createAdmission, type Admission } from './admission';
 import { createEventHub, type EventHub, type EventHubOptions } from './event-hub';
 import { createHeraldTemporal, type HeraldTemporal } from '../temporal/herald-temporal';
 
@@ -33,6 +34,8 @@ declare module 'fastify' {
     eventLog: EventLog;
     /** The one reader of the event log that every open stream subscribes to; closed first on close. */
     eventHub: EventHub;
+    /** Whether a new message may start now (admission control); its backlog poll stops on close. */
+    admission: Admission;
     /** Which destinations messages and callbacks may target, parsed from config once. */
     destinationPolicy: DestinationPolicy;
     /** Every route registered (method and URL), for the documentation check. */
@@ -68,5 +71,6 @@ export function dependencyDecorations(deps: ApiDependencies) {
       logger: deps.logger,
     }),
     destinationPolicy: parseAllowlist(deps.config.destinationAllowlist),
+    admission: createAdmission({ config: deps.config, client: deps.client, logger: deps.logger }),
   } satisfies Partial<FastifyInstance>;
 }

@@ -37,7 +37,7 @@ export const PROBLEMS = {
 export type ProblemKind = keyof typeof PROBLEMS;
 
 /** Kinds that pass on their own, with the Retry-After (seconds) their responses carry. */
-const RETRY_AFTER_SECONDS: Partial<Record<ProblemKind, number>> = { 'temporal-unavailable': 2 };
+const RETRY_AFTER_SECONDS: Partial<Record<ProblemKind, number>> = { 'temporal-unavailable': 2, 'rate-limited': 1 };
 
 export function problemType(kind: ProblemKind): string {
   return `urn:herald:problem:${kind}`;
@@ -61,6 +61,8 @@ export class ProblemError extends Error {
     readonly kind: ProblemKind,
     readonly detail?: string,
     readonly extensions: Record<string, unknown> = {},
+    /** Overrides the kind's usual Retry-After (whole seconds), for a problem that knows when it passes. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail ?? PROBLEMS[kind].title);
   }
@@ -71,7 +73,7 @@ export class ProblemError extends Error {
 
   /** Headers the response carries besides the body (Retry-After for a problem that passes). */
   headers(): Record<string, string> {
-    const retryAfter = RETRY_AFTER_SECONDS[this.kind];
+    const retryAfter = this.retryAfterSeconds ?? RETRY_AFTER_SECONDS[this.kind];
     return retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
   }
 

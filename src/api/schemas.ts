@@ -131,3 +131,44 @@ export function problemResponses(...codes: number[]) {
     ]),
   );
 }
+
+/** The 429 a new message gets while Temporal is behind (admission control): why, and when to come back. */
+export const RateLimitedProblemSchema = Type.Object(
+  {
+    type: Type.Literal('urn:herald:problem:rate-limited'),
+    title: Type.String(),
+    status: Type.Literal(429),
+    detail: Type.String({
+      description:
+        'why, e.g. "Temporal is behind: the workflow task backlog is 3.2 s old (limit 2.0 s); retry after 2 s"',
+    }),
+    instance: Type.Optional(Type.String()),
+    reason: Type.Union([Type.Literal('backlog'), Type.Literal('start-latency'), Type.Literal('starts-in-flight')], {
+      description:
+        "backlog: tasks wait for Herald's workers; start-latency: Temporal answers starts slowly; starts-in-flight: this API host has as many starts under way as it allows",
+    }),
+    retryAfterSeconds: Type.Integer({ minimum: 1, description: 'the same as the Retry-After header' }),
+    backlog: Type.Optional(
+      Type.Object({
+        workflowTasks: Type.Integer(),
+        workflowTaskAgeMs: Type.Integer(),
+        activityTasks: Type.Integer(),
+        activityTaskAgeMs: Type.Integer(),
+      }),
+    ),
+    startLatencyP95Ms: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+/** A 429 response from admission control, with its Retry-After header. */
+export function rateLimitedResponse() {
+  return {
+    429: {
+      description:
+        'Temporal is behind: the message was not accepted; send it again (same id) after Retry-After seconds. Only new messages get this: a resend of an existing id, reads, replies and cancels never do.',
+      headers: { 'retry-after': { type: 'integer', minimum: 1, description: 'seconds to wait before sending again' } },
+      content: { 'application/problem+json': { schema: RateLimitedProblemSchema } },
+    },
+  };
+}

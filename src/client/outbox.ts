@@ -33,7 +33,8 @@ export interface OutboxRetrySettings {
    */
   initialIntervalMs: number;
   /**
-   * Cap on any delay, in milliseconds. Also caps a Retry-After the API sends with a 503.
+   * Cap on any delay, in milliseconds. Also caps a Retry-After the API sends with a 503 or a 429 (the API
+   * refusing new messages while Temporal is behind): the outbox waits the Retry-After, up to this.
    * @defaultValue 60000
    */
   maximumIntervalMs: number;
@@ -338,6 +339,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         const outcomes = await Promise.all(batch.map((entry) => this.track(this.sendOne(entry.message, 'drain'))));
         let answered = 0;
         let lastRetry: Extract<Outcome, { kind: 'retry' }> | undefined;
+        let rateLimited: Extract<Outcome, { kind: 'retry' }> | undefined;
         outcomes.forEach((outcome, index) => {
           const { id, message } = batch[index]!;
           if (outcome.kind === 'sent') {
@@ -350,10 +352,17 @@ export class Outbox extends EventEmitter<OutboxEvents> {
             this.emit('failed', { id, message, error: outcome.error });
           } else {
             lastRetry = outcome;
+            if (isRateLimited(outcome.error) && (outcome.retryAfterMs ?? 0) >= (rateLimited?.retryAfterMs ?? 0)) {
+              rateLimited = outcome;
+            }
           }
         });
-        if (answered === 0 && lastRetry) {
-          this.backOff(lastRetry.error, lastRetry.retryAfterMs);
+        // A 429 is the API asking for less (admission control: Temporal is behind), even when it took
+        // some of the batch: the pass stops and the loop waits the longest Retry-After it was given,
+        // rather than offering everything else queued at once.
+        const slowDown = rateLimited ?? (answered === 0 ? lastRetry : undefined);
+        if (slowDown) {
+          this.backOff(slowDown.error, slowDown.retryAfterMs);
           return result;
         }
         this.consecutiveFailures = 0;
@@ -422,6 +431,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private assertOpen(): void {
     if (this.closed) throw new ClientClosedError();
   }
+}
+
+/** The API refused for load (429), not for this message. */
+function isRateLimited(error: Error): boolean {
+  return error instanceof HeraldApiError && error.status === 429;
 }
 
 function validated(settings: OutboxRetrySettings): OutboxRetrySettings {

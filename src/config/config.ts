@@ -46,6 +46,14 @@ export interface HeraldConfig {
   /** Pace of bulk redrives, in messages per second. */
   redriveRatePerSecond: number;
   /**
+   * When the API refuses new messages with 429 because Temporal is behind (src/api/admission-control.ts),
+   * and how often each API process reads the task queue backlog.
+   */
+  admission: AdmissionSettings & {
+    /** @defaultValue 500ms (HERALD_ADMISSION_POLL_INTERVAL) */
+    pollIntervalMs: number;
+  };
+  /**
    * Longest a reply POST waits for the message to settle before answering 202 (the reply is held by
    * Temporal by then and the message goes on). @defaultValue 5s (HERALD_REPLY_WAIT)
    */
@@ -100,6 +108,26 @@ export interface HeraldConfig {
   delivery: DeliverySettings;
   /** Keyed by destination host (`host` or `host:port`, as in the URL). */
   tokenProviders: Record<string, TokenProviderConfig>;
+}
+
+/** What a host's admission control is tuned by (HERALD_ADMISSION_*; the logic is src/api/admission-control.ts). */
+export interface AdmissionSettings {
+  /** Off: every new message is started as before. @defaultValue true */
+  enabled: boolean;
+  /** Shed while the workflow task backlog holds more tasks than this. */
+  maxBacklogCount: number;
+  /** Shed while the oldest workflow or activity task waiting for a worker is older than this. */
+  maxBacklogAgeMs: number;
+  /** Shed while this host's recent start calls took longer than this at p95. */
+  maxStartLatencyMs: number;
+  /** Start calls this host lets be in flight at once; further new messages get 429. */
+  maxStartsInFlight: number;
+  /** How far back start latencies count. */
+  latencyWindowMs: number;
+  /** A backlog sample older than this is ignored (the poll failed: the start itself will say why). */
+  sampleMaxAgeMs: number;
+  /** Longest Retry-After handed out. */
+  maxRetryAfterMs: number;
 }
 
 /** Raised with every invalid variable at once, so an operator fixes them in one go. */
@@ -163,6 +191,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     }
     return url;
   };
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = read(name, fallback ? 'on' : 'off').toLowerCase();
+    if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+    if (['off', 'false', '0', 'no'].includes(raw)) return false;
+    problems.push(`${name}: must be on or off, got "${raw}"`);
+    return fallback;
+  };
+  // Defaults tuned on the 2-core development machine, Temporal, a worker and the API sharing it (README,
+  // Operations, "Overload", has the figures): the backlog limits are about what one worker clears in a few
+  // seconds, the latency bound a few times a quick start there.
+  const admissionSettings = (): HeraldConfig['admission'] => {
+    const pollIntervalMs = duration('HERALD_ADMISSION_POLL_INTERVAL', '500ms');
+    if (pollIntervalMs < 50 || pollIntervalMs > 60_000) {
+      problems.push('HERALD_ADMISSION_POLL_INTERVAL: must be from 50ms to 1m');
+    }
+    const maxRetryAfterMs = duration('HERALD_ADMISSION_MAX_RETRY_AFTER', '10s');
+    if (maxRetryAfterMs < 1000) problems.push('HERALD_ADMISSION_MAX_RETRY_AFTER: must be at least 1s');
+    return {
+      enabled: flag('HERALD_ADMISSION', true),
+      pollIntervalMs,
+      maxBacklogCount: number('HERALD_ADMISSION_MAX_BACKLOG', 100, 1, 10_000_000),
+      maxBacklogAgeMs: duration('HERALD_ADMISSION_MAX_BACKLOG_AGE', '1s'),
+      maxStartLatencyMs: duration('HERALD_ADMISSION_MAX_START_LATENCY', '150ms'),
+      maxStartsInFlight: number('HERALD_ADMISSION_MAX_STARTS_IN_FLIGHT', 16, 1, 100_000),
+      // Two seconds of starts: enough calls for a p95 at any useful rate, and a slow spell is forgotten soon after.
+      latencyWindowMs: 2_000,
+      // A reading this old means the polls fail: Temporal is unreachable, and starts say so with 503.
+      sampleMaxAgeMs: Math.max(5_000, 4 * pollIntervalMs),
+      maxRetryAfterMs,
+    };
+  };
   const dataDir = resolve(read('HERALD_DATA_DIR', '.data'));
   const tokenProviders = json<Record<string, TokenProviderConfig>>('HERALD_TOKEN_PROVIDERS', {});
   for (const [host, provider] of Object.entries(tokenProviders)) {
@@ -220,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       .filter(Boolean),
     redriveRatePerSecond: number('HERALD_REDRIVE_RATE', 50, 1, 10_000),
     replyWaitMs: duration('HERALD_REPLY_WAIT', '5s'),
+    admission: admissionSettings(),
     temporal: {
       address: read('TEMPORAL_ADDRESS', ''),
       namespace: read('TEMPORAL_NAMESPACE', 'default'),

@@ -21,6 +21,7 @@ import {
   startMessage,
   temporalReplyHandover,
 } from './message-operations';
+import { MessageNotFoundError } from './operation-errors';
 import { readMessageStatus, type StatusReaderDeps } from './message-status-reader';
 import { pingTemporal, workerIsPolling } from './readiness';
 
@@ -65,6 +66,16 @@ export function createHeraldTemporal({ client, store, events, config }: HeraldTe
     messageSender: (id: string): Promise<string | undefined> => messageSender(client, id),
     /** The message's destination host. */
     messageDestination: (id: string) => messageDestination(client, id),
+    /** Whether a message with this id exists (one describe()). */
+    messageExists: async (id: string): Promise<boolean> => {
+      try {
+        await describeMessage(client, id);
+        return true;
+      } catch (error) {
+        if (error instanceof MessageNotFoundError) return false;
+        throw error;
+      }
+    },
     /** Resolves when the message exists; MessageNotFoundError otherwise. */
     requireMessage: async (id: string): Promise<void> => {
       await describeMessage(client, id);

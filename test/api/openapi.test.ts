@@ -59,3 +59,21 @@ test('GET /docs serves the interactive documentation without an API key', async 
   expect(response.status).toBe(200);
   expect(response.text).toContain('swagger');
 });
+
+test('sending a message documents the 429 of admission control, with Retry-After and its problem fields', async () => {
+  const doc = (await api.call<OpenApi>('GET', '/openapi.json')).body;
+  const tooMany = doc.paths['/v1/messages']!.post!.responses['429'] as {
+    headers: Record<string, { schema: { type: string } }>;
+    content: Record<string, { schema: { properties: Record<string, unknown> } }>;
+  };
+  expect(tooMany.headers['retry-after']!.schema.type).toBe('integer');
+  const properties = tooMany.content['application/problem+json']!.schema.properties;
+  expect(Object.keys(properties)).toEqual(expect.arrayContaining(['reason', 'retryAfterSeconds', 'backlog']));
+  // Only new messages are refused: no other operation lists a 429.
+  const others = Object.entries(doc.paths).flatMap(([path, operations]) =>
+    Object.entries(operations)
+      .filter(([method, operation]) => !(path === '/v1/messages' && method === 'post') && '429' in operation.responses)
+      .map(([method]) => `${method} ${path}`),
+  );
+  expect(others).toEqual([]);
+});

@@ -29,6 +29,17 @@ describe('defaults', () => {
       destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
       redriveRatePerSecond: 50,
       replyWaitMs: 5000,
+      admission: {
+        enabled: true,
+        pollIntervalMs: 500,
+        maxBacklogCount: 100,
+        maxBacklogAgeMs: 1000,
+        maxStartLatencyMs: 150,
+        maxStartsInFlight: 16,
+        latencyWindowMs: 2000,
+        sampleMaxAgeMs: 5000,
+        maxRetryAfterMs: 10_000,
+      },
       temporal: { address: '', namespace: 'default', devServerPort: 7233, uiPort: 8233 },
       taskQueue: 'herald',
       worker: { shutdownGraceMs: 50_000 },
@@ -510,5 +521,51 @@ describe('the database and retention', () => {
     expect(storeDescription(loadConfig({ HERALD_DATABASE_URL: 'postgres://herald:secret@db:5432/herald' }))).toBe(
       'PostgreSQL db:5432/herald',
     );
+  });
+});
+
+describe('admission control (HERALD_ADMISSION_*)', () => {
+  test('every variable is read, and HERALD_ADMISSION=off switches it off', () => {
+    const config = loadConfig({
+      HERALD_ADMISSION: 'off',
+      HERALD_ADMISSION_POLL_INTERVAL: '250ms',
+      HERALD_ADMISSION_MAX_BACKLOG: '50',
+      HERALD_ADMISSION_MAX_BACKLOG_AGE: '3s',
+      HERALD_ADMISSION_MAX_START_LATENCY: '80ms',
+      HERALD_ADMISSION_MAX_STARTS_IN_FLIGHT: '8',
+      HERALD_ADMISSION_MAX_RETRY_AFTER: '30s',
+    });
+    expect(config.admission).toEqual({
+      enabled: false,
+      pollIntervalMs: 250,
+      maxBacklogCount: 50,
+      maxBacklogAgeMs: 3000,
+      maxStartLatencyMs: 80,
+      maxStartsInFlight: 8,
+      latencyWindowMs: 2000,
+      sampleMaxAgeMs: 5000,
+      maxRetryAfterMs: 30_000,
+    });
+    expect(loadConfig({ HERALD_ADMISSION: 'on' }).admission.enabled).toBe(true);
+  });
+
+  test('invalid values are each named', () => {
+    expect(
+      problemsOf({
+        HERALD_ADMISSION: 'maybe',
+        HERALD_ADMISSION_POLL_INTERVAL: '10ms',
+        HERALD_ADMISSION_MAX_BACKLOG: '0',
+        HERALD_ADMISSION_MAX_BACKLOG_AGE: 'soon',
+        HERALD_ADMISSION_MAX_STARTS_IN_FLIGHT: '1.5',
+        HERALD_ADMISSION_MAX_RETRY_AFTER: '500ms',
+      }),
+    ).toEqual([
+      'HERALD_ADMISSION_POLL_INTERVAL: must be from 50ms to 1m',
+      'HERALD_ADMISSION_MAX_RETRY_AFTER: must be at least 1s',
+      'HERALD_ADMISSION: must be on or off, got "maybe"',
+      'HERALD_ADMISSION_MAX_BACKLOG: must be an integer from 1 to 10000000, got "0"',
+      'HERALD_ADMISSION_MAX_BACKLOG_AGE: not a duration (use e.g. 500ms, 30s, 5m, 2h, 7d)',
+      'HERALD_ADMISSION_MAX_STARTS_IN_FLIGHT: must be an integer from 1 to 100000, got "1.5"',
+    ]);
   });
 });

@@ -17,11 +17,12 @@ import {
   ListMessagesQuerySchema,
   pageLimit,
   problemResponses as problems,
+  rateLimitedResponse,
 } from '../schemas';
 
 /** /v1/messages routes; dependencies come from the instance (see ../decorations.ts). */
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config, temporal } = app;
+  const { config, temporal, admission } = app;
 
   /**
    * Only the API key that sent a message may cancel it or point its outcome at a new URL (a callback
@@ -43,7 +44,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'sendMessage',
         summary: 'Send a message',
         description:
-          'Validates the message, checks its destination, and starts its delivery. The id (body `id` or `Idempotency-Key` header) makes sending idempotent: the same content again answers 200 with the existing message, other content 409.',
+          'Validates the message, checks its destination, and starts its delivery. The id (body `id` or `Idempotency-Key` header) makes sending idempotent: the same content again answers 200 with the existing message, other content 409. While Temporal is behind, a new message is refused with 429 and `Retry-After` (admission control): keep it and send it again, with the same id, after that many seconds.',
         tags: ['messages'],
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         body: MessageInputSchema,
@@ -51,6 +52,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           200: AcceptedMessageSchema,
           202: AcceptedMessageSchema,
           ...problems(400, 401, 409, 413, 415, 422, 503),
+          ...rateLimitedResponse(),
         },
       },
     },
@@ -80,7 +82,13 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           errors: refused,
         });
       }
-      const started = await temporal.startMessage(message);
+      // Admission control last: a message that would be refused anyway is told why first, and only a
+      // start that would happen is weighed against the backlog.
+      const id = message.id;
+      const started = await admission.admitStart(
+        () => temporal.startMessage(message),
+        async () => id !== undefined && (await temporal.messageExists(id)),
+      );
       request.log.info(
         { messageId: started.id, existing: started.existing, apiKey: request.apiKeyName },
         'message accepted',
