@@ -86,12 +86,13 @@ function checkTime(what: string): void {
 function processTree(pid: number): number[] {
   const pids = [pid];
   for (let i = 0; i < pids.length; i++) {
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${pids[i]}/task`);
-    } catch {
-      continue; // gone
-    }
+    const tasks = (() => {
+      try {
+        return readdirSync(`/proc/${pids[i]}/task`);
+      } catch {
+        return []; // gone
+      }
+    })();
     for (const task of tasks) {
       try {
         const children = readFileSync(`/proc/${pids[i]}/task/${task}/children`, 'utf8').trim();

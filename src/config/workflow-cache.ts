@@ -11,11 +11,12 @@
 /** The measured memory of a worker process, as a fixed part and a part per cached workflow. */
 export const WORKER_MEMORY_COST = {
   /**
-   * RSS of a worker that has run deliveries, with a small cache (200 parked messages cached, 1,500 parked):
-   * Node, tsx, the SDK's native core and its threads, the workflow bundle and webpack's leftovers from
-   * bundling it, one reused workflow context, undici. 499 MiB measured, less the 200 cached workflows.
+   * RSS of a worker that has run deliveries, less its cached workflows: Node, tsx, the SDK's native core and
+   * its threads, the workflow bundle and webpack's leftovers from bundling it, one reused workflow context,
+   * undici. Measured 519 MiB (peak 522) with 2,500 parked and 235 cached, so 427; 440 keeps a margin below
+   * the budget for what a loaded machine adds.
    */
-  baseMiB: 420,
+  baseMiB: 440,
   /** RSS added by each cached parked message (its isolate state and history, on the V8 heap and in core). */
   perCachedWorkflowMiB: 0.39,
 } as const;

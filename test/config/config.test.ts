@@ -33,7 +33,7 @@ describe('defaults', () => {
       taskQueue: 'herald',
       worker: {
         shutdownGraceMs: 50_000,
-        cachedWorkflows: 235,
+        cachedWorkflows: 184,
         cachedWorkflowsFrom: 'HERALD_WORKER_MEMORY_BUDGET',
         memoryBudgetBytes: 512 * 2 ** 20,
       },
