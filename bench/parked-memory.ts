@@ -269,6 +269,8 @@ async function runCache(cache: string, cli: string, children: Set<WorkerChild>):
       };
       await Promise.all(Array.from({ length: START_CONCURRENCY }, starter));
       const target = ids.length;
+      // Cut before this step started a single message: nothing new to measure.
+      if (cut && target === steps.at(-1)?.parked) break;
       // Every one of them delivered and waiting for its reply, as visibility sees it.
       const query = `TaskQueue = '${config.taskQueue}' AND HeraldState = 'awaiting_reply'`;
       for (;;) {
