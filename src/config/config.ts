@@ -7,6 +7,14 @@ import { join, resolve } from 'node:path';
 import { parseAllowlist } from '../destinations/destination-policy';
 import { parseDuration } from '../contract/duration';
 import type { DeliverySettings } from '../retry/delivery-plan';
+import {
+  cachedWorkflowsForBudget,
+  DEFAULT_WORKER_MEMORY_BUDGET,
+  MAX_CACHED_WORKFLOWS,
+  MIN_CACHED_WORKFLOWS,
+  minimumMemoryBudgetMiB,
+  parseByteSize,
+} from './workflow-cache';
 
 /** OAuth2 client-credentials settings for one destination host. Secrets live here, never in messages. */
 export interface TokenProviderConfig {
@@ -75,6 +83,16 @@ export interface HeraldConfig {
      * @defaultValue 50s
      */
     shutdownGraceMs: number;
+    /**
+     * Workflows kept in the sticky cache (the SDK's `maxCachedWorkflows`): a parked message in the cache
+     * costs memory, one outside it replays its history when its reply comes. 0 turns the cache off.
+     * @defaultValue derived from `memoryBudgetBytes` (HERALD_WORKER_CACHED_WORKFLOWS wins when set)
+     */
+    cachedWorkflows: number;
+    /** Which variable set `cachedWorkflows`, for the start-up log. */
+    cachedWorkflowsFrom: 'HERALD_WORKER_CACHED_WORKFLOWS' | 'HERALD_WORKER_MEMORY_BUDGET';
+    /** The RSS the cache size is derived from (see config/workflow-cache.ts). @defaultValue 512 MiB */
+    memoryBudgetBytes: number;
   };
   startup: {
     /**
@@ -161,6 +179,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     }
     return value;
   };
+  const memoryBudget = (name: string, fallback: string): number => {
+    const raw = read(name, fallback);
+    const bytes = parseByteSize(raw);
+    const minimumMiB = minimumMemoryBudgetMiB();
+    if (bytes === undefined || bytes < minimumMiB * 2 ** 20 || bytes > 2 ** 40) {
+      problems.push(
+        `${name}: must be a size from ${minimumMiB}MiB (a worker's base plus ${MIN_CACHED_WORKFLOWS} cached workflows) ` +
+          `to 1024GiB, such as 512MiB or 2GiB; got "${raw}"`,
+      );
+      return Number.NaN;
+    }
+    return bytes;
+  };
+  const cachedWorkflows = (name: string): number | undefined => {
+    const raw = read(name, '');
+    if (raw === '') return undefined;
+    const value = Number(raw);
+    // The SDK would turn 1 into 2 with a warning: refused here rather than changed behind the operator's back.
+    if (!Number.isInteger(value) || (value !== 0 && value < MIN_CACHED_WORKFLOWS) || value > MAX_CACHED_WORKFLOWS) {
+      problems.push(
+        `${name}: must be 0 (no cache: every task replays its history) or an integer from ${MIN_CACHED_WORKFLOWS} ` +
+          `to ${MAX_CACHED_WORKFLOWS}, got "${raw}"`,
+      );
+      return Number.NaN;
+    }
+    return value;
+  };
   const json = <T>(name: string, fallback: T): T => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return fallback;
@@ -233,6 +278,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   }
 
   const embedded = read('TEMPORAL_ADDRESS', '') === '';
+  const memoryBudgetBytes = memoryBudget('HERALD_WORKER_MEMORY_BUDGET', DEFAULT_WORKER_MEMORY_BUDGET);
+  // An explicit count is the more precise statement, so it wins over the budget.
+  const explicitCache = cachedWorkflows('HERALD_WORKER_CACHED_WORKFLOWS');
   const keys: ApiKey[] = [];
   for (const entry of read('HERALD_API_KEYS', '')
     .split(',')
@@ -288,7 +336,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     },
     taskQueue: read('HERALD_TASK_QUEUE', 'herald'),
     // Above the 30s default attempt timeout, below docker-compose's 60s stop_grace_period.
-    worker: { shutdownGraceMs: duration('HERALD_WORKER_SHUTDOWN_GRACE', '50s') },
+    worker: {
+      shutdownGraceMs: duration('HERALD_WORKER_SHUTDOWN_GRACE', '50s'),
+      cachedWorkflows: explicitCache ?? cachedWorkflowsForBudget(memoryBudgetBytes),
+      cachedWorkflowsFrom:
+        explicitCache === undefined ? 'HERALD_WORKER_MEMORY_BUDGET' : 'HERALD_WORKER_CACHED_WORKFLOWS',
+      memoryBudgetBytes,
+    },
     startup: { timeoutMs: duration('HERALD_STARTUP_TIMEOUT', '0') },
     dataDir,
     deadLetterDbPath: resolve(read('HERALD_DEAD_LETTER_DB', join(dataDir, 'dead-letters.sqlite'))),

@@ -21,6 +21,7 @@ import {
 } from '../activities';
 import { createTokenCache } from '../activities/token-provider';
 import type { HeraldConfig } from '../config/config';
+import { concurrentWorkflowTasks } from '../config/workflow-cache';
 import { attemptRecordedSignal } from '../contract/definitions';
 import { guardedLookup, parseAllowlist } from '../destinations/destination-policy';
 import type { DeadLetterStore } from '../store/dead-letter-store';
@@ -85,6 +86,10 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     // On shutdown (SIGTERM) an attempt in flight finishes and reports its result, instead of being
     // cancelled and repeated by the next worker; only after this long are activities cancelled.
     shutdownGraceTime: config.worker.shutdownGraceMs,
+    // Parked messages live in this cache while they wait: its size bounds the worker's memory. An evicted
+    // message replays its history when its reply or timeout comes (README, "Memory of parked messages").
+    maxCachedWorkflows: config.worker.cachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: concurrentWorkflowTasks(config.worker.cachedWorkflows),
   });
 }
 

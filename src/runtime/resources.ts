@@ -22,6 +22,8 @@ import { startEndedRunSweeper } from './ended-run-sweeper';
 import { createHeraldWorker, type HeraldWorkerOptions } from './herald-worker';
 import { isStoreUnavailable, retryStartup } from './startup-retry';
 import { startRetention } from './retention';
+import { heapLimitForBudgetMiB, WORKER_MEMORY_COST } from '../config/workflow-cache';
+import { getHeapStatistics } from 'node:v8';
 
 /**
  * How long the API may take to close: its drain (event streams ended, requests in flight answered; see
@@ -30,6 +32,37 @@ import { startRetention } from './retention';
 export function apiCloseTimeoutMs(config: HeraldConfig): number {
   return apiDrainMs(config) + 3_000;
 }
+
+const heapLimitMiB = () => Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+
+/**
+ * The V8 heap limit against the cache: far above the budget, garbage grows past the budget (the collector
+ * has no reason to hurry); below what the cache holds, the worker would run out of heap. Either is logged
+ * with the limit to start the worker with (NODE_OPTIONS=--max-old-space-size=…).
+ */
+function warnOnHeapLimit(config: HeraldConfig, logger: Logger): void {
+  const limit = heapLimitMiB();
+  const { cachedWorkflows, cachedWorkflowsFrom, memoryBudgetBytes } = config.worker;
+  const needed = Math.ceil(cachedWorkflows * WORKER_MEMORY_COST.perCachedWorkflowMiB + HEAP_HEADROOM_MIB);
+  if (limit < needed) {
+    logger.warn(
+      { heapLimitMiB: limit, cachedWorkflows, neededHeapMiB: needed },
+      `the V8 heap limit is too small for the workflow cache: start the worker with NODE_OPTIONS=--max-old-space-size=${needed}`,
+    );
+  } else if (cachedWorkflowsFrom === 'HERALD_WORKER_MEMORY_BUDGET') {
+    const recommended = heapLimitForBudgetMiB(memoryBudgetBytes);
+    // heap_size_limit is the old space plus the young generation (about 48 MiB more): a margin of 2x.
+    if (limit > recommended * 2 + 64) {
+      logger.warn(
+        { heapLimitMiB: limit, recommendedMaxOldSpaceSizeMiB: recommended },
+        `the V8 heap limit is far above HERALD_WORKER_MEMORY_BUDGET: start the worker with NODE_OPTIONS=--max-old-space-size=${recommended} to keep to the budget`,
+      );
+    }
+  }
+}
+
+/** Heap a worker needs besides its cached workflows: the bundle, activities, the SDK's JS side. */
+const HEAP_HEADROOM_MIB = 64;
 
 /** What to run besides the client and stores. */
 export interface OpenResourcesOptions {
@@ -154,7 +187,19 @@ export async function openResources<const O extends OpenResourcesOptions>(
       // Workers, not APIs, clean up: every fleet has one, and the passes of several are safe together.
       const retention = startRetention({ store, events, retention: config.retention, logger });
       stack.push('retention', () => retention.stop());
-      logger.info({ address, namespace: config.temporal.namespace, taskQueue: config.taskQueue }, 'worker started');
+      logger.info(
+        {
+          address,
+          namespace: config.temporal.namespace,
+          taskQueue: config.taskQueue,
+          cachedWorkflows: config.worker.cachedWorkflows,
+          cachedWorkflowsFrom: config.worker.cachedWorkflowsFrom,
+          memoryBudgetMiB: Math.round(config.worker.memoryBudgetBytes / 2 ** 20),
+          heapLimitMiB: heapLimitMiB(),
+        },
+        'worker started',
+      );
+      warnOnHeapLimit(config, logger);
     }
 
     if (options.api) {

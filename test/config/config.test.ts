@@ -42,7 +42,12 @@ describe('defaults', () => {
       },
       temporal: { address: '', namespace: 'default', devServerPort: 7233, uiPort: 8233 },
       taskQueue: 'herald',
-      worker: { shutdownGraceMs: 50_000 },
+      worker: {
+        shutdownGraceMs: 50_000,
+        cachedWorkflows: 184,
+        cachedWorkflowsFrom: 'HERALD_WORKER_MEMORY_BUDGET',
+        memoryBudgetBytes: 512 * 2 ** 20,
+      },
       startup: { timeoutMs: 0 },
       dataDir,
       deadLetterDbPath: join(dataDir, 'dead-letters.sqlite'),
@@ -172,7 +177,7 @@ describe('values are read and parsed', () => {
     });
     expect(temporalAddress(config)).toBe('temporal.internal:7233');
     expect(config.taskQueue).toBe('herald-eu');
-    expect(config.worker).toEqual({ shutdownGraceMs: 90_000 });
+    expect(config.worker).toMatchObject({ shutdownGraceMs: 90_000 });
     expect(config.logLevel).toBe('debug');
     expect(config.api).toEqual({
       host: '0.0.0.0',

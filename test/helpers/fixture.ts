@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { loadConfig, type HeraldConfig } from '../../src/config/config';
 import { createLogger } from '../../src/observability/logger';
 import { CloseStack } from '../../src/runtime/close-stack';
-import { openResources } from '../../src/runtime/resources';
+import { openResources, type RunningWorker } from '../../src/runtime/resources';
 import { TEST_API_ENV, testApi, type TestApi } from './api';
 import { startDownstream, type Downstream } from './downstream';
 import { eventually } from './eventually';
@@ -46,6 +46,8 @@ export interface HeraldFixture {
   herald: TestHerald;
   /** The API (only with `api: true`). */
   readonly api: TestApi;
+  /** The in-process worker (absent with `worker: false`). */
+  worker?: RunningWorker;
   downstream: Downstream;
   /** This fixture's configuration with `env` over it (same task queue, data directory and Temporal). */
   config(env?: Record<string, string>): HeraldConfig;
@@ -92,6 +94,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<Herald
     stack.push('downstream', () => downstream.close());
     return {
       herald: testHerald(resources),
+      worker: resources.worker,
       get api(): TestApi {
         if (!api) throw new Error('this fixture has no API: start it with { api: true }');
         return api;
