@@ -257,9 +257,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       enabled: flag('HERALD_ADMISSION', true),
       pollIntervalMs,
       maxBacklogCount: number('HERALD_ADMISSION_MAX_BACKLOG', 100, 1, 10_000_000),
-      maxBacklogAgeMs: duration('HERALD_ADMISSION_MAX_BACKLOG_AGE', '1s'),
-      maxStartLatencyMs: duration('HERALD_ADMISSION_MAX_START_LATENCY', '150ms'),
-      maxStartsInFlight: number('HERALD_ADMISSION_MAX_STARTS_IN_FLIGHT', 16, 1, 100_000),
+      maxBacklogAgeMs: duration('HERALD_ADMISSION_MAX_BACKLOG_AGE', '2s'),
+      maxStartLatencyMs: duration('HERALD_ADMISSION_MAX_START_LATENCY', '300ms'),
+      maxStartsInFlight: number('HERALD_ADMISSION_MAX_STARTS_IN_FLIGHT', 32, 1, 100_000),
       // Two seconds of starts: enough calls for a p95 at any useful rate, and a slow spell is forgotten soon after.
       latencyWindowMs: 2_000,
       // A reading this old means the polls fail: Temporal is unreachable, and starts say so with 503.
