@@ -30,6 +30,8 @@ const FIRST_COMPLETED_LOOKBACK_MS = 15 * 60_000;
 
 export interface EndedRunSweeperOptions {
   client: Client;
+  /** The task queue whose runs this Herald owns (another Herald in the namespace keeps its own log). */
+  taskQueue: string;
   events: EventLog;
   logger: Logger;
   intervalMs?: number;
@@ -37,7 +39,7 @@ export interface EndedRunSweeperOptions {
 
 /** One kind of run to sweep, with its own window. */
 interface SweepPass {
-  list: (client: Client, since: Date) => AsyncIterable<EndedRun>;
+  list: (client: Client, taskQueue: string, since: Date) => AsyncIterable<EndedRun>;
   since: Date;
   lagMs: number;
   every: number;
@@ -68,7 +70,7 @@ export function startEndedRunSweeper(options: EndedRunSweeperOptions): { stop():
   const sweepPass = async (pass: SweepPass) => {
     const startedAt = Date.now();
     let closedOut = 0;
-    for await (const run of pass.list(options.client, pass.since)) {
+    for await (const run of pass.list(options.client, options.taskQueue, pass.since)) {
       if (stopped) return;
       if (await recordEndedRun(options.events, run)) {
         closedOut += 1;

@@ -182,7 +182,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       });
       resources.worker = { worker, stopped };
       // Pushed after the worker, so it stops first: no sweep runs against stores that are closing.
-      const sweeper = startEndedRunSweeper({ client, events, logger });
+      const sweeper = startEndedRunSweeper({ client, taskQueue: config.taskQueue, events, logger });
       stack.push('ended-run sweeper', () => sweeper.stop());
       // Workers, not APIs, clean up: every fleet has one, and the passes of several are safe together.
       const retention = startRetention({ store, events, retention: config.retention, logger });

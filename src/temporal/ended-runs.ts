@@ -34,10 +34,13 @@ export function endedRunOf(execution: WorkflowExecutionInfo | WorkflowExecutionD
   };
 }
 
-/** Message runs Temporal ended since `since`, from visibility (eventually consistent: overlap the windows). */
-export async function* listEndedRuns(client: Client, since: Date): AsyncIterable<EndedRun> {
+/**
+ * Message runs Temporal ended since `since` on `taskQueue`, from visibility (eventually consistent:
+ * overlap the windows). Only this Herald's task queue: another Herald sharing the namespace has its own log.
+ */
+export async function* listEndedRuns(client: Client, taskQueue: string, since: Date): AsyncIterable<EndedRun> {
   const query =
-    `${MESSAGE_WORKFLOW_CLAUSE} AND ` +
+    `${MESSAGE_WORKFLOW_CLAUSE} AND TaskQueue = '${taskQueue}' AND ` +
     `(ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut') AND CloseTime >= '${since.toISOString()}'`;
   for await (const execution of client.workflow.list({ query })) {
     const run = endedRunOf(execution);
@@ -64,10 +67,10 @@ export function completedRunOf(execution: WorkflowExecutionInfo): EndedRun | und
   };
 }
 
-/** Message runs that completed since `since`, from visibility. */
-export async function* listCompletedRuns(client: Client, since: Date): AsyncIterable<EndedRun> {
+/** Message runs that completed since `since` on `taskQueue`, from visibility. */
+export async function* listCompletedRuns(client: Client, taskQueue: string, since: Date): AsyncIterable<EndedRun> {
   const query =
-    `${MESSAGE_WORKFLOW_CLAUSE} AND ` + `ExecutionStatus = 'Completed' AND CloseTime >= '${since.toISOString()}'`;
+    `${MESSAGE_WORKFLOW_CLAUSE} AND TaskQueue = '${taskQueue}' AND ` + `ExecutionStatus = 'Completed' AND CloseTime >= '${since.toISOString()}'`;
   for await (const execution of client.workflow.list({ query })) {
     const run = completedRunOf(execution);
     if (run) yield run;

@@ -77,6 +77,13 @@ const PLAN: Plan[] = [
       'a fleet on fixed ports, each process in the foreground, on the Temporal server built from Go; ' +
       'test/multi-host/ runs the same layout (two APIs, workers, one PostgreSQL) on free ports',
   },
+  {
+    starts: 'npm run bench ',
+    mode: 'excluded',
+    reason:
+      'benchmarks run for 6–15 minutes and measure timings, which tests never do; test/bench/ covers their ' +
+      'statistics and report, and each of these commands was run as written for the figures in the README',
+  },
 ];
 
 /** The fenced blocks of a Markdown text in runnable languages (indented fences, in lists, included). */

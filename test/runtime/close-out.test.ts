@@ -32,6 +32,7 @@ test('a close-out its worker never made is recorded by the sweeper, once, after 
   let running: Promise<void> | undefined;
   const sweeper = startEndedRunSweeper({
     client: herald.client,
+    taskQueue: herald.taskQueue,
     events: herald.events,
     logger: createLogger('silent'),
     intervalMs: 300,
