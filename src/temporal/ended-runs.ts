@@ -70,7 +70,8 @@ export function completedRunOf(execution: WorkflowExecutionInfo): EndedRun | und
 /** Message runs that completed since `since` on `taskQueue`, from visibility. */
 export async function* listCompletedRuns(client: Client, taskQueue: string, since: Date): AsyncIterable<EndedRun> {
   const query =
-    `${MESSAGE_WORKFLOW_CLAUSE} AND TaskQueue = '${taskQueue}' AND ` + `ExecutionStatus = 'Completed' AND CloseTime >= '${since.toISOString()}'`;
+    `${MESSAGE_WORKFLOW_CLAUSE} AND TaskQueue = '${taskQueue}' AND ` +
+    `ExecutionStatus = 'Completed' AND CloseTime >= '${since.toISOString()}'`;
   for await (const execution of client.workflow.list({ query })) {
     const run = completedRunOf(execution);
     if (run) yield run;
