@@ -19,7 +19,8 @@ import { urlErrors } from '../contract/url-rules';
 import type { AttemptRecord } from '../contract/message-status';
 import { TokenUnavailableError, type TokenCache } from './token-provider';
 import type { NewMessageEvent } from '../contract/message-event';
-import { EventSeqConflictError, type EventLog } from '../store/event-log';
+import type { EventLog } from '../store/event-log';
+import { appendInOrder } from './events';
 
 export interface DeliverInput {
   message: Message;
@@ -249,25 +250,13 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   /** Appends the events a delivery carries; answers why they could not be written, or undefined. */
   async function appendEvents(events: NewMessageEvent[]): Promise<string | undefined> {
     if (!deps.events) return 'the worker has no event log';
-    for (const event of events) {
-      try {
-        await deps.events.append(event);
-      } catch (error) {
-        if (!(error instanceof EventSeqConflictError)) return `the event log is unavailable: ${describeError(error)}`;
-        // Retrying cannot fix a conflict, and holding the delivery for it would not either: report it.
-        deps.logger.error(
-          {
-            messageId: event.messageId,
-            runId: event.runId,
-            seq: event.seq,
-            state: event.state,
-            logged: error.loggedState,
-          },
-          'event refused: another state is logged under its seq',
-        );
-      }
+    try {
+      // A conflict is logged there and does not hold the delivery: retrying cannot fix it.
+      await appendInOrder(deps.events, events, deps.logger);
+      return undefined;
+    } catch (error) {
+      return `the event log is unavailable: ${describeError(error)}`;
     }
-    return undefined;
   }
 
   async function sendWithToken(message: Message, url: URL, limits: SendLimits) {

@@ -21,28 +21,41 @@ export interface EventDependencies {
   logger?: Logger;
 }
 
+/**
+ * Appends each event in order. A conflict is logged and does not stop the rest; the conflicts come back
+ * once all are in. Any other error (the log is down) stops the batch and is thrown.
+ */
+export async function appendInOrder(
+  events: EventLog,
+  batch: NewMessageEvent[],
+  logger?: Logger,
+): Promise<EventSeqConflictError[]> {
+  const refused: EventSeqConflictError[] = [];
+  for (const event of batch) {
+    try {
+      await events.append(event);
+    } catch (error) {
+      if (!(error instanceof EventSeqConflictError)) throw error;
+      logger?.error(
+        {
+          messageId: event.messageId,
+          runId: event.runId,
+          seq: event.seq,
+          state: event.state,
+          logged: error.loggedState,
+        },
+        'event refused: another state is logged under its seq',
+      );
+      refused.push(error);
+    }
+  }
+  return refused;
+}
+
 export function createEventActivities({ events, logger }: EventDependencies) {
   /** Appends each event in order; a conflict does not stop the rest, and fails the call once all are in. */
   async function appendAll(batch: NewMessageEvent[]): Promise<void> {
-    const refused: EventSeqConflictError[] = [];
-    for (const event of batch) {
-      try {
-        await events.append(event);
-      } catch (error) {
-        if (!(error instanceof EventSeqConflictError)) throw error;
-        logger?.error(
-          {
-            messageId: event.messageId,
-            runId: event.runId,
-            seq: event.seq,
-            state: event.state,
-            logged: error.loggedState,
-          },
-          'event refused: another state is logged under its seq',
-        );
-        refused.push(error);
-      }
-    }
+    const refused = await appendInOrder(events, batch, logger);
     if (refused.length > 0) {
       throw ApplicationFailure.create({
         type: refused[0]!.name,

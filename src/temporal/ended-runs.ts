@@ -22,7 +22,11 @@ export function endedRunState(executionStatus: string): EndedRun['state'] | unde
 /** The ended run an execution is, if Temporal ended it. */
 export function endedRunOf(execution: WorkflowExecutionInfo | WorkflowExecutionDescription): EndedRun | undefined {
   const state = endedRunState(execution.status.name);
-  if (!state) return undefined;
+  return state ? runOf(execution, state) : undefined;
+}
+
+/** A closed execution as the run that reached `state`, stamped with its close time. */
+function runOf(execution: WorkflowExecutionInfo | WorkflowExecutionDescription, state: MessageState): EndedRun {
   const sender = execution.memo?.sender;
   return {
     messageId: execution.workflowId,
@@ -55,16 +59,7 @@ export async function* listEndedRuns(client: Client, taskQueue: string, since: D
 export function completedRunOf(execution: WorkflowExecutionInfo): EndedRun | undefined {
   if (execution.status.name !== 'COMPLETED') return undefined;
   const state = execution.typedSearchAttributes.get(HERALD_STATE) as MessageState | undefined;
-  if (state === undefined || !isTerminal(state)) return undefined;
-  const sender = execution.memo?.sender;
-  return {
-    messageId: execution.workflowId,
-    runId: execution.runId,
-    state,
-    closedAt: (execution.closeTime ?? new Date()).toISOString(),
-    destination: execution.typedSearchAttributes.get(HERALD_DESTINATION) ?? '',
-    sender: typeof sender === 'string' ? sender : null,
-  };
+  return state !== undefined && isTerminal(state) ? runOf(execution, state) : undefined;
 }
 
 /** Message runs that completed since `since` on `taskQueue`, from visibility. */

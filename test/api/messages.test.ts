@@ -1,7 +1,6 @@
 /** /v1/messages end to end over HTTP, with the real worker and dev server. */
-import { Webhook } from 'standardwebhooks';
 import { startDownstream, type Downstream } from '../helpers/downstream';
-import { API_KEY, OTHER_API_KEY, REPLY_SECRET, type TestApi, type TestResponse } from '../helpers/api';
+import { API_KEY, OTHER_API_KEY, REPLY_SECRET, signedReply, type TestApi, type TestResponse } from '../helpers/api';
 import { uniqueId } from '../helpers/herald';
 import { eventually } from '../helpers/eventually';
 import { startFixture } from '../helpers/fixture';
@@ -23,20 +22,9 @@ async function pollState(id: string, state: string): Promise<Status> {
   return response.body;
 }
 
-function signedReply(id: string, payload: unknown, secret = REPLY_SECRET) {
-  const raw = JSON.stringify(payload);
-  const msgId = `${id}#reply`;
-  const timestamp = new Date();
-  const signature = new Webhook(secret).sign(msgId, timestamp, raw);
-  return {
-    raw,
-    headers: {
-      'content-type': 'application/json',
-      'webhook-id': msgId,
-      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-      'webhook-signature': signature,
-    },
-  };
+/** A reply to message `id`, signed under the webhook id the tests use for it. */
+function signedMessageReply(id: string, payload: unknown, secret = REPLY_SECRET) {
+  return signedReply(`${id}#reply`, payload, secret);
 }
 
 test('POST /v1/messages accepts with 202, Location and Retry-After; the message is delivered', async () => {
@@ -177,13 +165,13 @@ describe('POST /v1/messages/{id}/reply', () => {
 
   test('a correctly signed reply is taken and answered with the replied status', async () => {
     const id = await awaitingMessage();
-    const { raw, headers } = signedReply(id, { body: { answer: 42 }, status: 200 });
+    const { raw, headers } = signedMessageReply(id, { body: { answer: 42 }, status: 200 });
     const response = await api.call<Status>('POST', `/v1/messages/${id}/reply`, { raw, headers });
     expect(response.status).toBe(200);
     expect(response.body.state).toBe('replied');
     expect(response.body.reply?.body).toEqual({ answer: 42 });
     // A second reply is refused with a clear error.
-    const again = signedReply(id, { body: 'again' });
+    const again = signedMessageReply(id, { body: 'again' });
     const second = await api.call('POST', `/v1/messages/${id}/reply`, { raw: again.raw, headers: again.headers });
     expect(second.status).toBe(409);
     expect(second.body).toMatchObject({
@@ -199,12 +187,12 @@ describe('POST /v1/messages/{id}/reply', () => {
     expect(unsigned.body).toMatchObject({ type: 'urn:herald:problem:invalid-signature' });
 
     const wrongSecret = `whsec_${Buffer.from('not-the-right-secret-at-all-32by').toString('base64')}`;
-    const forged = signedReply(id, { body: 'forged' }, wrongSecret);
+    const forged = signedMessageReply(id, { body: 'forged' }, wrongSecret);
     const wrong = await api.call('POST', `/v1/messages/${id}/reply`, { raw: forged.raw, headers: forged.headers });
     expect(wrong.status).toBe(401);
 
     // A valid signature over other bytes than those sent is also refused.
-    const signed = signedReply(id, { body: 'original' });
+    const signed = signedMessageReply(id, { body: 'original' });
     const tampered = await api.call('POST', `/v1/messages/${id}/reply`, {
       raw: JSON.stringify({ body: 'tampered' }),
       headers: signed.headers,
@@ -221,7 +209,7 @@ describe('POST /v1/messages/{id}/reply', () => {
   test('a signature made for another message is refused (webhook-id binds it to its message)', async () => {
     const id = await awaitingMessage();
     const other = await awaitingMessage();
-    const signedForOther = signedReply(other, { body: 'for the other one' });
+    const signedForOther = signedMessageReply(other, { body: 'for the other one' });
     const replayed = await api.call('POST', `/v1/messages/${id}/reply`, {
       raw: signedForOther.raw,
       headers: signedForOther.headers,
@@ -249,7 +237,7 @@ describe('POST /v1/messages/{id}/reply', () => {
   });
 
   test('a reply to an unknown message is 404', async () => {
-    const { raw, headers } = signedReply('x', { body: 1 });
+    const { raw, headers } = signedMessageReply('x', { body: 1 });
     const response = await api.call('POST', `/v1/messages/${uniqueId('unknown')}/reply`, { raw, headers });
     expect(response.status).toBe(404);
   });

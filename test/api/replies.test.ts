@@ -4,7 +4,6 @@
  * sender checks of cancel and subscribe, which must not read a message's (possibly huge) history.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { Webhook } from 'standardwebhooks';
 import { problemFromError } from '../../src/api/error-mapping';
 import { ProblemError } from '../../src/api/problem';
 import { verifyReplySignature } from '../../src/api/reply-signature';
@@ -12,7 +11,7 @@ import { DELIVER_MESSAGE_WORKFLOW } from '../../src/contract/definitions';
 import { MESSAGE_ID_PATTERN } from '../../src/contract/message';
 import type { MessageStatus } from '../../src/contract/message-status';
 import { messageInput } from '../../src/temporal/message-operations';
-import { OTHER_API_KEY, REPLY_SECRET, type TestApi } from '../helpers/api';
+import { OTHER_API_KEY, REPLY_SECRET, signedReply, type TestApi } from '../helpers/api';
 import type { Downstream } from '../helpers/downstream';
 import { startFixture, type HeraldFixture } from '../helpers/fixture';
 import { uniqueId, type TestHerald } from '../helpers/herald';
@@ -26,21 +25,6 @@ let downstream: Downstream;
 beforeAll(async () => {
   ({ herald, api, downstream } = await startFixture({ api: true }));
 });
-
-/** A reply signed for `webhookId`: the raw body and the three headers. */
-function signedReply(webhookId: string, payload: unknown) {
-  const raw = JSON.stringify(payload);
-  const timestamp = new Date();
-  return {
-    raw,
-    headers: {
-      'content-type': 'application/json',
-      'webhook-id': webhookId,
-      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-      'webhook-signature': new Webhook(REPLY_SECRET).sign(webhookId, timestamp, raw),
-    },
-  };
-}
 
 /** A message (sent through the API, so with a sender) that is awaiting its reply. */
 async function awaitingMessage(id = uniqueId('reply'), body: unknown = { n: 1 }): Promise<string> {

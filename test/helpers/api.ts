@@ -1,4 +1,5 @@
 /** Real HTTP requests to a running API, with the test API keys and reply secret. */
+import { Webhook } from 'standardwebhooks';
 import { request as undiciRequest } from 'undici';
 import type { HeraldApp } from '../../src/api/app';
 import type { HeraldConfig } from '../../src/config/config';
@@ -8,6 +9,21 @@ export const API_KEY = 'test-key-0123456789abcdef';
 export const OTHER_API_KEY = 'other-key-0123456789abcdef';
 /** Standard Webhooks secret repliers sign with in tests. */
 export const REPLY_SECRET = `whsec_${Buffer.from('herald-test-reply-secret-32bytes!').toString('base64')}`;
+
+/** A reply body signed as a downstream signs it (Standard Webhooks) for `webhookId`: the raw body and its headers. */
+export function signedReply(webhookId: string, payload: unknown, secret = REPLY_SECRET) {
+  const raw = JSON.stringify(payload);
+  const timestamp = new Date();
+  return {
+    raw,
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': webhookId,
+      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+      'webhook-signature': new Webhook(secret).sign(webhookId, timestamp, raw),
+    },
+  };
+}
 
 /** The API settings of tests: both keys, the reply secret, a free port on 127.0.0.1. */
 export const TEST_API_ENV: Record<string, string> = {

@@ -2,9 +2,8 @@
  * A worker whose sticky cache is smaller than the number of parked messages: the messages it evicted
  * replay their history when their reply comes, and every reply still ends its message `replied`.
  */
-import { Webhook } from 'standardwebhooks';
 import type { MessageStatus } from '../../src/contract/message-status';
-import { REPLY_SECRET, type TestApi } from '../helpers/api';
+import { signedReply, type TestApi } from '../helpers/api';
 import type { Downstream } from '../helpers/downstream';
 import { startFixture } from '../helpers/fixture';
 import { uniqueId, type TestHerald } from '../helpers/herald';
@@ -23,21 +22,6 @@ beforeAll(async () => {
   ({ herald, api, downstream } = fixture);
   worker = fixture.worker!;
 });
-
-/** A reply to message `id`, signed as its downstream would. */
-function signedReply(id: string, payload: unknown) {
-  const raw = JSON.stringify(payload);
-  const timestamp = new Date();
-  return {
-    raw,
-    headers: {
-      'content-type': 'application/json',
-      'webhook-id': id,
-      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-      'webhook-signature': new Webhook(REPLY_SECRET).sign(id, timestamp, raw),
-    },
-  };
-}
 
 test(`${PARKED} parked messages on a cache of ${CACHE}: each reply replays what was evicted and ends replied`, async () => {
   expect(herald.config.worker).toMatchObject({
