@@ -4,7 +4,6 @@
  */
 import type { Client } from '@temporalio/client';
 import {
-  bundleWorkflowCode,
   type InjectedSinks,
   type NativeConnection,
   Worker,
@@ -28,6 +27,7 @@ import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import type { CloseOutSinks } from '../workflows/close-out';
 import { createCloseOutWatcher, type CloseOutWatcher } from './close-out-watcher';
+import { bundleHeraldWorkflows } from './workflow-bundle';
 
 export interface HeraldWorkerOptions {
   config: HeraldConfig;
@@ -97,16 +97,12 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
 async function bundleWorkflows(logger: Logger): Promise<{ code: string }> {
   const quiet = (level: 'debug' | 'warn' | 'error') => (message: string, meta?: object) =>
     logger[level](meta ?? {}, message);
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: {
-      log: () => undefined,
-      trace: quiet('debug'),
-      debug: quiet('debug'),
-      info: quiet('debug'),
-      warn: quiet('warn'),
-      error: quiet('error'),
-    },
+  return bundleHeraldWorkflows({
+    log: () => undefined,
+    trace: quiet('debug'),
+    debug: quiet('debug'),
+    info: quiet('debug'),
+    warn: quiet('warn'),
+    error: quiet('error'),
   });
-  return { code };
 }

@@ -109,7 +109,8 @@ async function discard(run: MessageRun): Promise<MessageStatus> {
 
 /** Every way out of the workflow goes through here, so no event or callback is left behind. */
 async function finish(run: MessageRun): Promise<MessageStatus> {
-  if (run.effects.enabled) await sideEffectsDrained(run.effects);
+  // An idle queue has nothing to wait for: no scope, no condition (each costs the worker a stack trace).
+  if (run.effects.enabled && !run.effects.idle) await sideEffectsDrained(run.effects);
   if (run.effects.lean) closeOut.runEnding(run.message?.sender ?? null);
   return run.status;
 }
@@ -334,6 +335,6 @@ async function runMessage(
   }
 
   // Finish: let running update handlers answer, then drain events and callbacks.
-  await condition(allHandlersFinished);
+  if (!allHandlersFinished()) await condition(allHandlersFinished);
   return finish(run);
 }

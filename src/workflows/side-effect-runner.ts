@@ -102,8 +102,12 @@ export function startSideEffects(queue: SideEffectQueue, publishing: EventPublis
     void CancellationScope.nonCancellable(() => runLocally(queue));
     return;
   }
-  void CancellationScope.nonCancellable(() => publishAfterCommit(queue));
-  void CancellationScope.nonCancellable(() => startCallbacks(queue));
+  // One scope for both lanes (a scope costs the worker promises and their stack traces); the events
+  // lane starts first, so when both have work its activity is scheduled before the callback's child.
+  void CancellationScope.nonCancellable(() => {
+    void publishAfterCommit(queue);
+    return startCallbacks(queue);
+  });
 }
 
 /** Resolves once every queued effect has run; the workflow cannot be cancelled out of this wait. */

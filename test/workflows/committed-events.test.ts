@@ -5,7 +5,7 @@
  * names only what no state change alters.
  */
 import type { temporal } from '@temporalio/proto';
-import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config/config';
 import { replySignal } from '../../src/contract/definitions';
 import type { MessageStatus } from '../../src/contract/message-status';
@@ -13,6 +13,7 @@ import { HERALD_STATE } from '../../src/contract/search-attributes';
 import { createLogger } from '../../src/observability/logger';
 import { cancelMessage, discardMessage, redriveMessage, startMessage } from '../../src/temporal/message-operations';
 import { createHeraldWorker } from '../../src/runtime/herald-worker';
+import { bundleHeraldWorkflows } from '../../src/runtime/workflow-bundle';
 import type { Downstream } from '../helpers/downstream';
 import { eventually } from '../helpers/eventually';
 import { startFixture } from '../helpers/fixture';
@@ -152,10 +153,8 @@ describe('workflow tasks that fail around the decision to await the reply (a wor
 
   beforeAll(async () => {
     // A worker whose workflows carry test/workflows/task-failure-interceptor.ts, on a queue of its own.
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../../src/workflows'),
-      workflowInterceptorModules: [require.resolve('./task-failure-interceptor')],
-      logger: {
+    const { code } = await bundleHeraldWorkflows(
+      {
         log: () => undefined,
         trace: () => undefined,
         debug: () => undefined,
@@ -163,7 +162,8 @@ describe('workflow tasks that fail around the decision to await the reply (a wor
         warn: () => undefined,
         error: console.error,
       },
-    });
+      { workflowInterceptorModules: [require.resolve('./task-failure-interceptor')] },
+    );
     taskQueue = uniqueId('herald-task-failures');
     const config = loadConfig({
       ...TEST_ENV,
