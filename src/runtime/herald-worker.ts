@@ -3,12 +3,7 @@
  * assembled here from their factories, so tests build the same worker with their own dependencies.
  */
 import type { Client } from '@temporalio/client';
-import {
-  type InjectedSinks,
-  type NativeConnection,
-  Worker,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { type InjectedSinks, type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import {
