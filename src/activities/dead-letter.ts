@@ -16,7 +16,16 @@ export function createDeadLetterActivities({ store, logger }: DeadLetterDependen
     async deadLetter(record: NewDeadLetter): Promise<{ created: boolean }> {
       const result = await store.put(record);
       logger.warn(
-        { messageId: record.id, reason: record.reason, round: record.round, created: result.created },
+        {
+          messageId: record.id,
+          destination: record.destination,
+          reason: record.reason,
+          round: record.round,
+          attempts: record.attempts.length,
+          lastErrorType: record.lastError?.type ?? null,
+          // false: a retried call found the record written (the line is a repeat, not a second dead letter)
+          created: result.created,
+        },
         'message dead-lettered',
       );
       return result;
