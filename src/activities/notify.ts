@@ -109,10 +109,20 @@ export function createNotifyActivities(deps: NotifyDependencies) {
         error = (caught as Error).message;
       }
       const common = { status, responseExcerpt: excerpt, error };
-      deps.logger.info(
-        { callbackId: input.callbackId, attempt: info.attempt, outcome: classification.outcome, status },
-        'callback attempt',
-      );
+      // One line per callback attempt, as for deliveries: the receiver's host, never its URL (a query may hold a secret).
+      const logAttempt = (nextDelayMs: number | null) =>
+        deps.logger.info(
+          {
+            callbackId: input.callbackId,
+            destination: url.host,
+            attempt: info.attempt,
+            outcome: classification.outcome,
+            status: status ?? null,
+            nextDelayMs,
+          },
+          'callback attempt',
+        );
+      if (classification.outcome !== 'retryable') logAttempt(null);
       if (classification.outcome === 'delivered') return attempt({ outcome: 'delivered', ...common });
       const cause = classification.cause;
       const message = status !== undefined ? `callback receiver answered HTTP ${status}` : `callback failed: ${cause}`;
@@ -130,6 +140,7 @@ export function createNotifyActivities(deps: NotifyDependencies) {
         random: random(),
       });
       const retried = info.attempt < input.policy.maximumAttempts;
+      logAttempt(retried ? delay.delayMs : null);
       throw new RetryableDeliveryError(
         message,
         attempt({

@@ -128,6 +128,9 @@ test('one line per attempt and per outcome, with its fields; no secret, body or 
       created: true,
     }),
   ]);
+  expect(parsed().filter((line) => line.msg === 'callback attempt')).toEqual([
+    expect.objectContaining({ destination: host, attempt: 1, outcome: 'delivered', status: 204, nextDelayMs: null }),
+  ]);
   const ended = parsed().filter((line) => line.msg === 'message ended');
   for (const [id, destination] of [
     [delivered, host],
