@@ -26,7 +26,8 @@
  *        file-legacy: the same without the tuning; file-candidate: file plus --server-args (to try a
  *        setting side by side with file); memory: the dev server in memory;
  *        fleet: the Temporal at TEMPORAL_ADDRESS (e.g. `npm run temporal:fleet`), not started here.
- *   --variants herald,bare           BENCH_VARIANTS           herald,bare
+ *   --variants herald,bare           BENCH_VARIANTS           herald,bare (also: herald-observed, Herald with
+ *        the worker's metrics port and tracing on, exporting OTLP to a counting sink on 127.0.0.1)
  *   --messages N                     BENCH_MESSAGES           1000 per round
  *   --concurrency C                  BENCH_CONCURRENCY        50
  *   --rounds R                       BENCH_ROUNDS             3 per variant and server
@@ -187,6 +188,10 @@ async function main(): Promise<void> {
           `${common.machine.cpus} cores, load average ${loadBefore[0]!.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
       );
       console.log(formatComparison(summaries, ratios));
+      // The observed variant's spans reached the sink: tracing was on, not silently off.
+      for (const variant of targets.flatMap((target) => target.variants)) {
+        if (variant.spansExported) console.log(`${variant.name}: ${variant.spansExported()} spans exported`);
+      }
       output = { ...common, loadAverage: { before: loadBefore, after: loadavg() }, summaries, ratios, rounds };
     }
   } catch (error) {

@@ -3,7 +3,7 @@
  * (BENCH_ROUNDS=5), over defaults. Invalid values stop the run with every problem named at once.
  */
 import { SERVER_KINDS, type ServerKind } from './temporal-servers';
-import { VARIANTS, type VariantName } from './variants';
+import { DEFAULT_VARIANTS, VARIANTS, type VariantName } from './variants';
 
 export type BenchMode = 'compare' | 'overload';
 
@@ -117,7 +117,7 @@ export function parseBenchOptions(argv: readonly string[], processEnv: NodeJS.Pr
     mode: mode as BenchMode,
     // With TEMPORAL_ADDRESS given, the benchmark starts no server of its own.
     servers: list('BENCH_SERVER', fleetAddress ? 'fleet' : 'file', SERVER_KINDS),
-    variants: list('BENCH_VARIANTS', VARIANTS.join(','), VARIANTS),
+    variants: list('BENCH_VARIANTS', DEFAULT_VARIANTS.join(','), VARIANTS),
     messages: integer('BENCH_MESSAGES', 1000, 1, 1_000_000),
     concurrency: integer('BENCH_CONCURRENCY', 50, 1, 10_000),
     rounds: integer('BENCH_ROUNDS', 3, 1, 100),

@@ -85,6 +85,17 @@ export function ratiosOf(rounds: readonly RoundResult[]): Ratio[] {
       (r) => r.server === server && r.variant === 'bare',
     ),
   );
+  // What observing Herald costs: metrics and tracing on over off, round by round.
+  for (const server of servers) {
+    ratios.push(
+      pairedRatio(
+        rounds,
+        `herald-observed / herald on ${server}`,
+        (r) => r.server === server && r.variant === 'herald-observed',
+        (r) => r.server === server && r.variant === 'herald',
+      ),
+    );
+  }
   if (servers.includes('file-legacy')) {
     for (const server of servers.filter((s) => s !== 'file-legacy' && s !== 'fleet')) {
       for (const variant of new Set(rounds.map((r) => r.variant))) {

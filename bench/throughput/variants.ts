@@ -1,7 +1,9 @@
 /**
- * The two things compared, each started once per server and run: `herald` (its real worker and API
- * processes, src/worker.ts and src/api-server.ts, configured by environment as an operator would) and
- * `bare` (bench/bare/: one workflow, one activity doing the same POST). Both expose `send`, which resolves
+ * The things compared, each started once per server and run: `herald` (its real worker and API
+ * processes, src/worker.ts and src/api-server.ts, configured by environment as an operator would),
+ * `herald-observed` (the same with the worker's metrics port and tracing on, exporting OTLP to a sink
+ * on 127.0.0.1 that counts and discards spans: what observing Herald costs), and `bare` (bench/bare/:
+ * one workflow, one activity doing the same POST). Both expose `send`, which resolves
  * once the message is accepted (POST /v1/messages → 202, or client.workflow.start resolved).
  */
 import { type Client } from '@temporalio/client';
@@ -11,9 +13,12 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort } from '../../scripts/free-port';
 import { startNodeChild, type BenchChild } from './child-processes';
+import { startOtlpSink, type OtlpSink } from './otlp-sink';
 import type { BenchServer } from './temporal-servers';
 
-export const VARIANTS = ['herald', 'bare'] as const;
+export const VARIANTS = ['herald', 'herald-observed', 'bare'] as const;
+/** What runs when BENCH_VARIANTS is not given. */
+export const DEFAULT_VARIANTS: readonly VariantName[] = ['herald', 'bare'];
 export type VariantName = (typeof VARIANTS)[number];
 
 /** What became of one attempt to hand a message over. */
@@ -30,6 +35,8 @@ export interface RunningVariant {
   /** Herald's API process; the bare variant has none (this process starts its workflows). */
   api: BenchChild | undefined;
   send(id: string, n: number): Promise<SendOutcome>;
+  /** Spans the OTLP sink received (herald-observed only). */
+  spansExported?: () => number;
   stop(): Promise<void>;
 }
 
@@ -49,14 +56,35 @@ export interface StartVariantOptions {
 const API_KEY = 'bench-key-0123456789abcdef';
 
 export async function startVariant(name: VariantName, options: StartVariantOptions): Promise<RunningVariant> {
-  return name === 'herald' ? startHerald(options) : startBare(options);
+  if (name === 'bare') return startBare(options);
+  if (name === 'herald') return startHerald(options, name);
+  const sink = await startOtlpSink();
+  try {
+    return await startHerald(options, name, sink);
+  } catch (error) {
+    await sink.close();
+    throw error;
+  }
 }
 
-async function startHerald(options: StartVariantOptions): Promise<RunningVariant> {
+async function startHerald(
+  options: StartVariantOptions,
+  name: 'herald' | 'herald-observed',
+  sink?: OtlpSink,
+): Promise<RunningVariant> {
   const { server, taskQueue } = options;
-  const dataDir = join(options.workDir, `herald-${server.kind}`);
+  const dataDir = join(options.workDir, `${name}-${server.kind}`);
   mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
+  // Observed: the worker serves its metrics (HERALD_METRICS_PORT) and both processes export traces.
+  const observed: NodeJS.ProcessEnv = sink
+    ? {
+        HERALD_METRICS_PORT: String(await freePort()),
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      }
+    : // The baseline: no metrics listener (tracing is off without an endpoint).
+      { HERALD_METRICS_PORT: 'off' };
   // One data directory for both, as on one host: the API reads the worker's events from the SQLite file.
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -70,22 +98,24 @@ async function startHerald(options: StartVariantOptions): Promise<RunningVariant
     HERALD_API_PORT: String(port),
     HERALD_DATABASE_URL: '',
     LOG_LEVEL: options.logLevel,
+    ...observed,
   };
   const worker = startNodeChild(
-    'herald-worker',
+    `${name}-worker`,
     'src/worker.ts',
     env,
-    join(options.workDir, `herald-worker-${server.kind}.log`),
+    join(options.workDir, `${name}-worker-${server.kind}.log`),
   );
   const api = startNodeChild(
-    'herald-api',
+    `${name}-api`,
     'src/api-server.ts',
     env,
-    join(options.workDir, `herald-api-${server.kind}.log`),
+    join(options.workDir, `${name}-api-${server.kind}.log`),
   );
   const apiUrl = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await Promise.all([api.stop(), worker.stop()]);
+    await sink?.close();
   };
   try {
     await waitUntil(
@@ -106,11 +136,12 @@ async function startHerald(options: StartVariantOptions): Promise<RunningVariant
     throw error;
   }
   return {
-    name: 'herald',
+    name,
     taskQueue,
     worker,
     api,
     stop,
+    ...(sink ? { spansExported: () => sink.spans() } : {}),
     send: async (id, n) => {
       try {
         const response = await request(`${apiUrl}/v1/messages`, {

@@ -20,7 +20,16 @@ export function createDeadLetterActivities({ store, logger, metrics }: DeadLette
       const result = await store.put(record);
       if (result.created) metrics.deadLetterCreated(record.reason, record.kind ?? 'message');
       logger.warn(
-        { messageId: record.id, reason: record.reason, round: record.round, created: result.created },
+        {
+          messageId: record.id,
+          destination: record.destination,
+          reason: record.reason,
+          round: record.round,
+          attempts: record.attempts.length,
+          lastErrorType: record.lastError?.type ?? null,
+          // false: a retried call found the record written (the line is a repeat, not a second dead letter)
+          created: result.created,
+        },
         'message dead-lettered',
       );
       return result;

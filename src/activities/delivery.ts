@@ -3,10 +3,11 @@
  * attempts; this activity classifies each outcome and, for a retryable one, computes the next delay
  * (backoff, jitter, Retry-After) and hands it to Temporal as `nextRetryDelay`.
  */
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { computeRetryDelay } from '../retry/backoff';
+import { computeRetryDelay, type RetryDelay } from '../retry/backoff';
 import { classifyCancellation, classifyStatus, classifyTransportError, type Classification } from '../retry/classify';
 import type { DeliveryPlan } from '../retry/delivery-plan';
 import { countedAttempt, shutdownCutsOf, type AttemptBudgetDetails } from '../retry/attempt-budget';
@@ -59,6 +60,8 @@ export interface DeliveryDependencies {
   events?: EventLog;
   /** undici dispatcher (connection pool); the global one when absent. */
   dispatcher?: Dispatcher;
+  /** With tracing on: each request is a client span, child of the attempt's activity span. */
+  tracer?: Tracer;
   random?: () => number;
   now?: () => Date;
 }
@@ -125,7 +128,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
         { outcome: 'retryable', cause: 'event_log_unavailable' },
         { errorType: 'RetryableDeliveryError', error: unwritten, nextDelayMs: delay.delayMs },
       );
-      await finish(message, attemptRecord);
+      await finish(message, attemptRecord, delay);
       throw new RetryableDeliveryError(`not sent: ${unwritten}`, attemptRecord, delay.delayMs);
     }
 
@@ -242,7 +245,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       errorType: 'RetryableDeliveryError',
       nextDelayMs: retried ? delay.delayMs : null,
     });
-    await finish(message, attemptRecord);
+    await finish(message, attemptRecord, retried ? delay : undefined);
     const failure = failureMessage(classification.cause, outcome);
     // Spent by Herald's count, Temporal's retry policy (the plan's attempts plus the allowance) would
     // still retry: the failure says it is the last (the workflow reads it as max_attempts_exhausted).
@@ -293,30 +296,53 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     headers['idempotency-key'] = message.id;
     headers['webhook-id'] = message.id;
     if (token) headers.authorization = `Bearer ${token}`;
-    const response = await request(url, {
-      method: message.destination.method ?? 'POST',
-      headers,
-      body,
-      signal,
-      dispatcher: deps.dispatcher,
+    const method = message.destination.method ?? 'POST';
+    // Off (no tracer), nothing is added: the global propagator is a no-op until tracing registers it.
+    const span = deps.tracer?.startSpan(method, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'http.request.method': method, 'server.address': url.hostname, 'url.scheme': url.protocol },
     });
-    const excerpt = await readExcerpt(response.body, limits.excerptBytes);
-    const retryAfter = response.headers['retry-after'];
-    return { status: response.statusCode, excerpt, retryAfter };
+    // A sender's own `traceparent` is sent as given (a trace of its own it continues downstream);
+    // otherwise the request carries this attempt's trace context (W3C Trace Context).
+    if (span && headers.traceparent === undefined) {
+      propagation.inject(trace.setSpan(context.active(), span), headers);
+    }
+    try {
+      const response = await request(url, { method, headers, body, signal, dispatcher: deps.dispatcher });
+      span?.setAttribute('http.response.status_code', response.statusCode);
+      if (response.statusCode >= 400) span?.setStatus({ code: SpanStatusCode.ERROR });
+      const excerpt = await readExcerpt(response.body, limits.excerptBytes);
+      const retryAfter = response.headers['retry-after'];
+      return { status: response.statusCode, excerpt, retryAfter };
+    } catch (error) {
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+      throw error;
+    } finally {
+      span?.end();
+    }
   }
 
-  async function finish(message: Message, attemptRecord: AttemptRecord): Promise<void> {
+  /**
+   * Logs the attempt as one line (the story of a message: every attempt with its destination, status,
+   * outcome and the delay before the next) and tells the workflow. No body, header or response excerpt.
+   */
+  async function finish(message: Message, attemptRecord: AttemptRecord, nextDelay?: RetryDelay): Promise<void> {
+    const traceId = trace.getSpan(context.active())?.spanContext().traceId;
     deps.metrics.attempt(destinationHost(message.destination.url), attemptRecord);
     deps.logger.info(
       {
         messageId: message.id,
+        destination: destinationHost(message.destination.url),
         round: attemptRecord.round,
         attempt: attemptRecord.attempt,
         outcome: attemptRecord.outcome,
-        status: attemptRecord.status,
+        status: attemptRecord.status ?? null,
         cause: attemptRecord.cause,
         durationMs: attemptRecord.durationMs,
         nextDelayMs: attemptRecord.nextDelayMs,
+        // Whether the delay came from the backoff or the destination's Retry-After.
+        ...(nextDelay && attemptRecord.nextDelayMs !== null ? { nextDelayBasis: nextDelay.basis } : {}),
+        ...(traceId ? { traceId } : {}),
       },
       'delivery attempt',
     );

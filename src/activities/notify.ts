@@ -113,10 +113,20 @@ export function createNotifyActivities(deps: NotifyDependencies) {
       }
       const common = { status, responseExcerpt: excerpt, error };
       deps.metrics.callback(classification.outcome === 'delivered' ? 'sent' : 'failed');
-      deps.logger.info(
-        { callbackId: input.callbackId, attempt: info.attempt, outcome: classification.outcome, status },
-        'callback attempt',
-      );
+      // One line per callback attempt, as for deliveries: the receiver's host, never its URL (a query may hold a secret).
+      const logAttempt = (nextDelayMs: number | null) =>
+        deps.logger.info(
+          {
+            callbackId: input.callbackId,
+            destination: url.host,
+            attempt: info.attempt,
+            outcome: classification.outcome,
+            status: status ?? null,
+            nextDelayMs,
+          },
+          'callback attempt',
+        );
+      if (classification.outcome !== 'retryable') logAttempt(null);
       if (classification.outcome === 'delivered') return attempt({ outcome: 'delivered', ...common });
       const cause = classification.cause;
       const message = status !== undefined ? `callback receiver answered HTTP ${status}` : `callback failed: ${cause}`;
@@ -134,6 +144,7 @@ export function createNotifyActivities(deps: NotifyDependencies) {
         random: random(),
       });
       const retried = info.attempt < input.policy.maximumAttempts;
+      logAttempt(retried ? delay.delayMs : null);
       throw new RetryableDeliveryError(
         message,
         attempt({

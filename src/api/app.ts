@@ -18,6 +18,7 @@ import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './json-depth';
 import { refuseMessageBreakingWireRules } from './message-wire-rules';
 import { ProblemError } from './problem';
 import { refuseKeyInQuery, withLoggableUrls } from './query-credentials';
+import { traceRequests } from '../observability/api-tracing';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
@@ -90,6 +91,8 @@ export async function buildApp(deps: ApiDependencies) {
       customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: true },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // First, so the span covers every hook after it and wraps every route's handler.
+  if (deps.tracer) traceRequests(app, deps.tracer);
   const registeredRoutes: { method: string; url: string; hidden: boolean }[] = [];
   app.decorate('registeredRoutes', registeredRoutes);
   app.addHook('onRoute', (route) => {

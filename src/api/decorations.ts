@@ -3,6 +3,7 @@
  * routes read `app.temporal`, `app.config`, … instead of importing a context type from app.ts), and the
  * per-request and per-route fields the app's hooks use.
  */
+import type { Tracer } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -22,6 +23,8 @@ export interface ApiDependencies {
   store: DeadLetterStore;
   events: EventLog;
   logger: Logger;
+  /** With tracing on (config.tracing), every request but probes and docs gets a server span. */
+  tracer?: Tracer;
   /** Builds the event hub the streams subscribe to (the benchmark's per-stream baseline swaps it). */
   createEventHub?: (options: EventHubOptions) => EventHub;
 }

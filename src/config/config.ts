@@ -16,6 +16,16 @@ import {
   parseByteSize,
 } from './workflow-cache';
 
+/** OpenTelemetry trace export (OTEL_*; used by src/observability/tracing.ts). */
+export interface TracingConfig {
+  /** The OTLP/HTTP traces URL (`…/v1/traces`); empty = tracing off. */
+  tracesUrl: string;
+  /** Headers sent with every export (OTEL_EXPORTER_OTLP_HEADERS): often a collector's credentials. */
+  headers: Record<string, string>;
+  /** OTEL_SERVICE_NAME; absent = `herald-api` or `herald-worker` by role. */
+  serviceName: string | undefined;
+}
+
 /** OAuth2 client-credentials settings for one destination host. Secrets live here, never in messages. */
 export interface TokenProviderConfig {
   tokenUrl: string;
@@ -137,6 +147,11 @@ export interface HeraldConfig {
   delivery: DeliverySettings;
   /** Keyed by destination host (`host` or `host:port`, as in the URL). */
   tokenProviders: Record<string, TokenProviderConfig>;
+  /**
+   * OpenTelemetry traces over OTLP/HTTP (JSON), from the standard OTEL_* variables; off (no interceptor,
+   * no span) unless OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.
+   */
+  tracing: TracingConfig;
 }
 
 /** What a host's admission control is tuned by (HERALD_ADMISSION_*; the logic is src/api/admission-control.ts). */
@@ -288,6 +303,48 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     }
   }
 
+  const tracing = (): TracingConfig => {
+    const exporter = read('OTEL_TRACES_EXPORTER', 'otlp').toLowerCase();
+    if (exporter !== 'otlp' && exporter !== 'none') {
+      problems.push(`OTEL_TRACES_EXPORTER: Herald exports traces with otlp (or none for off), got "${exporter}"`);
+    }
+    const off = read('OTEL_SDK_DISABLED', 'false').toLowerCase() === 'true' || exporter === 'none';
+    const base = read('OTEL_EXPORTER_OTLP_ENDPOINT', '');
+    // The signal-specific variable is the full URL; the general one is a base the path is appended to.
+    const tracesUrl = off
+      ? ''
+      : read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', '') || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : '');
+    if (tracesUrl && !/^https?:\/\/[^/]/.test(tracesUrl)) {
+      problems.push("OTEL_EXPORTER_OTLP_ENDPOINT: must be an http:// or https:// URL (the collector's OTLP/HTTP port)");
+    }
+    const protocol = read('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', read('OTEL_EXPORTER_OTLP_PROTOCOL', 'http/json'));
+    if (tracesUrl && protocol !== 'http/json') {
+      problems.push(
+        `OTEL_EXPORTER_OTLP_PROTOCOL: Herald exports OTLP over HTTP as JSON; set http/json (or leave it unset) and point the endpoint at the collector's OTLP/HTTP port (4318), got "${protocol}"`,
+      );
+    }
+    const headers: Record<string, string> = {};
+    for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
+      for (const entry of read(name, '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
+        const separator = entry.indexOf('=');
+        // The values are often credentials: the problem names the variable, never the entry.
+        let value: string | undefined;
+        try {
+          value = separator < 1 ? undefined : decodeURIComponent(entry.slice(separator + 1).trim());
+        } catch {
+          value = undefined;
+        }
+        if (value === undefined)
+          problems.push(`${name}: each entry must be key=value (comma-separated, values URL-encoded)`);
+        else headers[entry.slice(0, separator).trim()] = value;
+      }
+    }
+    return { tracesUrl, headers, serviceName: read('OTEL_SERVICE_NAME', '') || undefined };
+  };
+
   const embedded = read('TEMPORAL_ADDRESS', '') === '';
   const memoryBudgetBytes = memoryBudget('HERALD_WORKER_MEMORY_BUDGET', DEFAULT_WORKER_MEMORY_BUDGET);
   // An explicit count is the more precise statement, so it wins over the budget.
@@ -405,6 +462,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       },
     },
     tokenProviders,
+    tracing: tracing(),
   };
   try {
     parseAllowlist(config.destinationAllowlist);

@@ -3,6 +3,7 @@
  * assembled here from their factories, so tests build the same worker with their own dependencies.
  */
 import type { Client } from '@temporalio/client';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { type InjectedSinks, type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
@@ -23,7 +24,8 @@ import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import type { CloseOutSinks } from '../workflows/close-out';
 import { createCloseOutWatcher, type CloseOutWatcher } from './close-out-watcher';
-import { bundleHeraldWorkflows } from './workflow-bundle';
+import type { Tracing } from '../observability/tracing';
+import { bundleHeraldWorkflows, TRACING_WORKFLOW_INTERCEPTOR_MODULES } from './workflow-bundle';
 
 export interface HeraldWorkerOptions {
   config: HeraldConfig;
@@ -34,10 +36,16 @@ export interface HeraldWorkerOptions {
   /** Where workflows publish state changes for the API's event streams. */
   events: EventLog;
   logger: Logger;
-  /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
+  /**
+   * A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start.
+   * With `tracing`, it must have been bundled with TRACING_WORKFLOW_INTERCEPTOR_MODULES, or the trace
+   * stops at the workflow (its activities start traces of their own).
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** What the worker's activities count; served by the metrics listener (a fresh registry when absent). */
   metrics?: WorkerMetrics;
+  /** Traces workflows and activities (config.tracing on); absent, the worker has no tracing interceptor. */
+  tracing?: Tracing;
   /** undici dispatcher for deliveries; the global one when absent. */
   dispatcher?: Dispatcher;
   /**
@@ -60,6 +68,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       destinationPolicy,
       logger,
       dispatcher,
+      tracer: options.tracing?.tracer,
       reportAttempt: (messageId, attempt) =>
         client.workflow.getHandle(messageId).signal(attemptRecordedSignal, attempt),
       events: options.events,
@@ -76,13 +85,14 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       runEnding: { fn: (info, sender) => closeOut.watch(info.workflowId, info.runId, sender), callDuringReplay: false },
     },
   };
+  const { tracing } = options;
   return Worker.create({
     connection: options.connection,
-    sinks,
+    ...(tracing ? tracedWorkerOptions(tracing, sinks) : { sinks }),
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     activities,
-    workflowBundle: options.workflowBundle ?? (await bundleWorkflows(logger)),
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflows(logger, tracing !== undefined)),
     // On shutdown (SIGTERM) an attempt in flight finishes and reports its result, instead of being
     // cancelled and repeated by the next worker; only after this long are activities cancelled.
     shutdownGraceTime: config.worker.shutdownGraceMs,
@@ -93,16 +103,35 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
   });
 }
 
+/**
+ * What tracing adds to a worker: the activity interceptor (a span per attempt, the active context of the
+ * delivery request) and the sink through which the workflow interceptors' spans leave the sandbox.
+ */
+export function tracedWorkerOptions<S extends object>(
+  tracing: Tracing,
+  sinks: S,
+): Pick<WorkerOptions, 'sinks' | 'interceptors'> {
+  return {
+    sinks: { ...sinks, exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
+    interceptors: {
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: tracing.tracer }) })],
+    },
+  };
+}
+
 /** Bundles the workflows, keeping webpack's multi-line build report out of the info log. */
-async function bundleWorkflows(logger: Logger): Promise<{ code: string }> {
+async function bundleWorkflows(logger: Logger, traced: boolean): Promise<{ code: string }> {
   const quiet = (level: 'debug' | 'warn' | 'error') => (message: string, meta?: object) =>
     logger[level](meta ?? {}, message);
-  return bundleHeraldWorkflows({
-    log: () => undefined,
-    trace: quiet('debug'),
-    debug: quiet('debug'),
-    info: quiet('debug'),
-    warn: quiet('warn'),
-    error: quiet('error'),
-  });
+  return bundleHeraldWorkflows(
+    {
+      log: () => undefined,
+      trace: quiet('debug'),
+      debug: quiet('debug'),
+      info: quiet('debug'),
+      warn: quiet('warn'),
+      error: quiet('error'),
+    },
+    traced ? { workflowInterceptorModules: [...TRACING_WORKFLOW_INTERCEPTOR_MODULES] } : {},
+  );
 }

@@ -5,6 +5,7 @@
  * failure and going on. Used by every entry point, the benchmark and the tests.
  */
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { apiDrainMs, buildApp, type HeraldApp } from '../api/app';
@@ -13,6 +14,7 @@ import { temporalAddress, type HeraldConfig } from '../config/config';
 import { createLogger } from '../observability/logger';
 import { freeLoopbackPort, startMetricsListener } from '../observability/metrics-listener';
 import { countingOutcomes, createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
+import { startTracing } from '../observability/tracing';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import { openStores } from '../store/open-stores';
@@ -133,7 +135,20 @@ export async function openResources<const O extends OpenResourcesOptions>(
       ? await retryStartup('Temporal', () => Connection.connect({ address }), retry)
       : Connection.lazy({ address });
     stack.push('temporal client connection', () => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    // With tracing on (an OTLP endpoint set), each role exports as its own service; off, nothing is added.
+    const workerTracing = options.worker ? startTracing(config.tracing, 'worker') : undefined;
+    if (workerTracing) stack.push('worker tracing', () => workerTracing.shutdown());
+    const apiTracing = options.api ? startTracing(config.tracing, 'api') : undefined;
+    if (apiTracing) stack.push('api tracing', () => apiTracing.shutdown());
+    // The client starts workflows for the API and signals attempts for the worker: its spans carry the trace on.
+    const clientTracer = (apiTracing ?? workerTracing)?.tracer;
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      interceptors: clientTracer
+        ? { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: clientTracer })] }
+        : {},
+    });
     const stores = await retryStartup(
       'dead-letter store and event log',
       () => openStores(config, { logger }),
@@ -181,6 +196,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         events: workerEvents,
         logger,
         metrics,
+        tracing: workerTracing,
         ...(options.worker === true ? {} : options.worker),
       });
       const stopped = worker.run();
@@ -235,6 +251,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         store,
         events,
         logger,
+        tracer: apiTracing?.tracer,
         ...(options.api === true ? {} : options.api),
       });
       stack.push('api', () => app.close(), { timeoutMs: apiCloseTimeoutMs(config) });

@@ -31,6 +31,17 @@ export const PRELOADED_WORKFLOW_MODULES: readonly string[] = [
   require.resolve('../retry/delivery-plan'),
 ];
 
+/**
+ * The workflow interceptors of tracing (workflows/tracing-interceptors.ts: a span for the run and each
+ * signal, the trace context into each activity's headers), bundled only when tracing is on: off, the
+ * bundle is what it was, with no span made in the sandbox. They add no command, no history event and
+ * no microtask hop before a command, so a history recorded with tracing off replays with it on
+ * (test/replay replays every recorded history with this bundle too) and the other way round.
+ */
+export const TRACING_WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [
+  require.resolve('../workflows/tracing-interceptors'),
+];
+
 export type BundleLogger = NonNullable<BundleOptions['logger']>;
 
 /** Bundles src/workflows with the shared modules preloaded; `extra` adds options (a test's interceptors). */

@@ -112,7 +112,16 @@ async function finish(run: MessageRun): Promise<MessageStatus> {
   // An idle queue has nothing to wait for: no scope, no condition (each costs the worker a stack trace).
   if (run.effects.enabled && !run.effects.idle) await sideEffectsDrained(run.effects);
   if (run.effects.lean) closeOut.runEnding(run.message?.sender ?? null);
-  return run.status;
+  const { status } = run;
+  // One line per ended message (a sink call: no command, and not repeated when the history replays).
+  log.info('message ended', {
+    messageId: status.id,
+    state: status.state,
+    destination: status.destination,
+    attempts: status.attempts.length,
+    redrives: status.redrives,
+  });
+  return status;
 }
 
 /** Runs the delivery activity; Temporal retries it per the plan. Ends delivered, cancelled or dead-letter-bound. */

@@ -86,6 +86,7 @@ describe('defaults', () => {
         },
       },
       tokenProviders: {},
+      tracing: { tracesUrl: '', headers: {}, serviceName: undefined },
     };
     expect(loadConfig({})).toEqual(expected);
   });
@@ -589,5 +590,56 @@ describe('metrics', () => {
       /HERALD_METRICS_PORT: must be an integer from 0 to 65535/,
     );
     expect(() => loadConfig({ HERALD_METRICS_MAX_DESTINATIONS: '0' })).toThrow(/HERALD_METRICS_MAX_DESTINATIONS/);
+  });
+});
+
+describe('tracing (OTEL_*)', () => {
+  test('off unless an OTLP endpoint is set; the general endpoint gets /v1/traces, the traces one is taken as it is', () => {
+    expect(loadConfig({}).tracing.tracesUrl).toBe('');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing.tracesUrl).toBe(
+      'http://collector:4318/v1/traces',
+    );
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/otlp',
+      }).tracing.tracesUrl,
+    ).toBe('https://traces.example/otlp');
+  });
+
+  test('OTEL_SDK_DISABLED and OTEL_TRACES_EXPORTER=none turn it off with an endpoint set', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing.tracesUrl).toBe('');
+    expect(loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing.tracesUrl).toBe('');
+  });
+
+  test('headers (URL-decoded, the traces ones over the general ones) and the service name', () => {
+    const { tracing } = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20abc, x-team=herald',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-team=ops',
+      OTEL_SERVICE_NAME: 'herald-eu',
+    });
+    expect(tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      headers: { authorization: 'Bearer abc', 'x-team': 'ops' },
+      serviceName: 'herald-eu',
+    });
+  });
+
+  test('a protocol other than http/json, a bad URL, a bad header entry or another exporter is refused, never echoing a header', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(problemsOf({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual([
+      expect.stringContaining('OTEL_EXPORTER_OTLP_PROTOCOL: Herald exports OTLP over HTTP as JSON'),
+    ]);
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([
+      expect.stringContaining('OTEL_EXPORTER_OTLP_ENDPOINT: must be an http:// or https:// URL'),
+    ]);
+    const problems = problemsOf({ ...endpoint, OTEL_EXPORTER_OTLP_HEADERS: 'secret-token-without-a-name' });
+    expect(problems).toEqual([expect.stringContaining('OTEL_EXPORTER_OTLP_HEADERS: each entry must be key=value')]);
+    expect(problems.join()).not.toContain('secret-token');
+    expect(problemsOf({ OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual([expect.stringContaining('OTEL_TRACES_EXPORTER')]);
+    // With tracing off, a protocol set for other services in the environment is no concern of Herald's.
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).tracing.tracesUrl).toBe('');
   });
 });

@@ -30,6 +30,8 @@ export interface FixtureOptions {
   api?: boolean;
   /** Replaces the silent logger, for tests that read what Herald logs. */
   logger?: Logger;
+  /** Replaces the global setup's workflow bundle (a test with tracing on bundles the tracing interceptors). */
+  workflowBundle?: { code: string } | { codePath: string };
 }
 
 /** The real worker entry running as a child process. */
@@ -85,7 +87,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<Herald
   try {
     const resources = await openResources(config(), {
       logger,
-      worker: options.worker === false ? false : { workflowBundle: { codePath } },
+      worker: options.worker === false ? false : { workflowBundle: options.workflowBundle ?? { codePath } },
       api: options.api ?? false,
     });
     stack.push('herald', () => resources.close());

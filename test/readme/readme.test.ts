@@ -71,6 +71,13 @@ const PLAN: Plan[] = [
       'test/observability/metrics.test.ts scrapes both endpoints of a real run',
   },
   {
+    starts: 'docker run --rm -d --name jaeger',
+    mode: 'excluded',
+    reason:
+      'needs Docker and a collector image, then runs the whole stack on fixed ports until Ctrl-C; ' +
+      'test/observability/tracing.test.ts runs Herald with tracing on against an OTLP receiver on 127.0.0.1',
+  },
+  {
     starts: 'npm run temporal:build',
     mode: 'excluded',
     reason:

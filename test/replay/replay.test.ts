@@ -3,10 +3,14 @@
  * A change that would break running workflows (a non-deterministic change) fails here, in CI, before
  * it reaches a worker. Re-record with `npm run replay:record` only for an intended, versioned change.
  */
+import { Resource } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createLogger } from '../../src/observability/logger';
+import { bundleHeraldWorkflows, TRACING_WORKFLOW_INTERCEPTOR_MODULES } from '../../src/runtime/workflow-bundle';
 import { installRuntimeLogger } from '../../src/temporal/runtime-logger';
 import { HISTORIES_DIR } from '../helpers/histories';
 
@@ -179,3 +183,33 @@ test.each(files.map((file) => [file.slice(HISTORIES_DIR.length + 1), file]))(
     );
   },
 );
+
+describe('with tracing on (the OpenTelemetry workflow interceptors in the bundle)', () => {
+  // Histories recorded without the interceptors must replay on a worker that has them (tracing turned on
+  // with messages in flight), and the other way round: they add no command.
+  let tracedCode: string;
+  const spans = new InMemorySpanExporter();
+  const quiet = () => undefined;
+  beforeAll(async () => {
+    const bundle = await bundleHeraldWorkflows(
+      { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: console.warn, error: console.error },
+      { workflowInterceptorModules: [...TRACING_WORKFLOW_INTERCEPTOR_MODULES] },
+    );
+    tracedCode = bundle.code;
+  }, 120_000);
+
+  test.each(files.map((file) => [file.slice(HISTORIES_DIR.length + 1), file]))('%s replays', async (_name, file) => {
+    const history = JSON.parse(readFileSync(file, 'utf8')) as HistoryJson;
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: { code: tracedCode },
+        replayName: `${file} (traced)`,
+        // As a traced worker has it; a replay calls no sink, so nothing is exported twice.
+        sinks: { exporter: makeWorkflowExporter(new SimpleSpanProcessor(spans), Resource.default()) },
+      },
+      history,
+      workflowIdOf(history),
+    );
+    expect(spans.getFinishedSpans()).toEqual([]);
+  });
+});

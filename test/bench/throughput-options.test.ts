@@ -1,0 +1,29 @@
+/** The delivery benchmark's variants option: the default pair, the observed variant on request, and its ratio. */
+import { parseBenchOptions } from '../../bench/throughput/options';
+import { ratiosOf } from '../../bench/throughput/report';
+import type { RoundResult } from '../../bench/throughput/round';
+
+test('herald and bare run by default; herald-observed is asked for; an unknown variant is refused', () => {
+  expect(parseBenchOptions([], {}).variants).toEqual(['herald', 'bare']);
+  expect(parseBenchOptions(['--variants', 'herald,herald-observed'], {}).variants).toEqual([
+    'herald',
+    'herald-observed',
+  ]);
+  expect(parseBenchOptions([], { BENCH_VARIANTS: 'herald-observed' }).variants).toEqual(['herald-observed']);
+  expect(() => parseBenchOptions(['--variants', 'herald,traced'], {})).toThrow(
+    'BENCH_VARIANTS: "traced" is not one of herald, herald-observed, bare',
+  );
+});
+
+test('the report pairs herald-observed with herald, round by round', () => {
+  const round = (variant: RoundResult['variant'], deliveredPerSecond: number) =>
+    ({ server: 'file', variant, deliveredPerSecond }) as RoundResult;
+  const ratios = ratiosOf([
+    round('herald', 100),
+    round('herald-observed', 96),
+    round('herald', 50),
+    round('herald-observed', 49),
+  ]);
+  expect(ratios.map((r) => r.label)).toEqual(['herald-observed / herald on file']);
+  expect(ratios[0]!.ratio).toMatchObject({ min: 0.96, max: 0.98 });
+});
