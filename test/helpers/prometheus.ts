@@ -64,6 +64,8 @@ export interface RunningPrometheus {
   query(expr: string): Promise<{ status: string; data?: { resultType: string; result: unknown[] }; error?: string }>;
   /** GET /api/v1/alerts: pending and firing alerts. */
   alerts(): Promise<PrometheusAlert[]>;
+  /** GET /api/v1/rules?type=alert: each alerting rule's state (inactive, pending, firing). */
+  alertRules(): Promise<{ name: string; state: string; health: string; lastError?: string }[]>;
   /** GET /api/v1/targets: each active target's scrape URL and health. */
   targets(): Promise<{ scrapeUrl: string; health: string; lastError: string }[]>;
   /** What Prometheus printed, for failure messages. */
@@ -146,6 +148,12 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       (await getJson(`/api/v1/query?query=${encodeURIComponent(expr)}`)) as Awaited<
         ReturnType<RunningPrometheus['query']>
       >,
+    alertRules: async () =>
+      (
+        (await getJson('/api/v1/rules?type=alert')).data as {
+          groups: { rules: { name: string; state: string; health: string; lastError?: string }[] }[];
+        }
+      ).groups.flatMap((group) => group.rules),
     alerts: async () => ((await getJson('/api/v1/alerts')).data as { alerts: PrometheusAlert[] }).alerts,
     targets: async () =>
       (
