@@ -6,7 +6,7 @@
  * and the alert resolves. Every dashboard query runs against the same Prometheus.
  *
  * The rules under test are the shipped file with one change, made here and checked to apply: the dead-letter
- * threshold goes from 100 to 3 and its `for` from 5m to 2s. A test value never ships in deploy/prometheus.
+ * threshold goes from 100 to 3 and its `for` from 5m to 2s (and its summary says so). A test value never ships in deploy/prometheus.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ interface Rule {
   alert?: string;
   expr: string;
   for?: string;
+  annotations?: Record<string, string>;
 }
 
 /** The shipped rules, as YAML, with HeraldDeadLetterQueueLarge's threshold and `for` made test-sized. */
@@ -39,6 +40,12 @@ function rulesForTest(): { yaml: string; rules: Rule[] } {
   }
   large.expr = large.expr.trim().replace(/ > 100$/, ` > ${TEST_THRESHOLD}`);
   large.for = '2s';
+  if (large.annotations?.summary) {
+    large.annotations.summary = large.annotations.summary.replace(
+      'more than 100 for 5 minutes',
+      `more than ${TEST_THRESHOLD}`,
+    );
+  }
   return { yaml: stringify(document), rules };
 }
 
@@ -140,7 +147,10 @@ test('the dead-letter alert fires once the queue passes the threshold, and resol
   );
   expect(firing?.labels).toMatchObject({ severity: 'critical', service: 'herald' });
   expect(Number(firing?.value)).toBe(MESSAGES);
-  expect(firing?.annotations.runbook).toBe('README.md#heralddeadletterqueuelarge');
+  expect(firing?.annotations).toEqual({
+    summary: `${MESSAGES} dead letters are waiting (more than ${TEST_THRESHOLD})`,
+    runbook: 'README.md#heralddeadletterqueuelarge',
+  });
   expect(await scalar('max(sum by (instance) (herald_dead_letters_waiting))')).toBe(MESSAGES);
 
   refusing = false;
