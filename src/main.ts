@@ -36,7 +36,7 @@ async function main(): Promise<number> {
     if (config.api.keys.length === 0)
       throw new Error('HERALD_API_KEYS is required when TEMPORAL_ADDRESS is set (name:key,…)');
     const resources = await openResources(config, { logger, worker: true, api: true });
-    printAddresses(config, resources.api.url, devServer, devCredentials);
+    printAddresses(config, resources.api.url, resources.worker.metricsUrl, devServer, devCredentials);
     return await runUntilStopped(resources);
   } finally {
     // Last, and also on a failed start-up: never leave an orphaned dev server holding the ports.
@@ -48,6 +48,7 @@ async function main(): Promise<number> {
 function printAddresses(
   config: HeraldConfig,
   apiUrl: string,
+  workerMetricsUrl: string | undefined,
   devServer: DevServer | undefined,
   devCredentials: DevCredentials,
 ): void {
@@ -58,6 +59,7 @@ function printAddresses(
     `  Temporal:         ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
     `  Task queue:       ${config.taskQueue}`,
     `  Dead letters:     ${storeDescription(config)}`,
+    `  Metrics:          ${apiUrl}/metrics (API)${workerMetricsUrl ? `, ${workerMetricsUrl} (worker)` : ''}`,
   ];
   if (devServer) {
     lines.push(

@@ -14,13 +14,14 @@ import { parseRetryAfter } from '../retry/retry-after';
 import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
 import { isLiteralHostBlocked, type DestinationPolicy } from '../destinations/destination-policy';
 import { headerValueProblem, isTransportHeader } from '../contract/header-rules';
-import type { Message } from '../contract/message';
+import { destinationHost, type Message } from '../contract/message';
 import { urlErrors } from '../contract/url-rules';
 import type { AttemptRecord } from '../contract/message-status';
 import { TokenUnavailableError, type TokenCache } from './token-provider';
 import type { NewMessageEvent } from '../contract/message-event';
 import type { EventLog } from '../store/event-log';
 import { appendInOrder } from './events';
+import type { WorkerMetrics } from '../observability/worker-metrics';
 
 export interface DeliverInput {
   message: Message;
@@ -52,6 +53,8 @@ export interface DeliveryDependencies {
   logger: Logger;
   /** Tells the workflow about an attempt as soon as it ends (see worker.ts); failures here never fail delivery. */
   reportAttempt: (messageId: string, attempt: AttemptRecord) => Promise<void>;
+  /** Counts each attempt by destination host, outcome and status class (herald_delivery_attempts_total). */
+  metrics: WorkerMetrics;
   /** Where the events a delivery carries are written (DeliverInput.events). */
   events?: EventLog;
   /** undici dispatcher (connection pool); the global one when absent. */
@@ -303,6 +306,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   }
 
   async function finish(message: Message, attemptRecord: AttemptRecord): Promise<void> {
+    deps.metrics.attempt(destinationHost(message.destination.url), attemptRecord);
     deps.logger.info(
       {
         messageId: message.id,

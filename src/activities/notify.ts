@@ -10,6 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import { request, type Dispatcher } from 'undici';
 import { computeRetryDelay } from '../retry/backoff';
 import { classifyStatus, classifyTransportError } from '../retry/classify';
+import type { WorkerMetrics } from '../observability/worker-metrics';
 import type { RetryPlan } from '../retry/delivery-plan';
 import { parseRetryAfter } from '../retry/retry-after';
 import { isLiteralHostBlocked, type DestinationPolicy } from '../destinations/destination-policy';
@@ -32,6 +33,8 @@ export interface NotifyDependencies {
   destinationPolicy: DestinationPolicy;
   dispatcher?: Dispatcher;
   logger: Logger;
+  /** Counts callback attempts, sent or failed (herald_callbacks_total). */
+  metrics: WorkerMetrics;
   random?: () => number;
 }
 
@@ -109,6 +112,7 @@ export function createNotifyActivities(deps: NotifyDependencies) {
         error = (caught as Error).message;
       }
       const common = { status, responseExcerpt: excerpt, error };
+      deps.metrics.callback(classification.outcome === 'delivered' ? 'sent' : 'failed');
       deps.logger.info(
         { callbackId: input.callbackId, attempt: info.attempt, outcome: classification.outcome, status },
         'callback attempt',

@@ -21,6 +21,7 @@ import { refuseKeyInQuery, withLoggableUrls } from './query-credentials';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
+import { metricsRoutes } from './routes/metrics';
 import { messageRoutes } from './routes/messages';
 
 export type { ApiDependencies };
@@ -106,6 +107,7 @@ export async function buildApp(deps: ApiDependencies) {
   app.addHook('preClose', drainOnClose(app.server, decorations.eventHub, app.log, apiDrainMs(deps.config)));
   app.decorate('destinationPolicy', decorations.destinationPolicy);
   app.decorate('admission', decorations.admission);
+  app.decorate('metrics', decorations.metrics);
   app.addHook('onClose', async () => decorations.admission.close());
 
   // JSON only, and keep the raw text: reply signatures are computed over the exact bytes sent.
@@ -157,6 +159,12 @@ export async function buildApp(deps: ApiDependencies) {
   });
 
   app.addHook('preHandler', refuseMessageBreakingWireRules);
+  // Every answer to a send is counted, refusals included (a 429, a 400, a 5xx): the accept metrics.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method === 'POST' && request.routeOptions.url === '/v1/messages') {
+      decorations.metrics.sent(reply.statusCode, reply.elapsedTime / 1000);
+    }
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const problem = problemFromError(error);
@@ -193,6 +201,7 @@ export async function buildApp(deps: ApiDependencies) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes);
+  await app.register(metricsRoutes);
   await app.register(messageRoutes, { prefix: '/v1' });
   await app.register(deadLetterRoutes, { prefix: '/v1' });
   await app.register(eventRoutes, { prefix: '/v1' });

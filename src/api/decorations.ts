@@ -10,6 +10,7 @@ import type { HeraldConfig } from '../config/config';
 import { parseAllowlist, type DestinationPolicy } from '../destinations/destination-policy';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
+import { createApiMetrics, type ApiMetrics } from '../observability/api-metrics';
 import { createAdmission, type Admission } from './admission';
 import { createEventHub, type EventHub, type EventHubOptions } from './event-hub';
 import { createHeraldTemporal, type HeraldTemporal } from '../temporal/herald-temporal';
@@ -38,6 +39,8 @@ declare module 'fastify' {
     admission: Admission;
     /** Which destinations messages and callbacks may target, parsed from config once. */
     destinationPolicy: DestinationPolicy;
+    /** What the API counts, served on GET /metrics (src/observability/api-metrics.ts). */
+    metrics: ApiMetrics;
     /** Every route registered (method and URL), for the documentation check. */
     registeredRoutes: { method: string; url: string; hidden: boolean }[];
   }
@@ -72,5 +75,6 @@ export function dependencyDecorations(deps: ApiDependencies) {
     }),
     destinationPolicy: parseAllowlist(deps.config.destinationAllowlist),
     admission: createAdmission({ config: deps.config, client: deps.client, logger: deps.logger }),
+    metrics: createApiMetrics({ store: deps.store, maxDestinations: deps.config.metrics.maxDestinations }),
   } satisfies Partial<FastifyInstance>;
 }

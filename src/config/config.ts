@@ -32,6 +32,17 @@ export interface ApiKey {
 }
 
 export interface HeraldConfig {
+  /** Prometheus exposition (src/observability): the API's `GET /metrics` and each worker's own listener. */
+  metrics: {
+    /** The worker's metrics port; null = no listener, 0 = any free port. @defaultValue 9464 (HERALD_METRICS_PORT, `off` for none) */
+    port: number | null;
+    /** @defaultValue '127.0.0.1' (HERALD_METRICS_HOST) */
+    host: string;
+    /** Bearer token both /metrics ask for; '' = none asked. @defaultValue '' (HERALD_METRICS_TOKEN) */
+    token: string;
+    /** Distinct destination hosts a label keeps before further ones count as `other`. @defaultValue 200 */
+    maxDestinations: number;
+  };
   api: {
     host: string;
     port: number;
@@ -309,7 +320,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   // The embedded dev server is for trying Herald on one machine, against receivers on that machine.
   const allowlistDefault = embedded ? 'localhost,127.0.0.1,::1' : '';
 
+  const metricsPort = read('HERALD_METRICS_PORT', '9464').toLowerCase();
   const config: HeraldConfig = {
+    metrics: {
+      port: metricsPort === 'off' ? null : number('HERALD_METRICS_PORT', 9464, 0, 65535),
+      host: read('HERALD_METRICS_HOST', '127.0.0.1'),
+      token: read('HERALD_METRICS_TOKEN', ''),
+      maxDestinations: number('HERALD_METRICS_MAX_DESTINATIONS', 200, 1, 100_000),
+    },
     api: {
       host: read('HERALD_API_HOST', '127.0.0.1'),
       port: number('HERALD_API_PORT', 3000, 0, 65535),

@@ -18,6 +18,7 @@ import type { HeraldConfig } from '../config/config';
 import { concurrentWorkflowTasks } from '../config/workflow-cache';
 import { attemptRecordedSignal } from '../contract/definitions';
 import { guardedLookup, parseAllowlist } from '../destinations/destination-policy';
+import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import type { CloseOutSinks } from '../workflows/close-out';
@@ -35,6 +36,8 @@ export interface HeraldWorkerOptions {
   logger: Logger;
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** What the worker's activities count; served by the metrics listener (a fresh registry when absent). */
+  metrics?: WorkerMetrics;
   /** undici dispatcher for deliveries; the global one when absent. */
   dispatcher?: Dispatcher;
   /**
@@ -48,6 +51,7 @@ export interface HeraldWorkerOptions {
 export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker> {
   const { config, client, logger } = options;
   const destinationPolicy = parseAllowlist(config.destinationAllowlist);
+  const metrics = options.metrics ?? createWorkerMetrics({ maxDestinations: config.metrics.maxDestinations });
   // Every delivery connection resolves through the policy, so it holds for the address actually called.
   const dispatcher = options.dispatcher ?? new Agent({ connect: { lookup: guardedLookup(destinationPolicy) } });
   const activities = {
@@ -59,10 +63,11 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       reportAttempt: (messageId, attempt) =>
         client.workflow.getHandle(messageId).signal(attemptRecordedSignal, attempt),
       events: options.events,
+      metrics,
     }),
-    ...createDeadLetterActivities({ store: options.store, logger }),
+    ...createDeadLetterActivities({ store: options.store, logger, metrics }),
     ...createSettingsActivities(config.delivery),
-    ...createNotifyActivities({ secrets: config.callbackSecrets, destinationPolicy, dispatcher, logger }),
+    ...createNotifyActivities({ secrets: config.callbackSecrets, destinationPolicy, dispatcher, logger, metrics }),
     ...createEventActivities({ events: options.events, logger }),
   };
   const closeOut = options.closeOut ?? createCloseOutWatcher({ client, events: options.events, logger });

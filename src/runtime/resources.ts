@@ -11,6 +11,8 @@ import { apiDrainMs, buildApp, type HeraldApp } from '../api/app';
 import type { ApiDependencies } from '../api/decorations';
 import { temporalAddress, type HeraldConfig } from '../config/config';
 import { createLogger } from '../observability/logger';
+import { freeLoopbackPort, startMetricsListener } from '../observability/metrics-listener';
+import { countingOutcomes, createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import { openStores } from '../store/open-stores';
@@ -79,6 +81,9 @@ export interface RunningWorker {
   worker: Worker;
   /** Settles when the worker has stopped: after close() or a signal, or with its error if it failed. */
   stopped: Promise<void>;
+  /** What it counts; `metricsUrl` is where they are served (absent with HERALD_METRICS_PORT=off). */
+  metrics: WorkerMetrics;
+  metricsUrl?: string;
 }
 
 /** The API, listening. */
@@ -147,8 +152,16 @@ export async function openResources<const O extends OpenResourcesOptions>(
     };
 
     if (options.worker) {
-      // The SDK's Runtime takes its logger only before its first use (the first native connection).
-      installRuntimeLogger(logger);
+      const serveMetrics = config.metrics.port !== null;
+      // The SDK's Runtime takes its logger (and its metrics exporter) only before its first use: the
+      // first native connection. In a process that already has one (tests), its choice stands.
+      const sdkMetricsUrl = installRuntimeLogger(
+        logger,
+        serveMetrics ? { sdkMetricsPort: await freeLoopbackPort() } : {},
+      );
+      const metrics = createWorkerMetrics({ maxDestinations: config.metrics.maxDestinations });
+      // Every append of the worker's (activities, close-out, sweeper) counts the outcomes it records first.
+      const workerEvents = countingOutcomes(events, metrics);
       await tryEnsureSearchAttributes(connection, config.temporal.namespace, logger);
       const nativeConnection = await retryStartup(
         'Temporal (worker connection)',
@@ -157,7 +170,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       );
       stack.push('temporal worker connection', () => nativeConnection.close());
       // Before the worker, so it stops after it: the runs the worker closes while draining are recorded too.
-      const closeOut = createCloseOutWatcher({ client, events, logger });
+      const closeOut = createCloseOutWatcher({ client, events: workerEvents, logger });
       stack.push('close-out watcher', () => closeOut.stop());
       const worker = await createHeraldWorker({
         closeOut,
@@ -165,8 +178,9 @@ export async function openResources<const O extends OpenResourcesOptions>(
         connection: nativeConnection,
         client,
         store,
-        events,
+        events: workerEvents,
         logger,
+        metrics,
         ...(options.worker === true ? {} : options.worker),
       });
       const stopped = worker.run();
@@ -180,9 +194,21 @@ export async function openResources<const O extends OpenResourcesOptions>(
         }
         await stopped;
       });
-      resources.worker = { worker, stopped };
+      resources.worker = { worker, stopped, metrics };
+      if (serveMetrics) {
+        const listener = await startMetricsListener({
+          host: config.metrics.host,
+          port: config.metrics.port!,
+          token: config.metrics.token,
+          registry: metrics.registry,
+          sdkMetricsUrl,
+        });
+        stack.push('metrics listener', () => listener.close());
+        resources.worker.metricsUrl = listener.url;
+        logger.info({ url: listener.url, sdkMetrics: sdkMetricsUrl !== undefined }, 'worker metrics listening');
+      }
       // Pushed after the worker, so it stops first: no sweep runs against stores that are closing.
-      const sweeper = startEndedRunSweeper({ client, taskQueue: config.taskQueue, events, logger });
+      const sweeper = startEndedRunSweeper({ client, taskQueue: config.taskQueue, events: workerEvents, logger });
       stack.push('ended-run sweeper', () => sweeper.stop());
       // Workers, not APIs, clean up: every fleet has one, and the passes of several are safe together.
       const retention = startRetention({ store, events, retention: config.retention, logger });

@@ -50,9 +50,18 @@ export interface DeadLetterStore {
    * several processes at once.
    */
   prune(olderThan: string, batchSize: number): Promise<number>;
+  /** The dead letters waiting (state `dead_lettered`) by reason and destination, and the oldest one's time. */
+  waiting(): Promise<WaitingDeadLetters>;
   /** Checks the store can take a write (for readiness probes). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What the dead-letter metrics read at each scrape (see DeadLetterStore.waiting). */
+export interface WaitingDeadLetters {
+  groups: { reason: string; destination: string; count: number }[];
+  /** When the oldest waiting dead letter was written (ISO time); null when none waits. */
+  oldestDeadLetteredAt: string | null;
 }
 
 /** Raised for a cursor that was not made by this store. */

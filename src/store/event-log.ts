@@ -44,8 +44,9 @@ export interface EventLog {
   /**
    * Appends an event. Idempotent per (messageId, runId, seq) for the same state; a different state
    * under a known (messageId, runId, seq) throws EventSeqConflictError and changes nothing.
+   * `appended` is false when the log already held the event (the outcome metrics count only new ones).
    */
-  append(event: NewMessageEvent): Promise<void>;
+  append(event: NewMessageEvent): Promise<{ appended: boolean }>;
   /**
    * Events after `afterId`, oldest first. Ids grow in commit order: a reader that resumes after the
    * last id it saw never misses an event committed later with a smaller id.

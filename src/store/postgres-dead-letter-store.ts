@@ -57,6 +57,11 @@ DELETE FROM herald_dead_letters WHERE id IN (
   ORDER BY decided_at LIMIT $2
   FOR UPDATE SKIP LOCKED)`;
 
+// Served by the partial index herald_dead_letters_waiting (migration 2).
+const WAITING = `
+SELECT reason, destination, count(*)::integer AS count, min(dead_lettered_at) AS oldest FROM herald_dead_letters
+WHERE state = 'dead_lettered' GROUP BY reason, destination`;
+
 /** Raised by a store used after close(). */
 export class StoreClosedError extends Error {
   override name = 'StoreClosedError';
@@ -138,6 +143,17 @@ export function createPostgresDeadLetterStore(pool: Pool): DeadLetterStore {
     },
     async prune(olderThan: string, batchSize: number) {
       return (await query(PRUNE, [olderThan, batchSize])).rowCount ?? 0;
+    },
+    async waiting() {
+      const { rows } = await query<{ reason: string; destination: string; count: number; oldest: Date }>(WAITING);
+      const oldest = rows.reduce<Date | null>(
+        (min, row) => (min === null || row.oldest < min ? row.oldest : min),
+        null,
+      );
+      return {
+        groups: rows.map(({ reason, destination, count }) => ({ reason, destination, count })),
+        oldestDeadLetteredAt: oldest?.toISOString() ?? null,
+      };
     },
     async ping() {
       // Readiness means "takes writes": a standby (after a failover, say) answers queries but refuses them.

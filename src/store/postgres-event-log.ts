@@ -85,6 +85,7 @@ export function createPostgresEventLog(
       if (row && row.appended_id === null && row.logged_state !== null && row.logged_state !== event.state) {
         throw new EventSeqConflictError(event, row.logged_state);
       }
+      return { appended: row?.appended_id != null };
     },
     async read(q: EventLogQuery) {
       const values: unknown[] = [q.afterId];

@@ -127,6 +127,9 @@ export function openSqliteDeadLetterStore(path: string, options: { busyTimeoutMs
     DELETE FROM dead_letters WHERE rowid IN (
       SELECT rowid FROM dead_letters
       WHERE state IN ('redriven', 'discarded') AND decided_at < @olderThan LIMIT @batchSize)`);
+  const waitingGroups = db.prepare<[], { reason: string; destination: string; count: number; oldest: string }>(`
+    SELECT reason, destination, COUNT(*) AS count, MIN(dead_lettered_at) AS oldest FROM dead_letters
+    WHERE state = 'dead_lettered' GROUP BY reason, destination`);
   // BEGIN IMMEDIATE takes the write lock: proof the file is writable, without writing anything.
   const beginWrite = db.prepare('BEGIN IMMEDIATE');
   const rollback = db.prepare('ROLLBACK');
@@ -201,6 +204,17 @@ export function openSqliteDeadLetterStore(path: string, options: { busyTimeoutMs
     },
     async prune(olderThan: string, batchSize: number) {
       return prune.run({ olderThan, batchSize }).changes;
+    },
+    async waiting() {
+      const rows = waitingGroups.all();
+      const oldest = rows.reduce<string | null>(
+        (min, row) => (min === null || row.oldest < min ? row.oldest : min),
+        null,
+      );
+      return {
+        groups: rows.map(({ reason, destination, count }) => ({ reason, destination, count })),
+        oldestDeadLetteredAt: oldest,
+      };
     },
     async ping() {
       beginWrite.run();

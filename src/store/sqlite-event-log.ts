@@ -70,10 +70,11 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
   const logged = db.prepare<[string, string, number], { state: string }>(
     'SELECT state FROM message_events WHERE message_id = ? AND run_id = ? AND seq = ?',
   );
-  const appendOnce = db.transaction((event: NewMessageEvent) => {
-    if (insert.run(event).changes > 0) return;
+  const appendOnce = db.transaction((event: NewMessageEvent): boolean => {
+    if (insert.run(event).changes > 0) return true;
     const existing = logged.get(event.messageId, event.runId, event.seq);
     if (existing && existing.state !== event.state) throw new EventSeqConflictError(event, existing.state);
+    return false;
   });
   const latest = db.prepare<[string], Row>(
     'SELECT * FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1',
@@ -100,11 +101,12 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
 
   return {
     async append(event: NewMessageEvent) {
-      appendOnce(event);
+      const appended = appendOnce(event);
       if (watchers.size > 0 && !wakePending) {
         wakePending = true;
         setImmediate(wakeWatchers);
       }
+      return { appended };
     },
     async read(query: EventLogQuery) {
       const where = ['id > @afterId'];

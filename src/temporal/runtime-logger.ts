@@ -1,6 +1,8 @@
 /**
  * Sends the Temporal SDK's own logs (worker state, workflow `log` calls) through Herald's pino logger,
- * so a process writes one stream of JSON lines at one configured level.
+ * so a process writes one stream of JSON lines at one configured level; and, when the worker serves
+ * metrics, has the SDK's runtime export its own (task slots, pollers, sticky cache, latencies) on a
+ * loopback address that the worker's metrics listener reads and serves beside Herald's.
  */
 import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -14,10 +16,15 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
 };
 
 let installed = false;
+let sdkMetricsUrl: string | undefined;
 
-/** Installs the adapter once per process; the Runtime can only be configured before first use. */
-export function installRuntimeLogger(logger: Logger): void {
-  if (installed) return;
+/**
+ * Installs the adapter once per process; the Runtime can only be configured before first use, so the
+ * first call decides: `sdkMetricsPort` (127.0.0.1) turns the SDK's Prometheus exporter on. Answers where
+ * the SDK's metrics are read, or undefined when this process's Runtime does not export them.
+ */
+export function installRuntimeLogger(logger: Logger, options: { sdkMetricsPort?: number } = {}): string | undefined {
+  if (installed) return sdkMetricsUrl;
   installed = true;
   const sdkLogger: SdkLogger = {
     log: (level: LogLevel, message: string, meta?: LogMetadata) => logger[PINO_LEVEL[level]](meta ?? {}, message),
@@ -27,5 +34,13 @@ export function installRuntimeLogger(logger: Logger): void {
     warn: (message, meta) => logger.warn(meta ?? {}, message),
     error: (message, meta) => logger.error(meta ?? {}, message),
   };
-  Runtime.install({ logger: sdkLogger });
+  const port = options.sdkMetricsPort;
+  Runtime.install({
+    logger: sdkLogger,
+    ...(port === undefined
+      ? {}
+      : { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } }),
+  });
+  sdkMetricsUrl = port === undefined ? undefined : `http://127.0.0.1:${port}/metrics`;
+  return sdkMetricsUrl;
 }

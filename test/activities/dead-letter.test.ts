@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDeadLetterActivities } from '../../src/activities/dead-letter';
+import { createWorkerMetrics } from '../../src/observability/worker-metrics';
 import { createLogger } from '../../src/observability/logger';
 import { openSqliteDeadLetterStore } from '../../src/store/sqlite-dead-letter-store';
 
@@ -10,7 +11,11 @@ test('deadLetter is idempotent per message and round; markRedriven and markDisca
   const dir = mkdtempSync(join(tmpdir(), 'herald-dl-'));
   const store = openSqliteDeadLetterStore(join(dir, 'dl.sqlite'));
   try {
-    const activities = createDeadLetterActivities({ store, logger: createLogger('silent') });
+    const activities = createDeadLetterActivities({
+      store,
+      logger: createLogger('silent'),
+      metrics: createWorkerMetrics({ maxDestinations: 10 }),
+    });
     const input = {
       id: 'msg_retried',
       message: { id: 'msg_retried', destination: { url: 'https://example.com/' } },

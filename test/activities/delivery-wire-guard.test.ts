@@ -13,6 +13,7 @@ import { parseAllowlist } from '../../src/destinations/destination-policy';
 import { createLogger } from '../../src/observability/logger';
 import type { DeliveryPlan } from '../../src/retry/delivery-plan';
 import { startDownstream, type Downstream } from '../helpers/downstream';
+import { createWorkerMetrics } from '../../src/observability/worker-metrics';
 
 let downstream: Downstream;
 beforeAll(async () => {
@@ -43,6 +44,7 @@ const { deliver } = createDeliveryActivities({
   destinationPolicy: parseAllowlist(['127.0.0.1']),
   logger: createLogger('silent'),
   reportAttempt: async () => undefined,
+  metrics: createWorkerMetrics({ maxDestinations: 10 }),
 });
 
 const run = (message: Message): Promise<DeliveryReceipt> =>

@@ -26,6 +26,7 @@ import { parseAllowlist } from '../../src/destinations/destination-policy';
 import { createLogger } from '../../src/observability/logger';
 import type { DeliveryPlan } from '../../src/retry/delivery-plan';
 import { closedPort, startDownstream, type Downstream } from '../helpers/downstream';
+import { createWorkerMetrics } from '../../src/observability/worker-metrics';
 
 const PLAN: DeliveryPlan = {
   retry: {
@@ -78,6 +79,7 @@ function harness(
     reportAttempt: async (messageId, attempt) => {
       reported.push({ messageId, attempt });
     },
+    metrics: createWorkerMetrics({ maxDestinations: 10 }),
     ...options.deps,
   });
   const run = (activityInput: DeliverInput) =>

@@ -275,9 +275,10 @@ test('the API key is required, by name, on every non-public endpoint', async () 
   expect((await api.call('GET', '/v1/dead-letters', { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(
     200,
   );
-  // Every route but health and documentation, whatever it does, refuses a request without a key.
+  // Every route but health, metrics (a scraper's, with HERALD_METRICS_TOKEN: test/observability) and
+  // documentation, whatever it does, refuses a request without a key.
   const guarded = api.app.registeredRoutes.filter(
-    (r) => !r.hidden && !['/healthz', '/readyz'].includes(r.url) && r.method !== 'HEAD',
+    (r) => !r.hidden && !['/healthz', '/readyz', '/metrics'].includes(r.url) && r.method !== 'HEAD',
   );
   expect(guarded.length).toBeGreaterThanOrEqual(13);
   for (const route of guarded) {

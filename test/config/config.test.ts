@@ -23,6 +23,7 @@ describe('defaults', () => {
   test('an empty environment gives the documented defaults', () => {
     const dataDir = resolve('.data');
     const expected: HeraldConfig = {
+      metrics: { port: 9464, host: '127.0.0.1', token: '', maxDestinations: 200 },
       api: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 1_048_576, keys: [], eventPollIntervalMs: 200 },
       replySecrets: {},
       callbackSecrets: {},
@@ -572,5 +573,21 @@ describe('admission control (HERALD_ADMISSION_*)', () => {
       'HERALD_ADMISSION_MAX_BACKLOG_AGE: not a duration (use e.g. 500ms, 30s, 5m, 2h, 7d)',
       'HERALD_ADMISSION_MAX_STARTS_IN_FLIGHT: must be an integer from 1 to 100000, got "1.5"',
     ]);
+  });
+});
+
+describe('metrics', () => {
+  test('HERALD_METRICS_PORT takes a port, 0 for any free one, or off', () => {
+    expect(loadConfig({ HERALD_METRICS_PORT: '9100' }).metrics.port).toBe(9100);
+    expect(loadConfig({ HERALD_METRICS_PORT: '0' }).metrics.port).toBe(0);
+    expect(loadConfig({ HERALD_METRICS_PORT: 'off' }).metrics.port).toBeNull();
+    expect(loadConfig({ HERALD_METRICS_PORT: 'OFF' }).metrics.port).toBeNull();
+  });
+
+  test('a bad port or destination bound is refused with the variable named', () => {
+    expect(() => loadConfig({ HERALD_METRICS_PORT: '70000' })).toThrow(
+      /HERALD_METRICS_PORT: must be an integer from 0 to 65535/,
+    );
+    expect(() => loadConfig({ HERALD_METRICS_MAX_DESTINATIONS: '0' })).toThrow(/HERALD_METRICS_MAX_DESTINATIONS/);
   });
 });

@@ -39,6 +39,8 @@ export const TEST_ENV: Record<string, string> = {
   // a test sending a burst with no worker both produce: the tests that are about it turn it on
   // (test/api/admission.test.ts); the others must not see a 429 they did not ask for.
   HERALD_ADMISSION: 'off',
+  // Many workers run at once in the suite: none binds the default metrics port (test/observability turns it on).
+  HERALD_METRICS_PORT: 'off',
 };
 
 /** A Herald's client and stores, and its messages' status. */

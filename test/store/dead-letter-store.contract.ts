@@ -229,6 +229,28 @@ export function describeDeadLetterStore(name: string, subject: StoreSubject<Dead
       });
     });
 
+    describe('waiting (what the metrics read)', () => {
+      test('counts only the waiting ones, by reason and destination, with the oldest time', async () => {
+        expect(await store.waiting()).toEqual({ groups: [], oldestDeadLetteredAt: null });
+        await store.put(record('a', { deadLetteredAt: at(5) }));
+        await store.put(record('b', { deadLetteredAt: at(3) }));
+        await store.put(record('c', { reason: 'reply_timeout', deadLetteredAt: at(9) }));
+        await store.put(record('d', { destination: 'other.example.com', deadLetteredAt: at(1) }));
+        await store.put(record('e', { deadLetteredAt: at(7) }));
+        await store.markRedriven('d', 1, at(20));
+        await store.markDiscarded('e', at(21));
+        const waiting = await store.waiting();
+        const byKey = (g: { reason: string; destination: string }) => `${g.reason} ${g.destination}`;
+        expect([...waiting.groups].sort((x, y) => byKey(x).localeCompare(byKey(y)))).toEqual([
+          { reason: 'permanent_error', destination: 'api.example.com', count: 2 },
+          { reason: 'reply_timeout', destination: 'api.example.com', count: 1 },
+        ]);
+        expect(waiting.oldestDeadLetteredAt).toBe(at(3));
+        // Another connection (another API host) reads the same figures.
+        expect((await (await another()).waiting()).groups).toHaveLength(2);
+      });
+    });
+
     describe('list', () => {
       /** 25 records, one per second: even ones permanent_error, odd ones reply_timeout; m00–m09 on a.example.com. */
       async function seed(): Promise<void> {

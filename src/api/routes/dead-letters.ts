@@ -78,7 +78,11 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: RedriveResultSchema, ...problems(400, 401, 404, 409) },
       },
     },
-    async (request) => temporal.redriveDeadLetter(request.params.id),
+    async (request) => {
+      const result = await temporal.redriveDeadLetter(request.params.id);
+      app.metrics.redriven('single');
+      return result;
+    },
   );
 
   app.post(
@@ -96,11 +100,13 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       requireBulkRedriveScope(request.body);
       const { since, until, limit, all: _all, dryRun, ...rest } = request.body;
-      return temporal.redriveMatching(
+      const result = await temporal.redriveMatching(
         { ...rest, since: isoTime(since, 'since'), until: isoTime(until, 'until') },
         limit ?? 1000,
         { dryRun },
       );
+      if (!dryRun) app.metrics.redriven('bulk', result.redriven);
+      return result;
     },
   );
 
@@ -118,6 +124,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       await temporal.discardDeadLetter(request.params.id);
+      app.metrics.discarded();
       return { id: request.params.id, state: 'discarded' as const };
     },
   );

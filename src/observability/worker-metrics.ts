@@ -1,0 +1,108 @@
+/**
+ * What a worker counts (served on HERALD_METRICS_PORT by metrics-listener.ts): delivery attempts and
+ * their durations by destination, messages reaching an outcome, dead letters created, callback
+ * attempts. One registry per worker, so several workers in one process (the tests) never share series.
+ */
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { AttemptRecord } from '../contract/message-status';
+import type { EventLog, NewMessageEvent } from '../store/event-log';
+import { attemptOutcome, boundedDestinations, statusClass } from './metric-labels';
+
+/** States that settle a message's outcome, counted once each by herald_messages_terminal_total. */
+const OUTCOME_STATES: ReadonlySet<string> = new Set([
+  'delivered',
+  'replied',
+  'dead_lettered',
+  'cancelled',
+  'rejected',
+  'discarded',
+]);
+
+/** Attempt durations, seconds: a fast local receiver to an attempt timeout's worth. */
+const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface WorkerMetrics {
+  readonly registry: Registry;
+  /** One delivery attempt, as the activity recorded it. */
+  attempt(destination: string, record: Pick<AttemptRecord, 'outcome' | 'status' | 'cause' | 'durationMs'>): void;
+  /** A dead letter the store took as new (`created: true`). */
+  deadLetterCreated(reason: string, kind: 'message' | 'callback'): void;
+  /** One callback attempt: sent (the receiver took it) or failed. */
+  callback(outcome: 'sent' | 'failed'): void;
+  /** An event the log took as new; outcome states are counted. */
+  eventAppended(event: Pick<NewMessageEvent, 'state' | 'destination'>): void;
+}
+
+export function createWorkerMetrics(options: { maxDestinations: number }): WorkerMetrics {
+  const registry = new Registry();
+  const destination = boundedDestinations(options.maxDestinations);
+  const attempts = new Counter({
+    name: 'herald_delivery_attempts_total',
+    help: 'Delivery attempts by destination host, outcome (delivered, retryable, permanent, timeout, network) and HTTP status class.',
+    labelNames: ['destination', 'outcome', 'status_class'] as const,
+    registers: [registry],
+  });
+  const attemptDuration = new Histogram({
+    name: 'herald_delivery_attempt_duration_seconds',
+    help: 'Duration of delivery attempts by destination host.',
+    labelNames: ['destination'] as const,
+    buckets: ATTEMPT_BUCKETS,
+    registers: [registry],
+  });
+  const terminal = new Counter({
+    name: 'herald_messages_terminal_total',
+    help: 'Messages reaching an outcome (delivered, replied, dead_lettered, cancelled, rejected, discarded) by destination host.',
+    labelNames: ['state', 'destination'] as const,
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: 'herald_dead_letters_created_total',
+    help: 'Dead letters written to the store, by reason and kind (message or callback).',
+    labelNames: ['reason', 'kind'] as const,
+    registers: [registry],
+  });
+  const callbacks = new Counter({
+    name: 'herald_callbacks_total',
+    help: 'Callback attempts to senders, by outcome (sent or failed).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    attempt(host, record) {
+      const labels = { destination: destination(host) };
+      attempts.inc({ ...labels, outcome: attemptOutcome(record), status_class: statusClass(record.status) });
+      attemptDuration.observe(labels, record.durationMs / 1000);
+    },
+    deadLetterCreated(reason, kind) {
+      deadLetters.inc({ reason, kind });
+    },
+    callback(outcome) {
+      callbacks.inc({ outcome });
+    },
+    eventAppended(event) {
+      if (OUTCOME_STATES.has(event.state))
+        terminal.inc({ state: event.state, destination: destination(event.destination) });
+    },
+  };
+}
+
+/**
+ * The worker's event log, counting each outcome state the log takes as new: an activity that runs twice,
+ * or the close-out watcher and the sweeper recording the same end, appends idempotently and counts once.
+ */
+export function countingOutcomes(events: EventLog, metrics: WorkerMetrics): EventLog {
+  return {
+    append: async (event) => {
+      const result = await events.append(event);
+      if (result.appended) metrics.eventAppended(event);
+      return result;
+    },
+    read: (query) => events.read(query),
+    latest: (messageId) => events.latest(messageId),
+    lastId: () => events.lastId(),
+    prune: (olderThan, batchSize) => events.prune(olderThan, batchSize),
+    watch: (listener) => events.watch(listener),
+    close: () => events.close(),
+  };
+}
