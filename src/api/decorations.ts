@@ -12,6 +12,7 @@ import { parseAllowlist, type DestinationPolicy } from '../destinations/destinat
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import { createApiMetrics, type ApiMetrics } from '../observability/api-metrics';
+import { countingOutcomes } from '../observability/outcome-counter';
 import { createAdmission, type Admission } from './admission';
 import { createEventHub, type EventHub, type EventHubOptions } from './event-hub';
 import { createHeraldTemporal, type HeraldTemporal } from '../temporal/herald-temporal';
@@ -61,12 +62,14 @@ declare module 'fastify' {
 
 /** The values decorated on the instance, built from the dependencies once (see buildApp). */
 export function dependencyDecorations(deps: ApiDependencies) {
+  const metrics = createApiMetrics({ store: deps.store, maxDestinations: deps.config.metrics.maxDestinations });
   return {
     config: deps.config,
     temporal: createHeraldTemporal({
       client: deps.client,
       store: deps.store,
-      events: deps.events,
+      // The ends of closed runs this process records on a status read are counted here.
+      events: countingOutcomes(deps.events, metrics.eventAppended),
       config: deps.config,
     }),
     deadLetterStore: deps.store,
@@ -78,6 +81,6 @@ export function dependencyDecorations(deps: ApiDependencies) {
     }),
     destinationPolicy: parseAllowlist(deps.config.destinationAllowlist),
     admission: createAdmission({ config: deps.config, client: deps.client, logger: deps.logger }),
-    metrics: createApiMetrics({ store: deps.store, maxDestinations: deps.config.metrics.maxDestinations }),
+    metrics,
   } satisfies Partial<FastifyInstance>;
 }

@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeadLetterStore, WaitingDeadLetters } from '../store/dead-letter-store';
 import { boundedDestinations, statusClass } from './metric-labels';
+import { createOutcomeCounter, type OutcomeCounter } from './outcome-counter';
 
 /** Accept latency, seconds: a quick start to a slow Temporal. */
 const ACCEPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -20,6 +21,8 @@ export interface ApiMetrics {
   /** Dead letters redriven: one by id (`single`), or `count` of a bulk redrive. */
   redriven(mode: 'single' | 'bulk', count?: number): void;
   discarded(): void;
+  /** Counts the outcomes this API process records in the event log (see outcome-counter.ts). */
+  eventAppended: OutcomeCounter;
 }
 
 /** A send's outcome from its answer: 202 started, 200 an existing message, anything else refused. */
@@ -120,5 +123,6 @@ export function createApiMetrics(options: { store: DeadLetterStore; maxDestinati
     discarded() {
       discards.inc();
     },
+    eventAppended: createOutcomeCounter(registry, destination),
   };
 }

@@ -5,18 +5,9 @@
  */
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { AttemptRecord } from '../contract/message-status';
-import type { EventLog, NewMessageEvent } from '../store/event-log';
+import type { NewMessageEvent } from '../store/event-log';
 import { attemptOutcome, boundedDestinations, statusClass } from './metric-labels';
-
-/** States that settle a message's outcome, counted once each by herald_messages_terminal_total. */
-const OUTCOME_STATES: ReadonlySet<string> = new Set([
-  'delivered',
-  'replied',
-  'dead_lettered',
-  'cancelled',
-  'rejected',
-  'discarded',
-]);
+import { createOutcomeCounter } from './outcome-counter';
 
 /** Attempt durations, seconds: a fast local receiver to an attempt timeout's worth. */
 const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -49,12 +40,7 @@ export function createWorkerMetrics(options: { maxDestinations: number }): Worke
     buckets: ATTEMPT_BUCKETS,
     registers: [registry],
   });
-  const terminal = new Counter({
-    name: 'herald_messages_terminal_total',
-    help: 'Messages reaching an outcome (delivered, replied, dead_lettered, cancelled, rejected, discarded) by destination host.',
-    labelNames: ['state', 'destination'] as const,
-    registers: [registry],
-  });
+  const outcome = createOutcomeCounter(registry, destination);
   const deadLetters = new Counter({
     name: 'herald_dead_letters_created_total',
     help: 'Dead letters written to the store, by reason and kind (message or callback).',
@@ -80,29 +66,6 @@ export function createWorkerMetrics(options: { maxDestinations: number }): Worke
     callback(outcome) {
       callbacks.inc({ outcome });
     },
-    eventAppended(event) {
-      if (OUTCOME_STATES.has(event.state))
-        terminal.inc({ state: event.state, destination: destination(event.destination) });
-    },
-  };
-}
-
-/**
- * The worker's event log, counting each outcome state the log takes as new: an activity that runs twice,
- * or the close-out watcher and the sweeper recording the same end, appends idempotently and counts once.
- */
-export function countingOutcomes(events: EventLog, metrics: WorkerMetrics): EventLog {
-  return {
-    append: async (event) => {
-      const result = await events.append(event);
-      if (result.appended) metrics.eventAppended(event);
-      return result;
-    },
-    read: (query) => events.read(query),
-    latest: (messageId) => events.latest(messageId),
-    lastId: () => events.lastId(),
-    prune: (olderThan, batchSize) => events.prune(olderThan, batchSize),
-    watch: (listener) => events.watch(listener),
-    close: () => events.close(),
+    eventAppended: outcome,
   };
 }

@@ -13,7 +13,8 @@ import type { ApiDependencies } from '../api/decorations';
 import { temporalAddress, type HeraldConfig } from '../config/config';
 import { createLogger } from '../observability/logger';
 import { freeLoopbackPort, startMetricsListener } from '../observability/metrics-listener';
-import { countingOutcomes, createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
+import { countingOutcomes } from '../observability/outcome-counter';
+import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
 import { startTracing } from '../observability/tracing';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
@@ -176,7 +177,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       );
       const metrics = createWorkerMetrics({ maxDestinations: config.metrics.maxDestinations });
       // Every append of the worker's (activities, close-out, sweeper) counts the outcomes it records first.
-      const workerEvents = countingOutcomes(events, metrics);
+      const workerEvents = countingOutcomes(events, metrics.eventAppended);
       await tryEnsureSearchAttributes(connection, config.temporal.namespace, logger);
       const nativeConnection = await retryStartup(
         'Temporal (worker connection)',
