@@ -14,7 +14,12 @@ let fixture: HeraldFixture;
 beforeAll(async () => {
   // No worker in this process: the worker processes are the only ones polling this task queue. The
   // attempt timeout leaves room for the slow answer.
-  fixture = await startFixture({ worker: false, env: { HERALD_RETRY_ATTEMPT_TIMEOUT: '10s' } });
+  // A deadline well above a worker process's start on a loaded machine (bundling its workflows takes
+  // seconds of CPU): the replacement worker must find the message still deliverable.
+  fixture = await startFixture({
+    worker: false,
+    env: { HERALD_RETRY_ATTEMPT_TIMEOUT: '10s', HERALD_RETRY_DEADLINE: '3m' },
+  });
 });
 
 test('an attempt in flight at SIGTERM completes once and is reported; the next worker does not repeat it', async () => {
@@ -39,7 +44,7 @@ test('an attempt in flight at SIGTERM completes once and is reported; the next w
 
   const { code, at: drainedAt } = await firstExit;
   expect(code).toBe(0);
-  const status = await herald.waitForState(id, 'delivered', 30_000);
+  const status = await herald.waitForState(id, 'delivered', 90_000);
   expect(status.attempts).toEqual([expect.objectContaining({ attempt: 1, outcome: 'delivered', status: 200 })]);
   expect(downstream.requests('/slow')).toHaveLength(1);
   // The first worker stopped only after the answer came (it waited for the attempt instead of cutting it).
@@ -62,7 +67,7 @@ test('an attempt in flight at SIGTERM completes once and is reported; the next w
   );
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
-}, 120_000);
+}, 200_000);
 
 test('an attempt cut when the grace runs out is recorded as worker_shutdown and the next worker delivers at once', async () => {
   const { herald, downstream } = fixture;
@@ -85,7 +90,7 @@ test('an attempt cut when the grace runs out is recorded as worker_shutdown and 
   const second = await fixture.startWorkerProcess(noGrace);
   expect(await first.exited).toBe(0);
 
-  const status = await herald.waitForState(id, 'delivered', 30_000);
+  const status = await herald.waitForState(id, 'delivered', 90_000);
   expect(status.attempts).toEqual([
     expect.objectContaining({
       attempt: 1,
@@ -101,7 +106,7 @@ test('an attempt cut when the grace runs out is recorded as worker_shutdown and 
   expect(first.logs().some((line) => line.msg === 'delivery attempt' && line.cause === 'worker_shutdown')).toBe(true);
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
-}, 120_000);
+}, 200_000);
 
 describe('an attempt a worker shutdown cuts uses none of the plan’s attempts', () => {
   const noGrace = { HERALD_WORKER_SHUTDOWN_GRACE: '0' };
@@ -136,7 +141,7 @@ describe('an attempt a worker shutdown cuts uses none of the plan’s attempts',
       { status: 200, delayMs: 0 },
     ]);
     const { id, second } = await cutFirstAttempt('/budget-delivered', 2);
-    const status = await herald.waitForState(id, 'delivered', 30_000);
+    const status = await herald.waitForState(id, 'delivered', 90_000);
     expect(status.attempts.map((attempt) => [attempt.attempt, attempt.outcome, attempt.cause ?? null])).toEqual([
       [1, 'retryable', 'worker_shutdown'],
       [2, 'retryable', 'http_503'],
@@ -147,7 +152,7 @@ describe('an attempt a worker shutdown cuts uses none of the plan’s attempts',
     expect(downstream.requests('/budget-delivered')).toHaveLength(3);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  }, 120_000);
+  }, 200_000);
 
   test('with 1 attempt: cut, then 503 is the one counted attempt, and the message is dead-lettered as max_attempts_exhausted', async () => {
     const { herald, downstream } = fixture;
@@ -156,7 +161,7 @@ describe('an attempt a worker shutdown cuts uses none of the plan’s attempts',
       { status: 503, delayMs: 0 },
     ]);
     const { id, second } = await cutFirstAttempt('/budget-exhausted', 1);
-    const status = await herald.waitForState(id, 'dead_lettered', 30_000);
+    const status = await herald.waitForState(id, 'dead_lettered', 90_000);
     expect(status.deadLetter).toMatchObject({ reason: 'max_attempts_exhausted' });
     expect(status.attempts.map((attempt) => [attempt.attempt, attempt.outcome, attempt.cause ?? null])).toEqual([
       [1, 'retryable', 'worker_shutdown'],
@@ -169,5 +174,5 @@ describe('an attempt a worker shutdown cuts uses none of the plan’s attempts',
     expect(downstream.requests('/budget-exhausted')).toHaveLength(2);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  }, 120_000);
+  }, 200_000);
 });
