@@ -4,6 +4,7 @@
  * its own, read here at each scrape), so one scrape config covers a worker. node:http rather than a
  * second Fastify app: one route, no body, nothing to validate.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -26,6 +27,13 @@ export interface MetricsListener {
 
 const SDK_READ_TIMEOUT_MS = 2_000;
 
+/** Whether an Authorization header carries `Bearer <token>` (compared in constant time); both /metrics use it. */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const given = Buffer.from(authorization ?? '');
+  const expected = Buffer.from(`Bearer ${token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 /** The SDK's exposition, or '' when it cannot be read (the scrape still answers Herald's own series). */
 async function readSdkMetrics(url: string | undefined): Promise<string> {
   if (!url) return '';
@@ -38,7 +46,6 @@ async function readSdkMetrics(url: string | undefined): Promise<string> {
 }
 
 export async function startMetricsListener(options: MetricsListenerOptions): Promise<MetricsListener> {
-  const expected = options.token ? `Bearer ${options.token}` : undefined;
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
@@ -49,7 +56,7 @@ export async function startMetricsListener(options: MetricsListenerOptions): Pro
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('use GET\n');
       return;
     }
-    if (expected && request.headers.authorization !== expected) {
+    if (options.token && !bearerMatches(request.headers.authorization, options.token)) {
       response
         .writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' })
         .end('send HERALD_METRICS_TOKEN as "Authorization: Bearer <token>"\n');

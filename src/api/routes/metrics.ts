@@ -3,14 +3,8 @@
  * keys, as scrapers expect; with HERALD_METRICS_TOKEN set, a scrape must bring that token instead.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { timingSafeEqual } from 'node:crypto';
+import { bearerMatches } from '../../observability/metrics-listener';
 import { ProblemError } from '../problem';
-
-function sameToken(given: string | undefined, expected: string): boolean {
-  const a = Buffer.from(given ?? '');
-  const b = Buffer.from(`Bearer ${expected}`);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { metrics, config } = app;
@@ -28,7 +22,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      if (config.metrics.token && !sameToken(request.headers.authorization, config.metrics.token)) {
+      if (config.metrics.token && !bearerMatches(request.headers.authorization, config.metrics.token)) {
         throw new ProblemError('unauthorized', 'send HERALD_METRICS_TOKEN as "Authorization: Bearer <token>"');
       }
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
