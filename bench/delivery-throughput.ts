@@ -41,6 +41,7 @@
  *   --log-level L                    BENCH_LOG_LEVEL          warn (Herald's processes)
  *   --time-limit-minutes M           BENCH_TIME_LIMIT_MINUTES 30: the run stops here, whatever it measured
  *   --name NAME                      BENCH_NAME               delivery-throughput
+ *   (environment only)               BENCH_CPU_PROF_DIR       unset: a V8 CPU profile per child process and thread
  * Everything listens on 127.0.0.1, on free ports; every process started is stopped at the end, on a
  * failure and on SIGINT/SIGTERM; the workers and the API also when this process is killed with SIGKILL
  * (scripts/run-while-parent-lives.mjs; a dev server started here is then left running).

@@ -23,10 +23,17 @@ export interface BenchChild {
 
 const children = new Set<{ child: ChildProcess; stop: () => Promise<void> }>();
 
-/** Starts `node --import tsx <entry>` from the repository root, its output appended to `logFile`. */
+/**
+ * Starts `node --import tsx <entry>` from the repository root, its output appended to `logFile`. With
+ * BENCH_CPU_PROF_DIR set, each child (and each of its worker threads) writes a V8 CPU profile there when
+ * it exits: how the worker's workflow thread was found to spend its time (node refuses `--cpu-prof` in
+ * NODE_OPTIONS, so it has to be an argument).
+ */
 export function startNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv, logFile: string): BenchChild {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [WRAPPER, process.execPath, '--import', 'tsx', join(ROOT, entry)], {
+  const profileDir = process.env.BENCH_CPU_PROF_DIR;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [WRAPPER, process.execPath, ...profile, '--import', 'tsx', join(ROOT, entry)], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@
  * workflow bundle with the OpenTelemetry interceptors) exports OTLP/HTTP JSON to a receiver on
  * 127.0.0.1, against the real Temporal dev server and a real downstream that fails once.
  */
+import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { bundleHeraldWorkflows, TRACING_WORKFLOW_INTERCEPTOR_MODULES } from '../../src/runtime/workflow-bundle';
 import { eventually } from '../helpers/eventually';
@@ -101,6 +102,48 @@ test('the API span, StartWorkflow, the workflow, each attempt and its request ar
   for (const workflowBundle of [plain, tracedBundle]) {
     await Worker.runReplayHistory({ workflowBundle, replayName: 'traced run' }, history, sent.body.id);
   }
+});
+
+test("a signal is a span under its sender's context, or under the run's when it came with none", async () => {
+  const { downstream, api } = fixture;
+  const traced = fixture.herald.client; // the fixture's client traces: its signals carry their context
+  const plain = new Client({ connection: traced.connection });
+  for (const [path, client] of [
+    ['/asks-traced', traced],
+    ['/asks-plain', plain],
+  ] as const) {
+    const sent = await api.call<{ id: string }>('POST', '/v1/messages', {
+      json: { destination: { url: downstream.url(path) }, body: {}, reply: { timeout: '1m' } },
+    });
+    expect(sent.status).toBe(202);
+    await fixture.herald.waitForState(sent.body.id, 'awaiting_reply');
+    await client.workflow.getHandle(sent.body.id).signal('reply', { body: { answer: 'yes' } });
+    await fixture.herald.waitForState(sent.body.id, 'replied');
+  }
+
+  const runOf = async (path: string) => {
+    const { traceId } = parseTraceparent(downstream.requests(path)[0]!.headers.traceparent);
+    const spans = await eventually(() => receiver.spans().filter((span) => span.traceId === traceId), {
+      until: (found) => found.some((span) => span.name === 'RunWorkflow:heraldMessage'),
+      what: () => `the workflow span of trace ${traceId}`,
+    });
+    // Span ids derive from the run id: no two spans of a trace share one.
+    expect(new Set(spans.map((span) => span.spanId)).size).toBe(spans.length);
+    return spans.find((span) => span.name === 'RunWorkflow:heraldMessage')!;
+  };
+  const signalSpans = () => receiver.spans().filter((span) => span.name === 'HandleSignal:reply');
+
+  const plainRun = await runOf('/asks-plain');
+  expect(signalSpans().filter((span) => span.traceId === plainRun.traceId)).toEqual([
+    expect.objectContaining({ service: 'herald-worker', parentSpanId: plainRun.spanId }),
+  ]);
+  const tracedRun = await runOf('/asks-traced');
+  const sender = receiver.spans().find((span) => span.name === 'SignalWorkflow:reply');
+  expect(sender).toBeDefined();
+  expect(signalSpans().filter((span) => span.parentSpanId === sender!.spanId)).toEqual([
+    expect.objectContaining({ service: 'herald-worker', traceId: sender!.traceId }),
+  ]);
+  expect(sender!.traceId).not.toBe(tracedRun.traceId);
 });
 
 test("a client's traceparent on POST /v1/messages continues its trace; a sender's traceparent header is sent as given", async () => {
