@@ -1,6 +1,6 @@
 /**
  * The parts of a Grafana dashboard JSON (deploy/grafana/herald-dashboard.json) that the picture draws: each
- * panel's title, type, gridPos, unit and targets (expr, legendFormat). Nothing else of Grafana's model is read.
+ * panel's title, type, gridPos, unit, stacking, fill and targets (expr, legendFormat). Nothing else of Grafana's model is read.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,10 @@ export interface PanelPlan {
   gridPos: { h: number; w: number; x: number; y: number };
   /** Grafana's unit id (`reqps`, `s`, `percentunit`, `short`…), or none. */
   unit?: string;
+  /** Series drawn on top of one another (Grafana's stacking mode `normal`). */
+  stacked: boolean;
+  /** Area under a line, 0–100 (Grafana's default is 0: lines only). */
+  fillOpacity: number;
   targets: PanelTarget[];
 }
 
@@ -38,7 +42,9 @@ interface DashboardJson {
     type: string;
     title: string;
     gridPos: PanelPlan['gridPos'];
-    fieldConfig?: { defaults?: { unit?: string } };
+    fieldConfig?: {
+      defaults?: { unit?: string; custom?: { stacking?: { mode?: string }; fillOpacity?: number } };
+    };
     targets?: PanelTarget[];
   }[];
 }
@@ -61,6 +67,8 @@ export function planDashboard(json: string, rateInterval: string): DashboardPlan
         title: panel.title,
         gridPos: panel.gridPos,
         unit: panel.fieldConfig?.defaults?.unit,
+        stacked: panel.fieldConfig?.defaults?.custom?.stacking?.mode === 'normal',
+        fillOpacity: panel.fieldConfig?.defaults?.custom?.fillOpacity ?? 0,
         targets: (panel.targets ?? []).map((target) => ({
           refId: target.refId,
           expr: target.expr.replaceAll('$__rate_interval', rateInterval),

@@ -1,5 +1,6 @@
 // Runs in the browser page (plain script, after uPlot's): window.drawDashboard(model) lays the panels out on
-// Grafana's grid (24 columns, 30 px a row unit), draws each timeseries panel with uPlot and each stat panel as
+// Grafana's grid (24 columns, 30 px a row unit), draws each timeseries panel with uPlot (stacked and filled
+// as its fieldConfig says) and each stat panel as
 // its last non-null value over a sparkline, and marks every panel with what it drew: data-series (series with
 // at least one point) and data-points (points drawn), which the renderer reads back.
 (function () {
@@ -70,10 +71,36 @@
     return list;
   }
 
+  /** Two hex digits of alpha for a 0–100 opacity. */
+  function alpha(opacity) {
+    return Math.round((opacity / 100) * 255)
+      .toString(16)
+      .padStart(2, '0');
+  }
+
+  /**
+   * Stacked values as Grafana's `normal` stacking draws them: each series on top of the ones before it, a
+   * missing value counting as 0 below others but staying missing in its own line.
+   */
+  function stack(series) {
+    const totals = [];
+    return series.map((values) =>
+      values.map((value, i) => {
+        if (value === null) return null;
+        totals[i] = (totals[i] ?? 0) + value;
+        return totals[i];
+      }),
+    );
+  }
+
   function drawTimeseries(body, data, x, width, height) {
+    const panel = data.panel;
     const legendNode = legend(data.series);
     body.append(legendNode);
     const chartHeight = Math.max(60, height - legendNode.offsetHeight - 4);
+    const values = data.series.map((s) => s.values);
+    const shown = panel.stacked ? stack(values) : values;
+    const fill = panel.fillOpacity > 0 ? alpha(panel.fillOpacity) : null;
     const opts = {
       width,
       height: chartHeight,
@@ -96,15 +123,17 @@
           ticks: { stroke: '#2c3235' },
           font: '11px sans-serif',
           size: 70,
-          values: (_u, splits) => splits.map((v) => formatUnit(data.panel.unit, v)),
+          values: (_u, splits) => splits.map((v) => formatUnit(panel.unit, v)),
         },
       ],
+      // A stacked series fills down to the one below it (uPlot's bands), the first one to the axis.
+      bands: panel.stacked && fill ? data.series.slice(1).map((_s, i) => ({ series: [i + 2, i + 1] })) : [],
       series: [
         {},
         ...data.series.map((s, i) => ({
           label: s.name,
           stroke: COLORS[i % COLORS.length],
-          fill: `${COLORS[i % COLORS.length]}22`,
+          fill: fill ? `${COLORS[i % COLORS.length]}${fill}` : undefined,
           width: 1.5,
           spanGaps: false,
           points: { show: pointsOf(s.values) < 3 },
@@ -113,7 +142,7 @@
     };
     const chart = element('div', 'chart');
     body.prepend(chart);
-    const plot = new uPlot(opts, [x, ...data.series.map((s) => s.values)], chart);
+    const plot = new uPlot(opts, [x, ...shown], chart);
     // What uPlot holds to draw, not what was passed in.
     const drawn = plot.data.slice(1).map(pointsOf);
     return { series: drawn.filter((n) => n > 0).length, points: drawn.reduce((a, b) => a + b, 0) };
