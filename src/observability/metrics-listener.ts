@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
 export interface MetricsListenerOptions {
@@ -17,6 +18,8 @@ export interface MetricsListenerOptions {
   token: string;
   /** Where the SDK runtime's own exposition is read (http://127.0.0.1:port/metrics), if it exports one. */
   sdkMetricsUrl?: string;
+  /** Told when the SDK's exposition stops (or starts again) answering. */
+  logger?: Logger;
 }
 
 export interface MetricsListener {
@@ -34,18 +37,46 @@ export function bearerMatches(authorization: string | undefined, token: string):
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** The SDK's exposition, or '' when it cannot be read (the scrape still answers Herald's own series). */
-async function readSdkMetrics(url: string | undefined): Promise<string> {
-  if (!url) return '';
+/** The SDK's exposition, or why it could not be read (the scrape still answers Herald's own series). */
+async function readSdkMetrics(url: string | undefined): Promise<{ text: string } | { error: string }> {
+  if (!url) return { error: "this process's Temporal SDK runtime exports no metrics" };
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(SDK_READ_TIMEOUT_MS) });
-    return response.ok ? await response.text() : '';
-  } catch {
-    return '';
+    if (!response.ok) return { error: `${url} answered ${response.status}` };
+    return { text: await response.text() };
+  } catch (error) {
+    const cause =
+      error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+    return { error: `${url} did not answer: ${cause}` };
   }
 }
 
+/**
+ * Whether this scrape carries the SDK's series: without it, their absence would look like a worker with
+ * no pollers or slots rather than a blind spot (the exporter's port taken, or its runtime gone).
+ */
+function sdkUpSeries(up: boolean): string {
+  return [
+    "# HELP herald_worker_sdk_metrics_up 1 when this scrape carries the Temporal SDK's temporal_* series; 0 when they could not be read (the worker log says why).",
+    '# TYPE herald_worker_sdk_metrics_up gauge',
+    `herald_worker_sdk_metrics_up ${up ? 1 : 0}`,
+    '',
+  ].join('\n');
+}
+
 export async function startMetricsListener(options: MetricsListenerOptions): Promise<MetricsListener> {
+  // Logged when it changes, not at every scrape.
+  let sdkAnswered: boolean | undefined;
+  const noteSdk = (sdk: { text: string } | { error: string }) => {
+    const answered = 'text' in sdk;
+    if (answered === sdkAnswered) return;
+    if ('error' in sdk) {
+      options.logger?.warn({ reason: sdk.error }, "the Temporal SDK's metrics are missing from this worker's scrapes");
+    } else if (sdkAnswered === false) {
+      options.logger?.info({ url: options.sdkMetricsUrl }, "the Temporal SDK's metrics answer again");
+    }
+    sdkAnswered = answered;
+  };
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
@@ -64,8 +95,10 @@ export async function startMetricsListener(options: MetricsListenerOptions): Pro
     }
     Promise.all([options.registry.metrics(), readSdkMetrics(options.sdkMetricsUrl)]).then(
       ([herald, sdk]) => {
+        noteSdk(sdk);
+        const body = `${herald}\n${sdkUpSeries('text' in sdk)}${'text' in sdk ? `\n${sdk.text}` : ''}`;
         response.writeHead(200, { 'content-type': options.registry.contentType });
-        response.end(request.method === 'HEAD' ? undefined : sdk ? `${herald}\n${sdk}` : herald);
+        response.end(request.method === 'HEAD' ? undefined : body);
       },
       (error: Error) => {
         response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`);
@@ -90,16 +123,4 @@ export async function startMetricsListener(options: MetricsListenerOptions): Pro
     url: `http://${host}:${port}/metrics`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** A free TCP port on 127.0.0.1 (for the SDK runtime's exporter, which takes an address, not a socket). */
-export async function freeLoopbackPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }

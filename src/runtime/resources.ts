@@ -12,7 +12,7 @@ import { apiDrainMs, buildApp, type HeraldApp } from '../api/app';
 import type { ApiDependencies } from '../api/decorations';
 import { temporalAddress, type HeraldConfig } from '../config/config';
 import { createLogger } from '../observability/logger';
-import { freeLoopbackPort, startMetricsListener } from '../observability/metrics-listener';
+import { startMetricsListener } from '../observability/metrics-listener';
 import { countingOutcomes } from '../observability/outcome-counter';
 import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
 import { startTracing } from '../observability/tracing';
@@ -68,6 +68,35 @@ function warnOnHeapLimit(config: HeraldConfig, logger: Logger): void {
 
 /** Heap a worker needs besides its cached workflows: the bundle, activities, the SDK's JS side. */
 const HEAP_HEADROOM_MIB = 64;
+
+/**
+ * The worker's registry and, unless HERALD_METRICS_PORT=off, its listener. The SDK's Runtime takes its
+ * logger (and its metrics exporter) only before its first use, the first native connection, so it is
+ * installed here too; in a process that already has one (tests), its choice stands.
+ */
+async function listenForWorkerMetrics(
+  config: HeraldConfig,
+  logger: Logger,
+  stack: CloseStack,
+): Promise<{ metrics: WorkerMetrics; url?: string }> {
+  const metrics = createWorkerMetrics({ maxDestinations: config.metrics.maxDestinations });
+  if (config.metrics.port === null) {
+    await installRuntimeLogger(logger);
+    return { metrics };
+  }
+  const sdkMetricsUrl = await installRuntimeLogger(logger, { sdkMetrics: true });
+  const listener = await startMetricsListener({
+    host: config.metrics.host,
+    port: config.metrics.port,
+    token: config.metrics.token,
+    registry: metrics.registry,
+    sdkMetricsUrl,
+    logger,
+  });
+  stack.push('metrics listener', () => listener.close());
+  logger.info({ url: listener.url, sdkMetrics: sdkMetricsUrl !== undefined }, 'worker metrics listening');
+  return { metrics, url: listener.url };
+}
 
 /** What to run besides the client and stores. */
 export interface OpenResourcesOptions {
@@ -129,6 +158,10 @@ export async function openResources<const O extends OpenResourcesOptions>(
   const retry = { logger, timeoutMs: config.startup.timeoutMs };
   const whenUnavailable = { ...retry, isRetryable: isStoreUnavailable };
   try {
+    // A worker's metrics listener binds first: a busy HERALD_METRICS_PORT fails the start at once, before
+    // Temporal is waited for and long before anything polls. Opened first, it closes last: a draining
+    // worker is still scraped.
+    const workerMetrics = options.worker ? await listenForWorkerMetrics(config, logger, stack) : undefined;
     // A worker needs Temporal before it can poll, so it waits for it here. An API alone listens at
     // once on a lazy connection (gRPC connects, and reconnects, on demand): /readyz answers 503 naming
     // Temporal until it answers.
@@ -168,14 +201,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
     };
 
     if (options.worker) {
-      const serveMetrics = config.metrics.port !== null;
-      // The SDK's Runtime takes its logger (and its metrics exporter) only before its first use: the
-      // first native connection. In a process that already has one (tests), its choice stands.
-      const sdkMetricsUrl = installRuntimeLogger(
-        logger,
-        serveMetrics ? { sdkMetricsPort: await freeLoopbackPort() } : {},
-      );
-      const metrics = createWorkerMetrics({ maxDestinations: config.metrics.maxDestinations });
+      const { metrics } = workerMetrics!;
       // Every append of the worker's (activities, close-out, sweeper) counts the outcomes it records first.
       const workerEvents = countingOutcomes(events, metrics.eventAppended);
       await tryEnsureSearchAttributes(connection, config.temporal.namespace, logger);
@@ -211,19 +237,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         }
         await stopped;
       });
-      resources.worker = { worker, stopped, metrics };
-      if (serveMetrics) {
-        const listener = await startMetricsListener({
-          host: config.metrics.host,
-          port: config.metrics.port!,
-          token: config.metrics.token,
-          registry: metrics.registry,
-          sdkMetricsUrl,
-        });
-        stack.push('metrics listener', () => listener.close());
-        resources.worker.metricsUrl = listener.url;
-        logger.info({ url: listener.url, sdkMetrics: sdkMetricsUrl !== undefined }, 'worker metrics listening');
-      }
+      resources.worker = { worker, stopped, metrics, metricsUrl: workerMetrics!.url };
       // Pushed after the worker, so it stops first: no sweep runs against stores that are closing.
       const sweeper = startEndedRunSweeper({ client, taskQueue: config.taskQueue, events: workerEvents, logger });
       stack.push('ended-run sweeper', () => sweeper.stop());

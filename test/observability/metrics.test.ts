@@ -4,6 +4,7 @@
  * delivered, retried, refused and dead-lettered; the API's /metrics and the worker's listener are scraped
  * over HTTP and their samples read. The worker's registry is its own, so the counts are exact.
  */
+import pino from 'pino';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { startMetricsListener } from '../../src/observability/metrics-listener';
@@ -174,9 +175,39 @@ describe('scraping', () => {
     const queue = fixture.config().taskQueue;
     expect(samples.some((s) => s.name === 'temporal_num_pollers' && s.labels.task_queue === queue)).toBe(true);
     expect(samples.some((s) => s.name.startsWith('temporal_worker_task_slots'))).toBe(true);
+    expect(sampleValue(samples, 'herald_worker_sdk_metrics_up', {})).toBe(1);
     // Herald's own series are served by the same listener.
     const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
     expect(text).toContain('# TYPE herald_delivery_attempts_total counter');
+  });
+
+  test('an SDK exporter that does not answer is said so in the scrape and, once, in the log', async () => {
+    const sdkMetricsUrl = `http://127.0.0.1:${await closedPort()}/metrics`;
+    const lines: { msg: string; reason?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const listener = await startMetricsListener({
+      host: '127.0.0.1',
+      port: 0,
+      token: '',
+      registry: new Registry(),
+      sdkMetricsUrl,
+      logger,
+    });
+    try {
+      for (let scrapes = 0; scrapes < 2; scrapes++) {
+        const samples = await scrape(listener.url);
+        expect(sampleValue(samples, 'herald_worker_sdk_metrics_up', {})).toBe(0);
+        expect(samples.some((s) => s.name.startsWith('temporal_'))).toBe(false);
+      }
+      expect(lines).toEqual([
+        expect.objectContaining({
+          msg: "the Temporal SDK's metrics are missing from this worker's scrapes",
+          reason: expect.stringContaining(`${sdkMetricsUrl} did not answer: `),
+        }),
+      ]);
+    } finally {
+      await listener.close();
+    }
   });
 
   test('a busy metrics port is refused with the variable named', async () => {

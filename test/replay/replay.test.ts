@@ -71,7 +71,7 @@ const files = [
 ];
 
 // Replay workers log their start and stop at info; only problems matter here.
-installRuntimeLogger(createLogger('warn'));
+beforeAll(() => installRuntimeLogger(createLogger('warn')));
 
 test('every scenario has a recorded history, from before and after the events patch', () => {
   expect(

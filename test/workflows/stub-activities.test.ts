@@ -140,7 +140,7 @@ beforeAll(async () => {
   const address = process.env.HERALD_TEST_TEMPORAL_ADDRESS;
   const codePath = process.env.HERALD_TEST_WORKFLOW_BUNDLE;
   if (!address || !codePath) throw new Error('the jest global setup did not start Temporal');
-  installRuntimeLogger(createLogger('silent'));
+  await installRuntimeLogger(createLogger('silent'));
   taskQueue = uniqueId('herald-stubs');
   clientConnection = await Connection.connect({ address });
   client = new Client({ connection: clientConnection, namespace: process.env.HERALD_TEST_NAMESPACE ?? 'default' });
