@@ -78,6 +78,13 @@ const PLAN: Plan[] = [
       'test/observability/tracing.test.ts runs Herald with tracing on against an OTLP receiver on 127.0.0.1',
   },
   {
+    starts: 'npm run dashboard:picture',
+    mode: 'excluded',
+    reason:
+      'starts PostgreSQL, a dev server, Herald, downstreams and Prometheus for about 80 s and overwrites the ' +
+      "README's picture; test/deploy/dashboard-picture.test.ts runs the same renderer against a real Prometheus",
+  },
+  {
     starts: 'npm run temporal:build',
     mode: 'excluded',
     reason:
