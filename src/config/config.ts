@@ -72,6 +72,16 @@ export interface HeraldConfig {
   callbackSecrets: Record<string, string>;
   /** Hosts, IPs or CIDRs that may be called although private, loopback or link-local. */
   destinationAllowlist: string[];
+  /** Run-time destination control (src/destinations/destination-control.ts). */
+  destinationControl: {
+    /** How long a worker uses the settings it read before reading them again. @defaultValue 1s (HERALD_DESTINATION_REFRESH) */
+    refreshMs: number;
+    /**
+     * Where circuit breaker changes are announced (`destination.circuit_opened`, `destination.circuit_closed`),
+     * signed with Standard Webhooks; null = not announced. (HERALD_OPERATIONS_WEBHOOK_URL, …_SECRET)
+     */
+    operationsWebhook: { url: string; secret: string } | null;
+  };
   /** Pace of bulk redrives, in messages per second. */
   redriveRatePerSecond: number;
   /**
@@ -372,6 +382,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     }
     return value;
   };
+  const operationsSettings = (): HeraldConfig['destinationControl'] => {
+    const url = read('HERALD_OPERATIONS_WEBHOOK_URL', '');
+    const secret = read('HERALD_OPERATIONS_WEBHOOK_SECRET', '');
+    const refreshMs = duration('HERALD_DESTINATION_REFRESH', '1s');
+    if (url === '') {
+      if (secret !== '') problems.push('HERALD_OPERATIONS_WEBHOOK_SECRET: set HERALD_OPERATIONS_WEBHOOK_URL as well');
+      return { refreshMs, operationsWebhook: null };
+    }
+    if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
+      problems.push('HERALD_OPERATIONS_WEBHOOK_URL: must be an http(s) URL');
+    }
+    if (!secret.startsWith('whsec_')) {
+      problems.push(
+        'HERALD_OPERATIONS_WEBHOOK_SECRET: a whsec_… secret is required with HERALD_OPERATIONS_WEBHOOK_URL',
+      );
+    }
+    return { refreshMs, operationsWebhook: { url, secret } };
+  };
   const replySecrets = secrets('HERALD_REPLY_SECRETS');
   const callbackSecrets = secrets('HERALD_CALLBACK_SECRETS');
   // The embedded dev server is for trying Herald on one machine, against receivers on that machine.
@@ -400,6 +428,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       .split(',')
       .map((e) => e.trim())
       .filter(Boolean),
+    destinationControl: operationsSettings(),
     redriveRatePerSecond: number('HERALD_REDRIVE_RATE', 50, 1, 10_000),
     replyWaitMs: duration('HERALD_REPLY_WAIT', '5s'),
     admission: admissionSettings(),

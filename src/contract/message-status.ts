@@ -13,6 +13,11 @@ const DateTime = (description?: string) =>
 export const MESSAGE_STATES = [
   'accepted',
   'delivering',
+  /**
+   * Held before an attempt: its destination is paused, its breaker open, or retries are switched off.
+   * No attempt is spent while held; the deadline keeps counting.
+   */
+  'paused',
   'awaiting_reply',
   'replied',
   'delivered',
@@ -156,6 +161,18 @@ export const IgnoredInputSchema = Type.Object({
 });
 export type IgnoredInput = Static<typeof IgnoredInputSchema>;
 
+export const HOLD_REASONS = ['destination_paused', 'circuit_open', 'retries_off'] as const;
+export const HoldReasonSchema = Type.Union(HOLD_REASONS.map((reason) => Type.Literal(reason)));
+export type HoldReason = Static<typeof HoldReasonSchema>;
+
+/** Why a message is `paused`: what holds its next attempt, since when, and when it looks again. */
+export const HoldSchema = Type.Object({
+  reason: HoldReasonSchema,
+  since: DateTime(),
+  checksAgainAt: DateTime('when the delivery next asks whether it may go (a resume can wake it sooner)'),
+});
+export type Hold = Static<typeof HoldSchema>;
+
 const messageStatusFields = {
   id: Type.String(),
   state: MessageStateSchema,
@@ -175,6 +192,7 @@ const messageStatusFields = {
     Type.Object({ reason: Type.String(), at: DateTime() }, { description: 'set when state is cancelled' }),
   ),
   redrives: Type.Integer({ description: 'how many times an operator redrove the message' }),
+  hold: Type.Optional(Nullable(HoldSchema)),
   ignored: Type.Array(IgnoredInputSchema),
   createdAt: DateTime(),
   updatedAt: DateTime(),

@@ -17,6 +17,7 @@ import { countingOutcomes } from '../observability/outcome-counter';
 import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
 import { startTracing } from '../observability/tracing';
 import type { DeadLetterStore } from '../store/dead-letter-store';
+import type { DestinationStore } from '../store/destination-store';
 import type { EventLog } from '../store/event-log';
 import { openStores } from '../store/open-stores';
 import { installRuntimeLogger } from '../temporal/runtime-logger';
@@ -133,6 +134,8 @@ export interface BaseResources {
   client: Client;
   store: DeadLetterStore;
   events: EventLog;
+  /** Destination settings and the state shared to enforce them (see store/destination-store.ts). */
+  destinations: DestinationStore;
   /** Closes everything in reverse order of opening; every step runs even when one fails. */
   close(): Promise<void>;
 }
@@ -189,7 +192,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       whenUnavailable,
     );
     stack.push('dead-letter store and event log', () => stores.close());
-    const { store, events } = stores;
+    const { store, events, destinations } = stores;
     const resources: BaseResources & { worker?: RunningWorker; api?: ListeningApi } = {
       config,
       logger,
@@ -197,6 +200,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       client,
       store,
       events,
+      destinations,
       close: () => stack.close(),
     };
 
@@ -220,6 +224,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         connection: nativeConnection,
         client,
         store,
+        destinations,
         events: workerEvents,
         logger,
         metrics,

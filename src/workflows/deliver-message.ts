@@ -33,6 +33,7 @@ import type { HeraldActivities } from '../activities';
 import {
   attemptRecordedSignal,
   cancelSignal,
+  deliveryHeldSignal,
   discardUpdate,
   redriveUpdate,
   replySignal,
@@ -132,7 +133,7 @@ async function deliverWithRetries(
   plan: DeliveryPlan,
 ): Promise<DeliveryOutcome> {
   const { deliver } = proxyActivities<HeraldActivities>({
-    ...deliveryActivityOptions(plan.retry),
+    ...deliveryActivityOptions(plan.retry, { heldUncounted: run.effects.lean }),
     // Don't wait for an HTTP request in flight to notice the cancel: it cannot be unsent anyway.
     cancellationType: ActivityCancellationType.TRY_CANCEL,
   });
@@ -284,6 +285,7 @@ async function runMessage(
   // Handlers come first, so signals and updates sent with the start are not lost; MessageRun holds the rules.
   setHandler(statusQuery, () => run.status);
   setHandler(attemptRecordedSignal, (attempt) => run.recordAttempt(attempt));
+  setHandler(deliveryHeldSignal, (hold) => run.deliveryHeld(hold));
   setHandler(replySignal, (reply) => run.replyBySignal(reply));
   setHandler(submitReplyUpdate, (reply) => submitReply(run, reply), {
     validator: (reply) => refuse(REPLY_NOT_ACCEPTED, run.replyRefusal(reply)),

@@ -13,6 +13,7 @@ import {
   isTerminal,
   type AttemptRecord,
   type DeadLetterReason,
+  type Hold,
   type LastError,
   type MessageState,
   type MessageStatus,
@@ -28,7 +29,9 @@ export const MAX_SUBSCRIPTIONS = 20;
 /** The states each state may move to. Anything else is a bug in the workflow, never a wish of a caller. */
 export const STATE_TRANSITIONS: Readonly<Record<MessageState, readonly MessageState[]>> = {
   accepted: ['delivering', 'rejected', 'cancelled'],
-  delivering: ['delivered', 'awaiting_reply', 'replied', 'dead_lettered', 'cancelled'],
+  delivering: ['paused', 'delivered', 'awaiting_reply', 'replied', 'dead_lettered', 'cancelled'],
+  // Held by its destination between attempts; it goes on from where it was (and may end, as delivering may).
+  paused: ['delivering', 'delivered', 'awaiting_reply', 'replied', 'dead_lettered', 'cancelled'],
   awaiting_reply: ['replied', 'dead_lettered', 'cancelled'],
   // A redrive delivers again; a cancel that raced the failed attempt ends the redriven round before it starts.
   // A discard ends it (runs from before the committed-events patch stay dead_lettered instead).
@@ -211,10 +214,34 @@ export class MessageRun {
   recordAttempt(attempt: AttemptRecord): void {
     const known = this.status.attempts.some((a) => a.round === attempt.round && a.attempt === attempt.attempt);
     if (!known) this.status.attempts.push(attempt);
+    // An attempt was made, so nothing holds the message now (its release signal may come later, or never).
+    if (!known && this.status.state === 'paused') this.resumeFromHold();
     const latest = this.status.attempts[this.status.attempts.length - 1];
     this.status.nextAttemptAt =
       latest?.nextDelayMs != null ? new Date(Date.parse(latest.finishedAt) + latest.nextDelayMs).toISOString() : null;
     this.status.updatedAt = this.clock();
+  }
+
+  /**
+   * The delivery's destination holds it (`hold`) or lets it go (null). Only a delivery in flight is
+   * held: a signal that arrives after the delivery ended (it races the activity's result) changes nothing.
+   */
+  deliveryHeld(hold: Hold | null): void {
+    const { state } = this.status;
+    if (state !== 'delivering' && state !== 'paused') return;
+    if (hold) {
+      this.status.hold = hold;
+      if (state === 'delivering') this.setState('paused');
+      else this.status.updatedAt = this.clock();
+      return;
+    }
+    this.resumeFromHold();
+  }
+
+  /** Leaves `paused` for `delivering`: an attempt goes ahead (or the hold was lifted). */
+  private resumeFromHold(): void {
+    if (this.status.hold) this.status.hold = null;
+    if (this.status.state === 'paused') this.setState('delivering');
   }
 
   /** A delivery is in flight: a reply or a cancel stops it through `scope`. */
@@ -225,6 +252,8 @@ export class MessageRun {
   /** The delivery in flight has ended, whichever way. */
   deliveryEnded(): void {
     this.delivery = undefined;
+    // A hold belongs to the delivery that asked for it; the state it left is the next transition's `from`.
+    if (this.status.hold) this.status.hold = null;
   }
 
   /** The delivery activity succeeded with its last attempt. */
