@@ -191,22 +191,26 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       }
     }
     let ticket: AttemptTicket | undefined;
+    let slotWaitMs = 0;
     if (deps.control) {
       const admission = await deps.control.admit(host, {
         isRetry: counted > 1,
         attemptTimeoutMs: retryPlan.attemptTimeoutMs,
         holdStreak: details.holdStreak,
+        ...(details.slotAt !== undefined ? { slotAt: details.slotAt } : {}),
       });
-      if (!admission.go) await hold(admission.reason, admission.retryInMs, admission.detail);
+      if (!admission.go) await hold(admission.reason, admission.retryInMs, admission.detail, admission.slotAt);
       else {
         ticket = admission.ticket;
         if (details.visibleHold) await reportHold(null);
-        if (admission.waitMs > 0) await Context.current().sleep(admission.waitMs);
+        slotWaitMs = admission.waitMs;
       }
     }
     // Set once the destination answered (or failed to): what the breaker is told.
     let breakerOutcome: { failure: boolean } | undefined;
     try {
+      // The rate-limit slot's time (a cancel during the wait still frees the lease below).
+      if (slotWaitMs > 0) await Context.current().sleep(slotWaitMs);
       return await attemptDelivery();
     } finally {
       if (ticket) await deps.control?.settle(ticket, breakerOutcome ?? { sent: false });
@@ -225,7 +229,12 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
      * Ends this activity attempt without a request: Temporal runs the next one after `retryInMs`, and
      * it counts as no attempt of the plan's. The deadline (schedule-to-close) keeps running.
      */
-    async function hold(reason: AttemptHoldReason | 'retry_wait', retryInMs: number, detail: string): Promise<never> {
+    async function hold(
+      reason: AttemptHoldReason | 'retry_wait',
+      retryInMs: number,
+      detail: string,
+      slotAt?: number,
+    ): Promise<never> {
       const visible = reason !== 'retry_wait' && VISIBLE_HOLDS.has(reason);
       const at = now();
       const same = visible && details.visibleHold?.reason === reason;
@@ -241,7 +250,8 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       }
       deps.metrics.held(host, reason);
       deps.logger.debug({ messageId: message.id, destination: host, reason, retryInMs }, 'delivery attempt held');
-      beat({ held: details.held + 1, holdStreak: details.holdStreak + 1, visibleHold });
+      // A slot is kept only by the hold that reserved it: any other hold gives it up.
+      beat({ held: details.held + 1, holdStreak: details.holdStreak + 1, visibleHold, slotAt });
       throw ApplicationFailure.create({
         type: DELIVERY_HELD,
         message: `held: ${detail}`,
@@ -364,6 +374,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
         beat({
           holdStreak: 0,
           visibleHold: null,
+          slotAt: undefined,
           lastFailure: {
             at: now().getTime(),
             attempt: counted,

@@ -28,7 +28,14 @@ export const VISIBLE_HOLDS: ReadonlySet<AttemptHoldReason> = new Set<AttemptHold
 /** The answer before an attempt. */
 export type Admission =
   | { go: true; waitMs: number; ticket: AttemptTicket }
-  | { go: false; reason: AttemptHoldReason; retryInMs: number; detail: string };
+  | {
+      go: false;
+      reason: AttemptHoldReason;
+      retryInMs: number;
+      detail: string;
+      /** A rate-limit slot reserved for this message (epoch ms): its next attempt brings it back (`slotAt`). */
+      slotAt?: number;
+    };
 
 /** What an admitted attempt holds until it ends: a concurrency lease, a breaker probe. */
 export interface AttemptTicket {
@@ -51,6 +58,20 @@ export interface DestinationControlOptions {
 
 /** How long an attempt may wait in the activity for its rate-limit slot before it is held instead. */
 export const MAX_SLOT_WAIT_MS = 1_000;
+/**
+ * How far ahead a slot may be reserved. A message whose slot is further than MAX_SLOT_WAIT_MS away is
+ * held until just before it (SLOT_LEAD_MS) and brings the slot back: one hold per waiting message,
+ * in the order the slots were taken, where asking again and again would cost a retry every second.
+ */
+export const SLOT_HORIZON_MS = 60 * 60_000;
+export const SLOT_LEAD_MS = 750;
+/** A slot brought back later than this is given up (sent late, it would crowd the next one). */
+export const SLOT_LATE_MS = 25;
+/**
+ * Slots are this much further apart than 1/rate, so that the jitter of timers and connections between
+ * a slot and the request's arrival cannot put more than `rate` requests into any window at the receiver.
+ */
+export const RATE_MARGIN = 0.03;
 /** The checks of a paused message back off from the first to the last, with jitter. */
 export const HOLD_CHECK_FIRST_MS = 1_000;
 export const HOLD_CHECK_MAX_MS = 15_000;
@@ -114,7 +135,7 @@ export class DestinationControl {
    */
   async admit(
     host: string,
-    attempt: { isRetry: boolean; attemptTimeoutMs: number; holdStreak: number },
+    attempt: { isRetry: boolean; attemptTimeoutMs: number; holdStreak: number; slotAt?: number },
   ): Promise<Admission> {
     const { destination, global } = await this.settingsFor(host);
     const check = holdCheckDelay(attempt.holdStreak + 1, this.random());
@@ -133,7 +154,7 @@ export class DestinationControl {
       };
     }
     try {
-      return await this.admitLimited(host, destination, attempt.attemptTimeoutMs);
+      return await this.admitLimited(host, destination, attempt.attemptTimeoutMs, attempt.slotAt);
     } catch (error) {
       this.options.logger.warn({ err: error, destination: host }, 'destination limits unavailable; attempt held');
       return { go: false, reason: 'control_unavailable', retryInMs: check, detail: 'destination limits unavailable' };
@@ -148,6 +169,7 @@ export class DestinationControl {
     host: string,
     settings: DestinationSettings,
     attemptTimeoutMs: number,
+    slotAt: number | undefined,
   ): Promise<Admission> {
     const { store } = this.options;
     let leaseId: string | null = null;
@@ -169,19 +191,30 @@ export class DestinationControl {
     };
     let waitMs = 0;
     if (settings.rateLimit != null) {
-      const slot = await store.reserveSlot(host, settings.rateLimit, this.now(), MAX_SLOT_WAIT_MS);
-      if (!slot.reserved) {
-        await release();
-        // Spread the waiting attempts over the backlog they see, so they do not all come back together.
-        const spread = Math.round(this.random() * Math.max(1_000, slot.retryInMs));
-        return {
-          go: false,
-          reason: 'rate_limited',
-          retryInMs: slot.retryInMs + spread,
-          detail: `${host} is limited to ${settings.rateLimit} attempts per second`,
-        };
+      const now = this.now().getTime();
+      const detail = `${host} is limited to ${settings.rateLimit} attempts per second`;
+      if (slotAt !== undefined && now <= slotAt + SLOT_LATE_MS) {
+        // The slot this message reserved earlier: no second reservation.
+        waitMs = Math.max(0, slotAt - now);
+      } else {
+        const rate = settings.rateLimit / (1 + RATE_MARGIN);
+        const slot = await store.reserveSlot(host, rate, new Date(now), SLOT_HORIZON_MS);
+        if (!slot.reserved) {
+          await release();
+          return { go: false, reason: 'rate_limited', retryInMs: slot.retryInMs, detail };
+        }
+        if (slot.waitMs > MAX_SLOT_WAIT_MS) {
+          await release();
+          return {
+            go: false,
+            reason: 'rate_limited',
+            retryInMs: slot.waitMs - SLOT_LEAD_MS,
+            detail,
+            slotAt: now + slot.waitMs,
+          };
+        }
+        waitMs = slot.waitMs;
       }
-      waitMs = slot.waitMs;
     }
     const breaker = settings.circuitBreaker ?? null;
     let probe = false;

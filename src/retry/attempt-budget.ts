@@ -28,11 +28,13 @@ export interface AttemptBudgetDetails {
    * recomputes when it is due under the live retry policy (a changed policy applies to waiting retries).
    */
   lastFailure?: { at: number; attempt: number; random: number; retryAfterMs?: number };
+  /** A rate-limit slot (epoch ms) reserved by a held attempt, which the next attempt uses. */
+  slotAt?: number;
 }
 
 /** The details as the activity reads them: every count present, the last failure only when there was one. */
-export type AttemptDetails = Required<Omit<AttemptBudgetDetails, 'lastFailure'>> &
-  Pick<AttemptBudgetDetails, 'lastFailure'>;
+export type AttemptDetails = Required<Omit<AttemptBudgetDetails, 'lastFailure' | 'slotAt'>> &
+  Pick<AttemptBudgetDetails, 'lastFailure' | 'slotAt'>;
 
 /** The details an earlier attempt left, with what is missing or not ours read as nothing yet. */
 export function attemptDetailsOf(heartbeatDetails: unknown): AttemptDetails {
@@ -55,6 +57,7 @@ export function attemptDetailsOf(heartbeatDetails: unknown): AttemptDetails {
         ? hold
         : null,
     ...(validFailure ? { lastFailure: failure } : {}),
+    ...(typeof raw.slotAt === 'number' && Number.isFinite(raw.slotAt) ? { slotAt: raw.slotAt } : {}),
   };
 }
 
