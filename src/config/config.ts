@@ -74,6 +74,11 @@ export interface HeraldConfig {
   destinationAllowlist: string[];
   /** Run-time destination control (src/destinations/destination-control.ts). */
   destinationControl: {
+    /**
+     * off: the worker neither reads nor enforces destination settings (what the benchmark compares
+     * against, to measure their cost; changes made through the API then have no effect). @defaultValue on (HERALD_DESTINATION_CONTROL)
+     */
+    enabled: boolean;
     /** How long a worker uses the settings it read before reading them again. @defaultValue 1s (HERALD_DESTINATION_REFRESH) */
     refreshMs: number;
     /**
@@ -386,9 +391,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     const url = read('HERALD_OPERATIONS_WEBHOOK_URL', '');
     const secret = read('HERALD_OPERATIONS_WEBHOOK_SECRET', '');
     const refreshMs = duration('HERALD_DESTINATION_REFRESH', '1s');
+    const switched = read('HERALD_DESTINATION_CONTROL', 'on').toLowerCase();
+    if (switched !== 'on' && switched !== 'off') problems.push('HERALD_DESTINATION_CONTROL: must be on or off');
+    const enabled = switched !== 'off';
     if (url === '') {
       if (secret !== '') problems.push('HERALD_OPERATIONS_WEBHOOK_SECRET: set HERALD_OPERATIONS_WEBHOOK_URL as well');
-      return { refreshMs, operationsWebhook: null };
+      return { enabled, refreshMs, operationsWebhook: null };
     }
     if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
       problems.push('HERALD_OPERATIONS_WEBHOOK_URL: must be an http(s) URL');
@@ -398,7 +406,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
         'HERALD_OPERATIONS_WEBHOOK_SECRET: a whsec_… secret is required with HERALD_OPERATIONS_WEBHOOK_URL',
       );
     }
-    return { refreshMs, operationsWebhook: { url, secret } };
+    return { enabled, refreshMs, operationsWebhook: { url, secret } };
   };
   const replySecrets = secrets('HERALD_REPLY_SECRETS');
   const callbackSecrets = secrets('HERALD_CALLBACK_SECRETS');

@@ -81,20 +81,21 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       })
     : undefined;
   const control =
-    options.destinations &&
-    new DestinationControl({
-      store: options.destinations,
-      logger,
-      refreshMs: config.destinationControl.refreshMs,
-      onTransition: (transition) => {
-        metrics.circuitTransition(transition.host, transition.to);
-        logger.warn(
-          { destination: transition.host, from: transition.from, to: transition.to, window: transition.window },
-          'circuit breaker changed state',
-        );
-        announce?.(transition);
-      },
-    });
+    options.destinations && config.destinationControl.enabled
+      ? new DestinationControl({
+          store: options.destinations,
+          logger,
+          refreshMs: config.destinationControl.refreshMs,
+          onTransition: (transition) => {
+            metrics.circuitTransition(transition.host, transition.to);
+            logger.warn(
+              { destination: transition.host, from: transition.from, to: transition.to, window: transition.window },
+              'circuit breaker changed state',
+            );
+            announce?.(transition);
+          },
+        })
+      : undefined;
   // Operational webhooks are callbacks signed with their own secret (see operations-webhook.ts).
   const callbackSecrets = operationsWebhook
     ? { ...config.callbackSecrets, [OPERATIONS_SENDER]: operationsWebhook.secret }

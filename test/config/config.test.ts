@@ -28,7 +28,7 @@ describe('defaults', () => {
       replySecrets: {},
       callbackSecrets: {},
       destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
-      destinationControl: { refreshMs: 1000, operationsWebhook: null },
+      destinationControl: { enabled: true, refreshMs: 1000, operationsWebhook: null },
       redriveRatePerSecond: 50,
       replyWaitMs: 5000,
       admission: {
