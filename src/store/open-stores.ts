@@ -6,7 +6,10 @@ import { Pool, type ClientConfig } from 'pg';
 import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/config';
 import type { DeadLetterStore } from './dead-letter-store';
+import type { DestinationStore } from './destination-store';
 import type { EventLog } from './event-log';
+import { createPostgresDestinationStore } from './postgres-destination-store';
+import { openSqliteDestinationStore } from './sqlite-destination-store';
 import { createPostgresDeadLetterStore } from './postgres-dead-letter-store';
 import { createPostgresEventLog } from './postgres-event-log';
 import { migratePostgres } from './postgres-migrations';
@@ -22,6 +25,8 @@ const STATEMENT_TIMEOUT_MS = 30_000;
 export interface Stores {
   store: DeadLetterStore;
   events: EventLog;
+  /** Destination settings and the shared state that enforces them. */
+  destinations: DestinationStore;
   /** `sqlite` or `postgres`. */
   kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -35,18 +40,24 @@ export interface Stores {
 export async function openStores(config: HeraldConfig, options: { logger: Logger }): Promise<Stores> {
   if (!config.database.url) {
     const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+    let events: EventLog | undefined;
     try {
-      const events = openSqliteEventLog(config.deadLetterDbPath);
+      events = openSqliteEventLog(config.deadLetterDbPath);
+      const destinations = openSqliteDestinationStore(config.deadLetterDbPath);
+      const opened = events;
       return {
         store,
-        events,
+        events: opened,
+        destinations,
         kind: 'sqlite',
         close: async () => {
-          await events.close();
+          await destinations.close();
+          await opened.close();
           await store.close();
         },
       };
     } catch (error) {
+      await events?.close();
       await store.close();
       throw error;
     }
@@ -69,10 +80,12 @@ export async function openStores(config: HeraldConfig, options: { logger: Logger
   pool.on('error', (error) => options.logger.warn({ err: error }, 'database connection lost (idle in the pool)'));
   const store = createPostgresDeadLetterStore(pool);
   const events = createPostgresEventLog(pool, { listenConnection: connection, logger: options.logger });
+  const destinations = createPostgresDestinationStore(pool);
   let closing: Promise<void> | undefined;
   return {
     store,
     events,
+    destinations,
     kind: 'postgres',
     close: () =>
       (closing ??= (async () => {

@@ -18,6 +18,8 @@ export interface Migration {
 export const ADVISORY_LOCK_NAMESPACE = 0x48524c44;
 export const MIGRATION_LOCK = 1;
 export const EVENT_APPEND_LOCK = 2;
+/** Not a `pg_advisory_lock` key pair: destination transactions lock (DESTINATION_LOCK_NAMESPACE, hashtext(host)). */
+export const DESTINATION_LOCK_NAMESPACE = 0x48524c45;
 
 /** The channel the event log notifies on after each append (payload: the event's id). */
 export const EVENTS_CHANNEL = 'herald_events';
@@ -109,6 +111,38 @@ $fn$;
     sql: `
 CREATE INDEX herald_dead_letters_waiting ON herald_dead_letters (reason, destination, dead_lettered_at)
   WHERE state = 'dead_lettered';
+`,
+  },
+  {
+    version: 3,
+    name: 'destination settings, their history, and the state that enforces them',
+    sql: `
+CREATE TABLE herald_destinations (
+  host       text COLLATE "C" PRIMARY KEY,
+  settings   json NOT NULL,
+  version    integer NOT NULL,
+  updated_at timestamptz(3) NOT NULL,
+  updated_by text NOT NULL
+);
+CREATE TABLE herald_destination_changes (
+  id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  host   text COLLATE "C" NOT NULL,
+  kind   text NOT NULL,
+  at     timestamptz(3) NOT NULL,
+  actor  text NOT NULL,
+  before json,
+  after  json,
+  note   text
+);
+CREATE INDEX herald_destination_changes_by_host ON herald_destination_changes (host, id);
+-- Pacing, leases and breaker of each destination: read and written under the destination's
+-- transaction lock (pg_advisory_xact_lock), so every host sees one sequence of changes.
+CREATE TABLE herald_destination_state (
+  host  text COLLATE "C" NOT NULL,
+  kind  text NOT NULL,
+  state json NOT NULL,
+  PRIMARY KEY (host, kind)
+);
 `,
   },
 ];

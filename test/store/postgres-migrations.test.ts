@@ -31,6 +31,9 @@ test('a new database is migrated to the latest version and each step recorded; a
   );
   expect(tables.map((t) => t.name)).toEqual([
     'herald_dead_letters',
+    'herald_destination_changes',
+    'herald_destination_state',
+    'herald_destinations',
     'herald_message_events',
     'herald_schema_migrations',
   ]);
