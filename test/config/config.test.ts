@@ -29,6 +29,7 @@ describe('defaults', () => {
       callbackSecrets: {},
       destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
       redriveRatePerSecond: 50,
+      wakeRatePerSecond: 50,
       replyWaitMs: 5000,
       admission: {
         enabled: true,
