@@ -81,11 +81,7 @@ export const GlobalSettingsSchema = Type.Object(
 export type GlobalSettings = Static<typeof GlobalSettingsSchema>;
 export const DEFAULT_GLOBAL_SETTINGS: GlobalSettings = { retries: 'on' };
 
-export const CircuitStateSchema = Type.Union([
-  Type.Literal('closed'),
-  Type.Literal('open'),
-  Type.Literal('half_open'),
-]);
+export const CircuitStateSchema = Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half_open')]);
 export type CircuitState = Static<typeof CircuitStateSchema>;
 
 /** One destination as stored: its settings and who changed them last. */

@@ -47,8 +47,7 @@ export type SlotAnswer = { reserved: true; waitMs: number } | { reserved: false;
 
 /** Whether the breaker lets an attempt through; a half-open breaker admits `probes` attempts at a time. */
 export type BreakerAdmission =
-  | { admitted: true; probe: boolean; state: CircuitState }
-  | { admitted: false; retryInMs: number; state: CircuitState };
+  { admitted: true; probe: boolean; state: CircuitState } | { admitted: false; retryInMs: number; state: CircuitState };
 
 /** A breaker state change caused by an admission or an outcome (the caller publishes it). */
 export interface BreakerTransition {
