@@ -48,16 +48,16 @@ const BreakerSnapshotSchema = Type.Object({
   window: Type.Object({ attempts: Type.Integer(), failures: Type.Integer(), consecutiveFailures: Type.Integer() }),
   probesInFlight: Type.Integer(),
 });
-const DestinationViewSchema = Type.Object({
+export const DestinationViewSchema = Type.Object({
   ...DestinationRecordSchema.properties,
   breakerSnapshot: Type.Optional(BreakerSnapshotSchema),
   leasesInFlight: Type.Integer(),
   deadLettersWaiting: Type.Integer(),
   running: Type.Object({ delivering: Type.Integer(), paused: Type.Integer(), awaiting_reply: Type.Integer() }),
 });
-const DestinationChangedSchema = Type.Object({ ...DestinationRecordSchema.properties, woken: WokenSchema });
-const DestinationHistorySchema = Type.Object({ items: Type.Array(DestinationChangeSchema) });
-const RetriesChangedSchema = Type.Object({ ...GlobalSettingsSchema.properties, woken: WokenSchema });
+export const DestinationChangedSchema = Type.Object({ ...DestinationRecordSchema.properties, woken: WokenSchema });
+export const DestinationHistorySchema = Type.Object({ items: Type.Array(DestinationChangeSchema) });
+export const RetriesChangedSchema = Type.Object({ ...GlobalSettingsSchema.properties, woken: WokenSchema });
 const SetRetriesSchema = Type.Object(
   { ...GlobalSettingsSchema.properties, note: Type.Optional(Type.String({ maxLength: 500 })) },
   { additionalProperties: false },
