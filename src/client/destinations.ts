@@ -5,7 +5,7 @@ import type {
   DestinationHistorySchema,
   DestinationViewSchema,
   RetriesChangedSchema,
-} from '../api/routes/destinations';
+} from '../api/destination-schemas';
 import type { DestinationChange, DestinationSettings, GlobalSettings } from '../contract/destination';
 import type { HeraldHttp } from './http';
 

@@ -50,6 +50,12 @@ type Plan =
 /** Every runnable README block, in order, by how its first line starts. */
 const PLAN: Plan[] = [
   {
+    starts: 'npm run dashboard:picture',
+    mode: 'excluded',
+    reason:
+      'draws the dashboard from a real Prometheus in Chromium (80 s); test/deploy/dashboard-picture.test.ts runs it',
+  },
+  {
     starts: 'npm start',
     mode: 'excluded',
     reason:

@@ -8,8 +8,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  DestinationChangeSchema,
-  DestinationRecordSchema,
   DestinationSettingsSchema,
   GLOBAL_DESTINATION,
   GlobalSettingsSchema,
@@ -19,6 +17,12 @@ import {
 import type { DestinationStore } from '../../store/destination-store';
 import { VersionConflictError } from '../../store/destination-store';
 import { ProblemError } from '../problem';
+import {
+  DestinationChangedSchema,
+  DestinationHistorySchema,
+  DestinationViewSchema,
+  RetriesChangedSchema,
+} from '../destination-schemas';
 import { pageLimit, problemResponses as problems } from '../schemas';
 
 /**
@@ -39,25 +43,6 @@ const HistoryQuerySchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const WokenSchema = Type.Object({
-  requested: Type.Boolean({ description: 'true when waiting messages are being woken (in the background, paced)' }),
-});
-const BreakerSnapshotSchema = Type.Object({
-  state: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half_open')]),
-  openedAt: Type.Union([Type.String(), Type.Null()]),
-  window: Type.Object({ attempts: Type.Integer(), failures: Type.Integer(), consecutiveFailures: Type.Integer() }),
-  probesInFlight: Type.Integer(),
-});
-export const DestinationViewSchema = Type.Object({
-  ...DestinationRecordSchema.properties,
-  breakerSnapshot: Type.Optional(BreakerSnapshotSchema),
-  leasesInFlight: Type.Integer(),
-  deadLettersWaiting: Type.Integer(),
-  running: Type.Object({ delivering: Type.Integer(), paused: Type.Integer(), awaiting_reply: Type.Integer() }),
-});
-export const DestinationChangedSchema = Type.Object({ ...DestinationRecordSchema.properties, woken: WokenSchema });
-export const DestinationHistorySchema = Type.Object({ items: Type.Array(DestinationChangeSchema) });
-export const RetriesChangedSchema = Type.Object({ ...GlobalSettingsSchema.properties, woken: WokenSchema });
 const SetRetriesSchema = Type.Object(
   { ...GlobalSettingsSchema.properties, note: Type.Optional(Type.String({ maxLength: 500 })) },
   { additionalProperties: false },
