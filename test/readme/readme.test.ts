@@ -50,12 +50,6 @@ type Plan =
 /** Every runnable README block, in order, by how its first line starts. */
 const PLAN: Plan[] = [
   {
-    starts: 'npm run dashboard:picture',
-    mode: 'excluded',
-    reason:
-      'draws the dashboard from a real Prometheus in Chromium (80 s); test/deploy/dashboard-picture.test.ts runs it',
-  },
-  {
     starts: 'npm start',
     mode: 'excluded',
     reason:
@@ -82,6 +76,12 @@ const PLAN: Plan[] = [
     reason:
       'needs Docker and a collector image, then runs the whole stack on fixed ports until Ctrl-C; ' +
       'test/observability/tracing.test.ts runs Herald with tracing on against an OTLP receiver on 127.0.0.1',
+  },
+  {
+    starts: 'npm run dashboard:picture',
+    mode: 'excluded',
+    reason:
+      'draws the dashboard from a real Prometheus in Chromium (80 s); test/deploy/dashboard-picture.test.ts runs it',
   },
   {
     starts: 'npm run temporal:build',
