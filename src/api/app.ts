@@ -20,6 +20,7 @@ import { ProblemError } from './problem';
 import { refuseKeyInQuery, withLoggableUrls } from './query-credentials';
 import { traceRequests } from '../observability/api-tracing';
 import { deadLetterRoutes } from './routes/dead-letters';
+import { destinationRoutes } from './routes/destinations';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -208,6 +209,7 @@ export async function buildApp(deps: ApiDependencies) {
   await app.register(messageRoutes, { prefix: '/v1' });
   await app.register(deadLetterRoutes, { prefix: '/v1' });
   await app.register(eventRoutes, { prefix: '/v1' });
+  if (deps.destinations) await app.register(destinationRoutes, { prefix: '/v1', destinations: deps.destinations });
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/config';
 import { parseAllowlist, type DestinationPolicy } from '../destinations/destination-policy';
 import type { DeadLetterStore } from '../store/dead-letter-store';
+import type { DestinationStore } from '../store/destination-store';
 import type { EventLog } from '../store/event-log';
 import { createApiMetrics, type ApiMetrics } from '../observability/api-metrics';
 import { countingOutcomes } from '../observability/outcome-counter';
@@ -23,6 +24,11 @@ export interface ApiDependencies {
   client: Client;
   store: DeadLetterStore;
   events: EventLog;
+  /**
+   * The destination store (`stores.destinations`); with it the API serves /v1/destinations and
+   * /v1/settings/retries.
+   */
+  destinations?: DestinationStore;
   logger: Logger;
   /** With tracing on (config.tracing), every request but probes and docs gets a server span. */
   tracer?: Tracer;

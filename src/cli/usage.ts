@@ -17,6 +17,15 @@ Commands:
   dlq redrive (--reason R | --destination HOST | --kind K | --all) [--json]
                         redrive one dead letter, or every parked one that matches (one by one,
                         with progress on stderr)
+  destinations list|show HOST|pause HOST|resume HOST|history HOST [--json]
+  destinations set HOST [--rate-limit N|off] [--max-concurrency N|off] [--retry-initial 1s]
+       [--retry-max-interval 1m] [--retry-coefficient 2] [--retry-attempts 5] [--retry-jitter 0.2]
+       [--attempt-timeout 10s] [--retry-clear] [--breaker-ratio 0.5 --breaker-window 1m
+       --breaker-min-attempts 10 --breaker-consecutive 5 --breaker-cooldown 30s --breaker-probes 1
+       | --breaker-off] [--json]
+                        run-time destination settings (a resume wakes waiting messages, paced)
+  retries on|off|status [--json]
+                        the global retry switch
   tail [--json]         print message state changes as they happen (Server-Sent Events), until interrupted
 
 Options for every command:

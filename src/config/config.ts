@@ -90,6 +90,12 @@ export interface HeraldConfig {
   /** Pace of bulk redrives, in messages per second. */
   redriveRatePerSecond: number;
   /**
+   * Pace of waking messages after a destination resumes or retries come back on, in workflows per
+   * second, so a resume does not send a recovering service every waiting message at once.
+   * @defaultValue 50
+   */
+  wakeRatePerSecond: number;
+  /**
    * When the API refuses new messages with 429 because Temporal is behind (src/api/admission-control.ts),
    * and how often each API process reads the task queue backlog.
    */
@@ -438,6 +444,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       .filter(Boolean),
     destinationControl: operationsSettings(),
     redriveRatePerSecond: number('HERALD_REDRIVE_RATE', 50, 1, 10_000),
+    wakeRatePerSecond: number('HERALD_WAKE_RATE', 50, 1, 10_000),
     replyWaitMs: duration('HERALD_REPLY_WAIT', '5s'),
     admission: admissionSettings(),
     temporal: {

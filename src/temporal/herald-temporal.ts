@@ -10,6 +10,7 @@ import type { MessageStatusWithSource, ReplyInput } from '../contract/message-st
 import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import { subscribeToOutcome } from './callback-operations';
+import { countRunning, wakeDestination } from './destination-wake';
 import { discardDeadLetter, redriveDeadLetter, redriveMatching } from './dead-letter-operations';
 import { listMessages, type MessageListFilter } from './message-list';
 import {
@@ -96,6 +97,11 @@ export function createHeraldTemporal({ client, store, events, config }: HeraldTe
     ) => redriveMatching(deadLetterDeps, filter, limit, options),
     /** Discards one dead letter. */
     discardDeadLetter: (id: string) => discardDeadLetter(deadLetterDeps, id),
+    /** Running messages of a destination in one state (visibility count). */
+    countRunning: (host: string, state: string) => countRunning(client, namespace, host, state),
+    /** Wakes waiting messages of a destination (or all: undefined) so a change applies now, paced. */
+    wakeDestination: (host: string | undefined, identity: string) =>
+      wakeDestination({ client, namespace, ratePerSecond: config.wakeRatePerSecond, identity }, host),
     /** Resolves when the Temporal frontend answers. */
     ping: () => pingTemporal(client),
     /** Whether a worker polls the task queue. */

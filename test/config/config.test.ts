@@ -30,6 +30,7 @@ describe('defaults', () => {
       destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
       destinationControl: { enabled: true, refreshMs: 1000, operationsWebhook: null },
       redriveRatePerSecond: 50,
+      wakeRatePerSecond: 50,
       replyWaitMs: 5000,
       admission: {
         enabled: true,

@@ -78,6 +78,12 @@ const PLAN: Plan[] = [
       'test/observability/tracing.test.ts runs Herald with tracing on against an OTLP receiver on 127.0.0.1',
   },
   {
+    starts: 'npm run dashboard:picture',
+    mode: 'excluded',
+    reason:
+      'draws the dashboard from a real Prometheus in Chromium (80 s); test/deploy/dashboard-picture.test.ts runs it',
+  },
+  {
     starts: 'npm run temporal:build',
     mode: 'excluded',
     reason:
