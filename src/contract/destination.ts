@@ -41,7 +41,7 @@ export type DestinationRetry = Static<typeof DestinationRetrySchema>;
  */
 export const CircuitBreakerSchema = Type.Object(
   {
-    failureRatio: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5 }),
+    failureRatio: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
     window: DurationSchema,
     minimumAttempts: Type.Integer({ minimum: 1, maximum: 100_000 }),
     consecutiveFailures: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),

@@ -270,6 +270,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         client,
         store,
         events,
+        destinations,
         logger,
         tracer: apiTracing?.tracer,
         ...(options.api === true ? {} : options.api),

@@ -95,8 +95,8 @@ test('a paused destination receives nothing; its messages wait as paused, spend 
   );
   expect(history.status).toBe(200);
   expect(history.body.items.map((item) => [item.kind, item.actor])).toEqual([
-    ['settings', 'test'],
-    ['settings', 'test'],
+    ['settings', 'tests'],
+    ['settings', 'tests'],
   ]);
 }, 90_000);
 
@@ -158,7 +158,7 @@ test('a circuit breaker opens on failures, sends nothing while open, probes afte
   let healthy = false;
   downstream.handle('/breaker', () => (healthy ? { status: 200 } : { status: 503 }));
   await change(host, 'PUT', {
-    circuitBreaker: { failureRatio: 0.5, window: '30s', minimumAttempts: 4, cooldown: '3s', probes: 1 },
+    circuitBreaker: { failureRatio: 0.5, window: '30s', minimumAttempts: 4, cooldown: '4s', probes: 1 },
   });
   await settle();
   const retry = { initialInterval: '200ms', maximumInterval: '200ms', backoffCoefficient: 1, maximumAttempts: 40 };
@@ -175,25 +175,27 @@ test('a circuit breaker opens on failures, sends nothing while open, probes afte
     'webhook-id': first.headers['webhook-id'] as string,
     'webhook-timestamp': first.headers['webhook-timestamp'] as string,
     'webhook-signature': first.headers['webhook-signature'] as string,
-  }) as { type: string; data: { destination: string; to: string } };
+  }) as { type: string; data: { destination: string; to: string; at: string } };
   expect(payload).toMatchObject({ type: 'destination.circuit_opened', data: { destination: host, to: 'open' } });
 
   // Open: messages show why they wait, and the destination hears nothing until the cool-down ends.
   const paused = await fixture.herald.waitFor(ids[0]!, (s) => s.state === 'paused');
   expect(paused.hold?.reason).toBe('circuit_open');
-  const openedAt = Math.max(...downstream.requests('/breaker').map((r) => r.at));
-  await sleep(2_000);
-  expect(downstream.requests('/breaker').filter((r) => r.at > openedAt)).toHaveLength(0);
-  // After the cool-down, one probe; it fails, so the breaker opens again and waits another cool-down.
-  await eventually(async () => downstream.requests('/breaker').filter((r) => r.at > openedAt), {
-    until: (probes) => probes.length >= 1,
+  // When it opened, as the breaker recorded it (attempts already in flight may land just after).
+  const openedAt = Date.parse(payload.data.at);
+  const quietFrom = openedAt + 300;
+  await sleep(Math.max(0, openedAt + 3_500 - Date.now()));
+  expect(downstream.requests('/breaker').filter((r) => r.at > quietFrom)).toHaveLength(0);
+  // After the cool-down (4 s), one probe; it fails, so the breaker opens again and waits another cool-down.
+  const probes = () => downstream.requests('/breaker').filter((r) => r.at > quietFrom);
+  await eventually(async () => probes(), {
+    until: (found) => found.length >= 1,
     timeoutMs: 10_000,
     what: 'a probe after the cool-down',
   });
-  const probeAt = Math.min(...downstream.requests('/breaker').filter((r) => r.at > openedAt).map((r) => r.at));
-  expect(probeAt - openedAt).toBeGreaterThanOrEqual(2_500);
-  await sleep(1_000);
-  expect(downstream.requests('/breaker').filter((r) => r.at > openedAt)).toHaveLength(1);
+  expect(probes()[0]!.at - openedAt).toBeGreaterThanOrEqual(3_900);
+  await sleep(1_500);
+  expect(probes()).toHaveLength(1);
 
   healthy = true;
   for (const id of ids) await fixture.herald.waitForState(id, 'delivered', 30_000);
