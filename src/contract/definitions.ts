@@ -46,3 +46,12 @@ export const subscribeUpdate = defineUpdate<{ subscriptions: number; notifiedNow
 
 /** Sent by the delivery activity after every HTTP attempt, so status shows attempts as they happen. */
 export const attemptRecordedSignal = defineSignal<[AttemptRecord]>('attemptRecorded');
+
+/**
+ * Ordered delivery: a message registers with its predecessor on the same ordering key (`id` is the
+ * successor's message id); the predecessor answers with `predecessorReleased` once the successor may go.
+ */
+export const successorWaitingSignal = defineSignal<[{ id: string }]>('successorWaiting');
+
+/** Ordered delivery: the predecessor has reached its release point (`id` is the predecessor's message id). */
+export const predecessorReleasedSignal = defineSignal<[{ id: string }]>('predecessorReleased');

@@ -156,6 +156,18 @@ export const IgnoredInputSchema = Type.Object({
 });
 export type IgnoredInput = Static<typeof IgnoredInputSchema>;
 
+/** Where a message with an ordering key stands in its key's chain (see README, Ordered delivery). */
+export const OrderingStatusSchema = Type.Object({
+  key: Type.String(),
+  predecessor: Nullable(Type.String({ description: 'the message accepted just before this one on its key; null for the first' })),
+  seq: Type.Integer({ description: 'this message’s place on its key, from 1, in acceptance order' }),
+  waiting: Type.Boolean({ description: 'true while delivery waits for the predecessor to be released' }),
+  onDeadLetter: Type.Union([Type.Literal('skip'), Type.Literal('block')], {
+    description: 'what this message being dead-lettered does to its successor',
+  }),
+});
+export type OrderingStatus = Static<typeof OrderingStatusSchema>;
+
 const messageStatusFields = {
   id: Type.String(),
   state: MessageStateSchema,
@@ -175,6 +187,11 @@ const messageStatusFields = {
     Type.Object({ reason: Type.String(), at: DateTime() }, { description: 'set when state is cancelled' }),
   ),
   redrives: Type.Integer({ description: 'how many times an operator redrove the message' }),
+  ordering: Type.Optional(
+    Type.Union([OrderingStatusSchema, Type.Null()], {
+      description: 'set for a message with an orderingKey; null without one (absent from runs of older versions)',
+    }),
+  ),
   ignored: Type.Array(IgnoredInputSchema),
   createdAt: DateTime(),
   updatedAt: DateTime(),

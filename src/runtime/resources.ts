@@ -18,6 +18,7 @@ import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker
 import { startTracing } from '../observability/tracing';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
+import type { OrderingStore } from '../store/ordering-store';
 import { openStores } from '../store/open-stores';
 import { installRuntimeLogger } from '../temporal/runtime-logger';
 import { tryEnsureSearchAttributes } from '../temporal/search-attributes-registration';
@@ -133,6 +134,8 @@ export interface BaseResources {
   client: Client;
   store: DeadLetterStore;
   events: EventLog;
+  /** The ordering sequencer (the API claims places of messages with an ordering key). */
+  ordering: OrderingStore;
   /** Closes everything in reverse order of opening; every step runs even when one fails. */
   close(): Promise<void>;
 }
@@ -189,7 +192,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       whenUnavailable,
     );
     stack.push('dead-letter store and event log', () => stores.close());
-    const { store, events } = stores;
+    const { store, events, ordering } = stores;
     const resources: BaseResources & { worker?: RunningWorker; api?: ListeningApi } = {
       config,
       logger,
@@ -197,6 +200,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       client,
       store,
       events,
+      ordering,
       close: () => stack.close(),
     };
 
@@ -265,6 +269,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         client,
         store,
         events,
+        ordering,
         logger,
         tracer: apiTracing?.tracer,
         ...(options.api === true ? {} : options.api),
