@@ -159,7 +159,9 @@ export type IgnoredInput = Static<typeof IgnoredInputSchema>;
 /** Where a message with an ordering key stands in its key's chain (see README, Ordered delivery). */
 export const OrderingStatusSchema = Type.Object({
   key: Type.String(),
-  predecessor: Nullable(Type.String({ description: 'the message accepted just before this one on its key; null for the first' })),
+  predecessor: Nullable(
+    Type.String({ description: 'the message accepted just before this one on its key; null for the first' }),
+  ),
   seq: Type.Integer({ description: 'this message’s place on its key, from 1, in acceptance order' }),
   waiting: Type.Boolean({ description: 'true while delivery waits for the predecessor to be released' }),
   onDeadLetter: Type.Union([Type.Literal('skip'), Type.Literal('block')], {

@@ -81,8 +81,7 @@ const messageFields = {
       minLength: 1,
       maxLength: 200,
       pattern: ORDERING_KEY_PATTERN,
-      description:
-        'messages with the same key and destination host are delivered in acceptance order, one at a time',
+      description: 'messages with the same key and destination host are delivered in acceptance order, one at a time',
     }),
   ),
   orderingDeadLetter: Type.Optional(

@@ -53,13 +53,13 @@ export function openSqliteOrderingStore(path: string, options: { busyTimeoutMs?:
 
   // Immediate: the write lock is taken before the read, so two processes cannot read the same last place.
   const claim = db.transaction((id: string, destination: string, key: string): OrderingClaim => {
-      const known = member.get(id);
-      if (known) return { predecessor: known.predecessor, seq: known.seq };
-      const previous = last.get(destination, key);
-      const claimed = { predecessor: previous?.last_message_id ?? null, seq: (previous?.last_seq ?? 0) + 1 };
-      advance.run({ destination, key, id, seq: claimed.seq });
-      join.run({ id, destination, key, ...claimed, at: new Date().toISOString() });
-      return claimed;
+    const known = member.get(id);
+    if (known) return { predecessor: known.predecessor, seq: known.seq };
+    const previous = last.get(destination, key);
+    const claimed = { predecessor: previous?.last_message_id ?? null, seq: (previous?.last_seq ?? 0) + 1 };
+    advance.run({ destination, key, id, seq: claimed.seq });
+    join.run({ id, destination, key, ...claimed, at: new Date().toISOString() });
+    return claimed;
   });
 
   return {

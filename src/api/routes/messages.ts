@@ -97,8 +97,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // start that would happen is weighed against the backlog.
       const id = message.id;
       const started = await admission.admitStart(
-        async () =>
-          temporal.startMessage(message, await claimPlace(orderingStore, message, config.orderingDeadLetter)),
+        async () => temporal.startMessage(message, await claimPlace(orderingStore, message, config.orderingDeadLetter)),
         async () => id !== undefined && (await temporal.messageExists(id)),
       );
       request.log.info(
