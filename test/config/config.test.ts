@@ -339,7 +339,7 @@ describe('invalid values', () => {
       'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientId',
       'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientSecret',
     ]);
-    expect(problems).toHaveLength(30 + 2);
+    expect(problems).toHaveLength(31 + 2);
   });
 
   test('problems say what was wrong and what is expected', () => {
