@@ -5,9 +5,11 @@ Send messages through Herald, follow them, and operate its dead-letter queue.
 
 Commands:
   send --url URL [--data JSON|@file.json|@-] [--method POST] [--header 'K: V']...
-       [--id ID] [--reply-timeout 5m] [--wait] [--timeout 2m] [--json]
+       [--id ID] [--reply-timeout 5m] [--ordering-key KEY [--ordering-dead-letter skip|block]]
+       [--wait] [--timeout 2m] [--json]
                         send a message (the client assigns a msg_… id when --id is not given);
-                        --wait waits for its outcome, showing progress on stderr
+                        messages with one --ordering-key are delivered one at a time, in the order
+                        sent; --wait waits for its outcome, showing progress on stderr
   status ID [--json]    show a message's status
   wait ID [--timeout 5m] [--json]
                         wait until a message ends, showing each state change on stderr

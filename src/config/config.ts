@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { parseAllowlist } from '../destinations/destination-policy';
 import { parseDuration } from '../contract/duration';
+import { ORDERING_DEAD_LETTER_MODES, type OrderingDeadLetterMode } from '../contract/message';
 import type { DeliverySettings } from '../retry/delivery-plan';
 import {
   cachedWorkflowsForBudget,
@@ -95,6 +96,12 @@ export interface HeraldConfig {
    * @defaultValue 50
    */
   wakeRatePerSecond: number;
+  /**
+   * What a dead-lettered message with an ordering key does to the next one of its key, when the message
+   * does not say (`orderingDeadLetter`): `skip` lets it go, `block` holds it until the dead letter is
+   * delivered after a redrive, discarded, or its retention ends. @defaultValue 'skip'
+   */
+  orderingDeadLetter: OrderingDeadLetterMode;
   /**
    * When the API refuses new messages with 429 because Temporal is behind (src/api/admission-control.ts),
    * and how often each API process reads the task queue backlog.
@@ -276,6 +283,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     }
     return level;
   };
+  const orderingDeadLetter = (mode: string): OrderingDeadLetterMode => {
+    if ((ORDERING_DEAD_LETTER_MODES as readonly string[]).includes(mode)) return mode as OrderingDeadLetterMode;
+    problems.push(`HERALD_ORDERING_DEAD_LETTER: must be skip or block, got "${mode}"`);
+    return 'skip';
+  };
   const databaseUrl = (url: string): string => {
     // The password stays out of the message: only the scheme is wrong.
     if (url !== '' && !/^postgres(ql)?:\/\/./.test(url)) {
@@ -445,6 +457,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     destinationControl: operationsSettings(),
     redriveRatePerSecond: number('HERALD_REDRIVE_RATE', 50, 1, 10_000),
     wakeRatePerSecond: number('HERALD_WAKE_RATE', 50, 1, 10_000),
+    orderingDeadLetter: orderingDeadLetter(read('HERALD_ORDERING_DEAD_LETTER', 'skip')),
     replyWaitMs: duration('HERALD_REPLY_WAIT', '5s'),
     admission: admissionSettings(),
     temporal: {

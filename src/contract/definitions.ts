@@ -52,3 +52,12 @@ export const attemptRecordedSignal = defineSignal<[AttemptRecord]>('attemptRecor
  * retries off): a hold, or null when the attempt goes ahead. Sent on changes only, never per check.
  */
 export const deliveryHeldSignal = defineSignal<[Hold | null]>('deliveryHeld');
+
+/**
+ * Ordered delivery: a message registers with its predecessor on the same ordering key (`id` is the
+ * successor's message id); the predecessor answers with `predecessorReleased` once the successor may go.
+ */
+export const successorWaitingSignal = defineSignal<[{ id: string }]>('successorWaiting');
+
+/** Ordered delivery: the predecessor has reached its release point (`id` is the predecessor's message id). */
+export const predecessorReleasedSignal = defineSignal<[{ id: string }]>('predecessorReleased');

@@ -172,6 +172,19 @@ export const HoldSchema = Type.Object({
   checksAgainAt: DateTime('when the delivery next asks whether it may go (a resume can wake it sooner)'),
 });
 export type Hold = Static<typeof HoldSchema>;
+/** Where a message with an ordering key stands in its key's chain (see README, Ordered delivery). */
+export const OrderingStatusSchema = Type.Object({
+  key: Type.String(),
+  predecessor: Nullable(
+    Type.String({ description: 'the message accepted just before this one on its key; null for the first' }),
+  ),
+  seq: Type.Integer({ description: 'this message’s place on its key, from 1, in acceptance order' }),
+  waiting: Type.Boolean({ description: 'true while delivery waits for the predecessor to be released' }),
+  onDeadLetter: Type.Union([Type.Literal('skip'), Type.Literal('block')], {
+    description: 'what this message being dead-lettered does to its successor',
+  }),
+});
+export type OrderingStatus = Static<typeof OrderingStatusSchema>;
 
 const messageStatusFields = {
   id: Type.String(),
@@ -193,6 +206,11 @@ const messageStatusFields = {
   ),
   redrives: Type.Integer({ description: 'how many times an operator redrove the message' }),
   hold: Type.Optional(Nullable(HoldSchema)),
+  ordering: Type.Optional(
+    Type.Union([OrderingStatusSchema, Type.Null()], {
+      description: 'set for a message with an orderingKey; null without one (absent from runs of older versions)',
+    }),
+  ),
   ignored: Type.Array(IgnoredInputSchema),
   createdAt: DateTime(),
   updatedAt: DateTime(),

@@ -19,6 +19,7 @@ import { startTracing } from '../observability/tracing';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { DestinationStore } from '../store/destination-store';
 import type { EventLog } from '../store/event-log';
+import type { OrderingStore } from '../store/ordering-store';
 import { openStores } from '../store/open-stores';
 import { installRuntimeLogger } from '../temporal/runtime-logger';
 import { tryEnsureSearchAttributes } from '../temporal/search-attributes-registration';
@@ -136,6 +137,8 @@ export interface BaseResources {
   events: EventLog;
   /** Destination settings and the state shared to enforce them (see store/destination-store.ts). */
   destinations: DestinationStore;
+  /** The ordering sequencer (the API claims places of messages with an ordering key). */
+  ordering: OrderingStore;
   /** Closes everything in reverse order of opening; every step runs even when one fails. */
   close(): Promise<void>;
 }
@@ -192,7 +195,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       whenUnavailable,
     );
     stack.push('dead-letter store and event log', () => stores.close());
-    const { store, events, destinations } = stores;
+    const { store, events, destinations, ordering } = stores;
     const resources: BaseResources & { worker?: RunningWorker; api?: ListeningApi } = {
       config,
       logger,
@@ -201,6 +204,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       store,
       events,
       destinations,
+      ordering,
       close: () => stack.close(),
     };
 
@@ -271,6 +275,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         store,
         events,
         destinations,
+        ordering,
         logger,
         tracer: apiTracing?.tracer,
         ...(options.api === true ? {} : options.api),

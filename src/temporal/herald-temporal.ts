@@ -23,6 +23,7 @@ import {
   temporalReplyHandover,
 } from './message-operations';
 import { MessageNotFoundError } from './operation-errors';
+import type { OrderingStart } from '../workflows/ordering-turn';
 import { readMessageStatus, type StatusReaderDeps } from './message-status-reader';
 import { pingTemporal, workerIsPolling } from './readiness';
 
@@ -56,8 +57,12 @@ export function createHeraldTemporal({ client, store, events, config }: HeraldTe
   const readStatus = (id: string): Promise<MessageStatusWithSource> => readMessageStatus(statusDeps, id);
 
   return {
-    /** Validates and starts a message; the same id and content again answers the existing one. */
-    startMessage: (message: MessageInput) => startMessage(client, message, taskQueue, config.delivery),
+    /**
+     * Validates and starts a message (with its place on its ordering key, if it has one); the same id and
+     * content again answers the existing one.
+     */
+    startMessage: (message: MessageInput, ordering?: OrderingStart) =>
+      startMessage(client, message, taskQueue, config.delivery, ordering),
     /** The message's status, from the workflow or (no worker answering) from visibility. */
     readStatus,
     /** A page of messages from visibility, newest first. */

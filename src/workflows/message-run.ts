@@ -21,6 +21,7 @@ import {
   type ReplyRecord,
 } from '../contract/message-status';
 import { validateReply } from '../contract/reply';
+import { OrderingTurn, type OrderingStart } from './ordering-turn';
 import { SideEffectQueue } from './side-effects';
 
 /** Callback URLs one message may have. */
@@ -99,6 +100,13 @@ export interface MessageRunOptions {
   now?: () => string;
   /** Told after every state change, before its event is queued (the workflow updates search attributes). */
   onStateChange?: (status: MessageStatus) => void;
+  /** The message's place on its ordering key, from the start (absent: no key, no ordering). */
+  ordering?: OrderingStart;
+  /**
+   * Sends `predecessorReleased` to these successors (the workflow's signals); each answered send is
+   * reported back with `orderingReleaseEnded`.
+   */
+  releaseSuccessors?: (successors: string[]) => void;
 }
 
 /** The state and rules of one message run (see the file comment). */
@@ -118,6 +126,11 @@ export class MessageRun {
   private redriveRequested = false;
   private discardRequested = false;
   private delivery: Stoppable | undefined;
+  private readonly releaseSuccessors: (successors: string[]) => void;
+  private releasesSent = 0;
+  private releasesAnswered = 0;
+  /** The message's turn on its ordering key; undefined without a key. */
+  readonly ordering: OrderingTurn | undefined;
 
   constructor(options: MessageRunOptions) {
     this.clock = options.now ?? (() => new Date().toISOString());
@@ -131,6 +144,12 @@ export class MessageRun {
       enabled: options.publishing,
       lean: options.lean,
     });
+    const release = options.releaseSuccessors ?? (() => undefined);
+    this.releaseSuccessors = (successors) => {
+      this.releasesSent += successors.length;
+      release(successors);
+    };
+    this.ordering = options.ordering && new OrderingTurn(options.ordering, this.releaseSuccessors);
     const createdAt = this.clock();
     this.status = {
       id: options.id,
@@ -144,6 +163,7 @@ export class MessageRun {
       rejection: null,
       cancellation: null,
       redrives: 0,
+      ordering: this.ordering?.status ?? null,
       ignored: [],
       createdAt,
       updatedAt: createdAt,
@@ -208,6 +228,7 @@ export class MessageRun {
     this.status.updatedAt = this.clock();
     this.onStateChange(this.status);
     this.publish(state);
+    this.ordering?.stateEntered(state);
   }
 
   /** Records an HTTP attempt once, however often it is reported (signal and activity result both report it). */
@@ -456,6 +477,52 @@ export class MessageRun {
     this.pendingReply = null;
     this.status.redrives += 1;
     this.status.deadLetter = null;
+  }
+
+  // --- Ordered delivery -------------------------------------------------------------------------
+
+  /** Whether delivery waits for the predecessor on the ordering key. */
+  get waitingForPredecessor(): boolean {
+    return this.ordering?.waiting ?? false;
+  }
+
+  /**
+   * A message registered as the next one after this on its ordering key. A run without a key holds
+   * nobody back (it was started without its place, by the CLI, or restarted after retention): released at once.
+   */
+  successorWaiting(id: string): void {
+    if (this.ordering) this.ordering.successorWaiting(id);
+    else this.releaseSuccessors([id]);
+  }
+
+  /** The predecessor on the ordering key released this message. */
+  predecessorReleased(id: string): void {
+    this.ordering?.predecessorReleased(id);
+    this.status.updatedAt = this.clock();
+  }
+
+  /** The predecessor could not be signalled (it has ended): nothing is ahead any more. */
+  predecessorGone(): void {
+    this.ordering?.predecessorGone();
+    this.status.updatedAt = this.clock();
+  }
+
+  /** The run is about to complete: whoever waits behind it goes now. */
+  runEnding(): void {
+    this.ordering?.runEnding();
+  }
+
+  /** One release signal has been answered. */
+  orderingReleaseEnded(): void {
+    this.releasesAnswered += 1;
+  }
+
+  /**
+   * Release signals sent and not answered yet: the run waits for them before it completes, so that
+   * none is left behind with a closed run.
+   */
+  get releasesInFlight(): number {
+    return this.releasesSent - this.releasesAnswered;
   }
 
   // --- Subscriptions ----------------------------------------------------------------------------

@@ -48,7 +48,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function send(url: string, extra: Record<string, unknown> = {}): Promise<string> {
   const id = uniqueId('msg');
-  const sent = await fixture.api.call('POST', '/v1/messages', { json: { id, destination: { url }, body: {}, ...extra } });
+  const sent = await fixture.api.call('POST', '/v1/messages', {
+    json: { id, destination: { url }, body: {}, ...extra },
+  });
   expect(sent.status).toBe(202);
   return id;
 }
@@ -83,7 +85,12 @@ test('a paused destination receives nothing; its messages wait as paused, spend 
     expect(delivered.attempts[0]).toMatchObject({ outcome: 'delivered', status: 200 });
     expect(delivered.hold ?? null).toBeNull();
   }
-  expect(downstream.requests().map((r) => r.headers['idempotency-key']).sort()).toEqual([...ids].sort());
+  expect(
+    downstream
+      .requests()
+      .map((r) => r.headers['idempotency-key'])
+      .sort(),
+  ).toEqual([...ids].sort());
 
   // The event log says what the message went through, in order.
   const events = await fixture.herald.events.read({ afterId: 0, messageId: ids[0]! });
@@ -144,11 +151,14 @@ test('retries switched off hold every retry (first attempts still go) until they
     const on = await fixture.api.call('PUT', '/v1/settings/retries', { json: { retries: 'on' } });
     expect(on.status).toBe(200);
   }
-  const delivered = await eventually(() => status(downstream.requests('/switch')[0]!.headers['idempotency-key'] as string), {
-    until: (s) => s.state === 'delivered',
-    timeoutMs: 20_000,
-    what: 'the held message delivered after retries are on',
-  });
+  const delivered = await eventually(
+    () => status(downstream.requests('/switch')[0]!.headers['idempotency-key'] as string),
+    {
+      until: (s) => s.state === 'delivered',
+      timeoutMs: 20_000,
+      what: 'the held message delivered after retries are on',
+    },
+  );
   expect(delivered.attempts.map((a) => a.outcome)).toEqual(['retryable', 'delivered']);
   expect(host).toContain('127.0.0.1');
 }, 60_000);

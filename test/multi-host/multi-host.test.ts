@@ -256,7 +256,10 @@ test('a rate limit set through API 2 holds across both workers: 100 messages sen
       timeoutMs: 60_000,
       intervalMs: 500,
     });
-    const arrivals = target.requests('/paced').map((r) => r.at).sort((a, b) => a - b);
+    const arrivals = target
+      .requests('/paced')
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     // Measured at the receiver: no 2-second window holds more than 10 requests.
     const busiest = Math.max(...arrivals.map((at) => arrivals.filter((t) => t >= at && t < at + 2_000).length));
     expect(busiest).toBeLessThanOrEqual(10);
