@@ -24,7 +24,7 @@ import {
   type AttemptHoldReason,
   type AttemptTicket,
   type DestinationControl,
-} from '../destinations/destination-control';
+} from './destination-control';
 import { liveRetryPlan } from '../destinations/live-retry';
 import { TokenUnavailableError, type TokenCache } from './token-provider';
 import type { NewMessageEvent } from '../contract/message-event';

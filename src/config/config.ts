@@ -73,7 +73,7 @@ export interface HeraldConfig {
   callbackSecrets: Record<string, string>;
   /** Hosts, IPs or CIDRs that may be called although private, loopback or link-local. */
   destinationAllowlist: string[];
-  /** Run-time destination control (src/destinations/destination-control.ts). */
+  /** Run-time destination control (src/activities/destination-control.ts). */
   destinationControl: {
     /**
      * off: the worker neither reads nor enforces destination settings (what the benchmark compares

@@ -116,3 +116,32 @@ export const DestinationChangeSchema = Type.Object({
   note: Nullable(Type.String()),
 });
 export type DestinationChange = Static<typeof DestinationChangeSchema>;
+
+// --- What the stores answer when limits and breakers are asked (shared by the store and its rules) ---
+
+/** Rate-limit pacing: a send slot reserved now (wait then send), or none within the wait allowed. */
+export type SlotAnswer = { reserved: true; waitMs: number } | { reserved: false; retryInMs: number };
+
+/** Whether the breaker lets an attempt through; a half-open breaker admits `probes` attempts at a time. */
+export type BreakerAdmission =
+  { admitted: true; probe: boolean; state: CircuitState } | { admitted: false; retryInMs: number; state: CircuitState };
+
+/** A breaker state change caused by an admission or an outcome (the caller publishes it). */
+export interface BreakerTransition {
+  host: string;
+  from: CircuitState;
+  to: CircuitState;
+  at: Date;
+  /** The window's numbers when it happened (attempts, failures, consecutive failures). */
+  window: { attempts: number; failures: number; consecutiveFailures: number };
+  /** The history entry it was recorded as. */
+  change: DestinationChange;
+}
+
+/** What the store knows about a destination's breaker right now. */
+export interface BreakerSnapshot {
+  state: CircuitState;
+  openedAt: string | null;
+  window: { attempts: number; failures: number; consecutiveFailures: number };
+  probesInFlight: number;
+}

@@ -10,7 +10,7 @@
  */
 import type { CircuitBreakerConfig, CircuitState } from '../contract/destination';
 import { parseDuration } from '../contract/duration';
-import type { BreakerAdmission } from '../store/destination-store';
+import type { BreakerAdmission } from '../contract/destination';
 
 /** The window is kept as this many buckets of outcome counts. */
 export const WINDOW_BUCKETS = 10;

@@ -3,7 +3,7 @@
  * seconds per destination, the state being the next free slot's time (`tat`). Pure: the stores keep
  * `tat` in a row every worker host locks, so slots are spaced across the whole fleet.
  */
-import type { SlotAnswer } from '../store/destination-store';
+import type { SlotAnswer } from '../contract/destination';
 
 export interface PacingState {
   /** Epoch ms of the next slot no one holds. */

@@ -18,6 +18,9 @@ import type {
   DestinationSettings,
   GlobalSettings,
 } from '../contract/destination';
+import type { BreakerAdmission, BreakerSnapshot, BreakerTransition, SlotAnswer } from '../contract/destination';
+
+export type { BreakerAdmission, BreakerSnapshot, BreakerTransition, SlotAnswer } from '../contract/destination';
 
 /** A settings change as the API asks for it. */
 export interface DestinationUpdate {
@@ -40,33 +43,6 @@ export class VersionConflictError extends Error {
     super(`destination ${host} is at version ${currentVersion}`);
     this.name = 'VersionConflictError';
   }
-}
-
-/** Rate-limit pacing: a send slot reserved now (wait then send), or none within the wait allowed. */
-export type SlotAnswer = { reserved: true; waitMs: number } | { reserved: false; retryInMs: number };
-
-/** Whether the breaker lets an attempt through; a half-open breaker admits `probes` attempts at a time. */
-export type BreakerAdmission =
-  { admitted: true; probe: boolean; state: CircuitState } | { admitted: false; retryInMs: number; state: CircuitState };
-
-/** A breaker state change caused by an admission or an outcome (the caller publishes it). */
-export interface BreakerTransition {
-  host: string;
-  from: CircuitState;
-  to: CircuitState;
-  at: Date;
-  /** The window's numbers when it happened (attempts, failures, consecutive failures). */
-  window: { attempts: number; failures: number; consecutiveFailures: number };
-  /** The history entry it was recorded as. */
-  change: DestinationChange;
-}
-
-/** What the store knows about a destination's breaker right now. */
-export interface BreakerSnapshot {
-  state: CircuitState;
-  openedAt: string | null;
-  window: { attempts: number; failures: number; consecutiveFailures: number };
-  probesInFlight: number;
 }
 
 export interface DestinationStore {

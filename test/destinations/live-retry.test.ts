@@ -1,5 +1,5 @@
 /** A destination's retry override over a message's plan, and how held checks back off. Pure. */
-import { HOLD_CHECK_FIRST_MS, HOLD_CHECK_MAX_MS, holdCheckDelay } from '../../src/destinations/destination-control';
+import { HOLD_CHECK_FIRST_MS, HOLD_CHECK_MAX_MS, holdCheckDelay } from '../../src/activities/destination-control';
 import { liveRetryPlan } from '../../src/destinations/live-retry';
 import type { RetryPlan } from '../../src/retry/delivery-plan';
 

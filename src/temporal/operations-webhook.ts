@@ -10,8 +10,8 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { CallbackInput } from '../contract/callback';
 import type { Message } from '../contract/message';
-import type { BreakerTransition } from '../store/destination-store';
-import { startCallback } from '../temporal/callback-operations';
+import type { BreakerTransition } from '../contract/destination';
+import { startCallback } from './callback-operations';
 
 /** The callback "sender" whose secret signs operational webhooks (HERALD_OPERATIONS_WEBHOOK_SECRET). */
 export const OPERATIONS_SENDER = 'herald-operations';
