@@ -11,7 +11,6 @@
  */
 import type {
   CircuitBreakerConfig,
-  CircuitState,
   DestinationChange,
   DestinationChangeKind,
   DestinationRecord,
