@@ -107,6 +107,7 @@ export async function buildApp(deps: ApiDependencies) {
   app.decorate('temporal', decorations.temporal);
   app.decorate('deadLetterStore', decorations.deadLetterStore);
   app.decorate('eventLog', decorations.eventLog);
+  app.decorate('orderingStore', decorations.orderingStore);
   app.decorate('eventHub', decorations.eventHub);
   app.addHook('preClose', drainOnClose(app.server, decorations.eventHub, app.log, apiDrainMs(deps.config)));
   app.decorate('destinationPolicy', decorations.destinationPolicy);
