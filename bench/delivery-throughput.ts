@@ -27,7 +27,10 @@
  *        setting side by side with file); memory: the dev server in memory;
  *        fleet: the Temporal at TEMPORAL_ADDRESS (e.g. `npm run temporal:fleet`), not started here.
  *   --variants herald,bare           BENCH_VARIANTS           herald,bare (also: herald-observed, Herald with
- *        the worker's metrics port and tracing on, exporting OTLP to a counting sink on 127.0.0.1)
+ *        the worker's metrics port and tracing on, exporting OTLP to a counting sink on 127.0.0.1;
+ *        herald-uncontrolled, Herald with HERALD_DESTINATION_CONTROL=off; herald-limited, Herald with
+ *        the downstream's destination limited to --rate-limit attempts per second)
+ *   --rate-limit N                   BENCH_RATE_LIMIT         50 (herald-limited)
  *   --messages N                     BENCH_MESSAGES           1000 per round
  *   --concurrency C                  BENCH_CONCURRENCY        50
  *   --rounds R                       BENCH_ROUNDS             3 per variant and server
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
             downstreamUrl: downstream!.url,
             taskQueue: `bench-${name}-${kind}-${runId}`,
             logLevel: options.logLevel,
+            rateLimit: options.rateLimit,
             readyTimeoutMs: READY_TIMEOUT_MS,
           }),
         ),

@@ -12,6 +12,18 @@
 import type { MessageInput } from './contract/message';
 import { newMessageId } from './contract/ids';
 import { DeadLetters } from './client/dead-letters';
+export type {
+  ChangeOptions,
+  DestinationChange,
+  DestinationChanged,
+  Destinations,
+  DestinationSettings,
+  DestinationView,
+  GlobalSettings,
+  Retries,
+  RetriesChanged,
+} from './client/destinations';
+import { Destinations, Retries } from './client/destinations';
 import { ClientClosedError, OutboxNotConfiguredError } from './client/errors';
 import { HeraldHttp } from './client/http';
 import { MessageHandle, type HandleContext } from './client/message-handle';
@@ -96,6 +108,10 @@ const LEASE_MARGIN_MS = 5_000;
 export class HeraldClient {
   /** Dead-letter operations: list, get, redrive, redriveMatching, discard. */
   readonly deadLetters: DeadLetters;
+  /** Run-time destination settings: list, get, put, patch, pause, resume, history. */
+  readonly destinations: Destinations;
+  /** The global retry switch: get, set, history. */
+  readonly retries: Retries;
   private readonly http: HeraldHttp;
   private readonly outboxInstance: Outbox | undefined;
   private readonly context: HandleContext;
@@ -105,6 +121,8 @@ export class HeraldClient {
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.http = new HeraldHttp({ baseUrl: options.baseUrl, apiKey: options.apiKey, requestTimeoutMs });
     this.deadLetters = new DeadLetters(this.http);
+    this.destinations = new Destinations(this.http);
+    this.retries = new Retries(this.http);
     if (options.outbox) {
       this.outboxInstance = new Outbox(
         options.outbox,

@@ -28,6 +28,8 @@ export interface BenchOptions {
   capacityMessages: number;
   /** Overload: open-loop rate as a multiple of capacity. @defaultValue 3 */
   overloadFactor: number;
+  /** The destination rate limit of the `herald-limited` variant, attempts per second. @defaultValue 50 */
+  rateLimit: number;
   /** Overload: length of the open-loop window, seconds. @defaultValue 60 */
   overloadSeconds: number;
   /** Overload: longest wait for the admitted messages after the window, seconds. @defaultValue 300 */
@@ -55,6 +57,7 @@ const FLAGS: Record<string, string> = {
   'history-sample': 'BENCH_HISTORY_SAMPLE',
   'capacity-messages': 'BENCH_CAPACITY_MESSAGES',
   'overload-factor': 'BENCH_OVERLOAD_FACTOR',
+  'rate-limit': 'BENCH_RATE_LIMIT',
   'overload-seconds': 'BENCH_OVERLOAD_SECONDS',
   'drain-seconds': 'BENCH_DRAIN_SECONDS',
   'server-args': 'BENCH_SERVER_ARGS',
@@ -125,6 +128,7 @@ export function parseBenchOptions(argv: readonly string[], processEnv: NodeJS.Pr
     historySample: integer('BENCH_HISTORY_SAMPLE', 20, 0, 1000),
     capacityMessages: integer('BENCH_CAPACITY_MESSAGES', 300, 1, 1_000_000),
     overloadFactor: factor,
+    rateLimit: integer('BENCH_RATE_LIMIT', 50, 1, 100_000),
     overloadSeconds: integer('BENCH_OVERLOAD_SECONDS', 60, 1, 3600),
     drainSeconds: integer('BENCH_DRAIN_SECONDS', 300, 1, 3600),
     serverArgs: read('BENCH_SERVER_ARGS', '').split(/\s+/).filter(Boolean),

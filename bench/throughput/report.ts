@@ -85,6 +85,17 @@ export function ratiosOf(rounds: readonly RoundResult[]): Ratio[] {
       (r) => r.server === server && r.variant === 'bare',
     ),
   );
+  // What destination control costs with nothing configured, and what a rate limit attains.
+  for (const server of servers) {
+    ratios.push(
+      pairedRatio(
+        rounds,
+        `herald / herald-uncontrolled on ${server}`,
+        (r) => r.server === server && r.variant === 'herald',
+        (r) => r.server === server && r.variant === 'herald-uncontrolled',
+      ),
+    );
+  }
   // What observing Herald costs: metrics and tracing on over off, round by round.
   for (const server of servers) {
     ratios.push(

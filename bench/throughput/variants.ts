@@ -2,7 +2,10 @@
  * The things compared, each started once per server and run: `herald` (its real worker and API
  * processes, src/worker.ts and src/api-server.ts, configured by environment as an operator would),
  * `herald-observed` (the same with the worker's metrics port and tracing on, exporting OTLP to a sink
- * on 127.0.0.1 that counts and discards spans: what observing Herald costs), and `bare` (bench/bare/:
+ * on 127.0.0.1 that counts and discards spans: what observing Herald costs), `herald-uncontrolled`
+ * (HERALD_DESTINATION_CONTROL=off: what destination control costs when no destination has settings),
+ * `herald-limited` (the downstream's destination limited to `rateLimit` attempts per second through
+ * PUT /v1/destinations/{host}: what a limit attains and what its holds cost), and `bare` (bench/bare/:
  * one workflow, one activity doing the same POST). Both expose `send`, which resolves
  * once the message is accepted (POST /v1/messages → 202, or client.workflow.start resolved).
  */
@@ -16,7 +19,7 @@ import { startNodeChild, type BenchChild } from './child-processes';
 import { startOtlpSink, type OtlpSink } from './otlp-sink';
 import type { BenchServer } from './temporal-servers';
 
-export const VARIANTS = ['herald', 'herald-observed', 'bare'] as const;
+export const VARIANTS = ['herald', 'herald-observed', 'herald-uncontrolled', 'herald-limited', 'bare'] as const;
 /** What runs when BENCH_VARIANTS is not given. */
 export const DEFAULT_VARIANTS: readonly VariantName[] = ['herald', 'bare'];
 export type VariantName = (typeof VARIANTS)[number];
@@ -50,6 +53,8 @@ export interface StartVariantOptions {
   taskQueue: string;
   /** LOG_LEVEL of Herald's processes. */
   logLevel: string;
+  /** herald-limited: the downstream's rate limit, attempts per second. */
+  rateLimit: number;
   readyTimeoutMs: number;
 }
 
@@ -57,7 +62,9 @@ const API_KEY = 'bench-key-0123456789abcdef';
 
 export async function startVariant(name: VariantName, options: StartVariantOptions): Promise<RunningVariant> {
   if (name === 'bare') return startBare(options);
-  if (name === 'herald') return startHerald(options, name);
+  if (name === 'herald' || name === 'herald-uncontrolled' || name === 'herald-limited') {
+    return startHerald(options, name);
+  }
   const sink = await startOtlpSink();
   try {
     return await startHerald(options, name, sink);
@@ -69,7 +76,7 @@ export async function startVariant(name: VariantName, options: StartVariantOptio
 
 async function startHerald(
   options: StartVariantOptions,
-  name: 'herald' | 'herald-observed',
+  name: Exclude<VariantName, 'bare'>,
   sink?: OtlpSink,
 ): Promise<RunningVariant> {
   const { server, taskQueue } = options;
@@ -98,6 +105,7 @@ async function startHerald(
     HERALD_API_PORT: String(port),
     HERALD_DATABASE_URL: '',
     LOG_LEVEL: options.logLevel,
+    ...(name === 'herald-uncontrolled' ? { HERALD_DESTINATION_CONTROL: 'off' } : {}),
     ...observed,
   };
   const worker = startNodeChild(
@@ -131,6 +139,7 @@ async function startHerald(
       options.readyTimeoutMs,
       'the Herald API to be ready',
     );
+    if (name === 'herald-limited') await limitDestination(apiUrl, options.downstreamUrl, options.rateLimit);
   } catch (error) {
     await stop();
     throw error;
@@ -208,6 +217,19 @@ async function startBare(options: StartVariantOptions): Promise<RunningVariant> 
       }
     },
   };
+}
+
+/** Sets the downstream's rate limit as an operator would, then waits out the workers' settings refresh (1 s). */
+async function limitDestination(apiUrl: string, downstreamUrl: string, rateLimit: number): Promise<void> {
+  const host = new URL(downstreamUrl).host;
+  const response = await request(`${apiUrl}/v1/destinations/${host}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ rateLimit }),
+  });
+  const text = await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`PUT /v1/destinations/${host}: HTTP ${response.statusCode} ${text}`);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
 }
 
 /** Workflow-task pollers Temporal currently sees on the queue (a worker that polls is ready). */

@@ -4,20 +4,28 @@
  * (backoff, jitter, Retry-After) and hands it to Temporal as `nextRetryDelay`.
  */
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { computeRetryDelay, type RetryDelay } from '../retry/backoff';
 import { classifyCancellation, classifyStatus, classifyTransportError, type Classification } from '../retry/classify';
 import type { DeliveryPlan } from '../retry/delivery-plan';
-import { countedAttempt, shutdownCutsOf, type AttemptBudgetDetails } from '../retry/attempt-budget';
+import { attemptDetailsOf, countedAttempt, type AttemptBudgetDetails } from '../retry/attempt-budget';
 import { parseRetryAfter } from '../retry/retry-after';
 import { InvalidDestinationError, PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
 import { isLiteralHostBlocked, type DestinationPolicy } from '../destinations/destination-policy';
 import { headerValueProblem, isTransportHeader } from '../contract/header-rules';
 import { destinationHost, type Message } from '../contract/message';
 import { urlErrors } from '../contract/url-rules';
-import type { AttemptRecord } from '../contract/message-status';
+import type { AttemptRecord, Hold, HoldReason } from '../contract/message-status';
+import { DELIVERY_HELD } from '../contract/error-types';
+import {
+  VISIBLE_HOLDS,
+  type AttemptHoldReason,
+  type AttemptTicket,
+  type DestinationControl,
+} from './destination-control';
+import { liveRetryPlan } from '../destinations/live-retry';
 import { TokenUnavailableError, type TokenCache } from './token-provider';
 import type { NewMessageEvent } from '../contract/message-event';
 import type { EventLog } from '../store/event-log';
@@ -54,6 +62,13 @@ export interface DeliveryDependencies {
   logger: Logger;
   /** Tells the workflow about an attempt as soon as it ends (see worker.ts); failures here never fail delivery. */
   reportAttempt: (messageId: string, attempt: AttemptRecord) => Promise<void>;
+  /** Tells the workflow its destination holds it (it shows `paused`) or lets it go again (null). */
+  reportHold?: (messageId: string, hold: Hold | null) => Promise<void>;
+  /**
+   * Run-time destination settings (pause, retry override, limits, breaker, the global switch), asked
+   * before every attempt. Absent (tests of the activity alone), every attempt goes under its plan.
+   */
+  control?: DestinationControl;
   /** Counts each attempt by destination host, outcome and status class (herald_delivery_attempts_total). */
   metrics: WorkerMetrics;
   /** Where the events a delivery carries are written (DeliverInput.events). */
@@ -71,6 +86,12 @@ interface SendLimits {
   signal: AbortSignal;
   excerptBytes: number;
 }
+
+/**
+ * A retry whose recomputed due time is at most this far ahead goes now: Temporal's timer and the
+ * activity's clock differ by a few milliseconds, and only a changed policy should hold an attempt.
+ */
+const DUE_TOLERANCE_MS = 250;
 
 /** Leave part of the attempt timeout for reporting the failure, so the activity (not the server) times the attempt out. */
 const REPORTING_MARGIN = 0.1;
@@ -97,9 +118,15 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
   }: DeliverInput): Promise<DeliveryReceipt> {
     const info = Context.current().info;
     const attempt = info.attempt;
-    const shutdownCuts = shutdownCutsUncounted ? shutdownCutsOf(info.heartbeatDetails) : 0;
+    const details = attemptDetailsOf(info.heartbeatDetails);
+    // Attempts that are no fault of the destination (cut by a shutdown, held before any request).
+    const uncounted = shutdownCutsUncounted ? details.shutdownCuts + details.held : 0;
     // The attempt in the plan's terms: what backoff and the attempt budget are computed from.
-    const counted = countedAttempt(attempt, shutdownCuts);
+    const counted = countedAttempt(attempt, uncounted);
+    // Heartbeat details replace each other: every write carries all of them.
+    const beat = (next: Partial<AttemptBudgetDetails>) =>
+      Context.current().heartbeat({ ...details, ...next } satisfies AttemptBudgetDetails);
+    const host = destinationHost(message.destination.url);
     const startedAt = now();
     const record = (classification: Classification, extra: Partial<AttemptRecord>): AttemptRecord => ({
       round,
@@ -117,7 +144,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     if (unwritten) {
       // The log is down: no request is made (a stream must not lag behind a delivery), and the attempt
       // is not counted, as it never reached the destination; Temporal retries it after the backoff.
-      Context.current().heartbeat({ shutdownCuts: shutdownCuts + 1 } satisfies AttemptBudgetDetails);
+      beat({ shutdownCuts: details.shutdownCuts + 1 });
       const delay = computeRetryDelay({
         attempt: counted,
         policy: plan.retry,
@@ -132,8 +159,9 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       throw new RetryableDeliveryError(`not sent: ${unwritten}`, attemptRecord, delay.delayMs);
     }
 
-    const url = parseDestination(message, deps.destinationPolicy);
-    if (!(url instanceof URL)) {
+    const parsed = parseDestination(message, deps.destinationPolicy);
+    if (!(parsed instanceof URL)) {
+      const url = parsed;
       const attemptRecord = record(
         { outcome: 'permanent', cause: url.cause },
         { errorType: 'InvalidDestinationError', error: url.error },
@@ -141,116 +169,227 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       await finish(message, attemptRecord);
       throw new InvalidDestinationError(url.error, attemptRecord);
     }
+    const url: URL = parsed;
 
-    const httpTimeoutMs =
-      plan.retry.attemptTimeoutMs - Math.min(plan.retry.attemptTimeoutMs * REPORTING_MARGIN, MAX_REPORTING_MARGIN_MS);
-    let outcome: {
-      classification: Classification;
-      status?: number;
-      excerpt?: string;
-      retryAfterMs?: number;
-      error?: string;
-    };
-    // A timer of our own, not AbortSignal.timeout(): inside AbortSignal.any() that signal can be garbage
-    // collected before it fires, and the attempt then waits for the server however long it takes.
-    const attemptTimeout = new AbortController();
-    const timer = setTimeout(
-      () => attemptTimeout.abort(new DOMException('the attempt timed out', 'TimeoutError')),
-      httpTimeoutMs,
-    );
-    try {
-      const response = await sendWithToken(message, url, {
-        signal: AbortSignal.any([attemptTimeout.signal, Context.current().cancellationSignal]),
-        excerptBytes: plan.responseExcerptBytes,
+    // Destination control: the live settings decide this attempt's policy, and whether it goes now.
+    const live = deps.control ? await deps.control.settingsFor(host) : undefined;
+    const retryPlan = liveRetryPlan(plan.retry, live?.destination.retry);
+    const { lastFailure } = details;
+    if (deps.control && shutdownCutsUncounted && lastFailure) {
+      // A retry is due when the live policy says, which may differ from the delay Temporal waited.
+      const wait =
+        lastFailure.retryAfterMs ??
+        computeRetryDelay({
+          attempt: lastFailure.attempt,
+          policy: retryPlan,
+          maxRetryAfterMs: plan.maxRetryAfterMs,
+          random: lastFailure.random,
+        }).delayMs;
+      const dueInMs = lastFailure.at + wait - now().getTime();
+      if (dueInMs > DUE_TOLERANCE_MS) {
+        await hold('retry_wait', dueInMs, `the retry is due in ${dueInMs} ms under the live retry policy`);
+      }
+    }
+    let ticket: AttemptTicket | undefined;
+    let slotWaitMs = 0;
+    if (deps.control) {
+      const admission = await deps.control.admit(host, {
+        isRetry: counted > 1,
+        attemptTimeoutMs: retryPlan.attemptTimeoutMs,
+        holdStreak: details.holdStreak,
+        ...(details.slotAt !== undefined ? { slotAt: details.slotAt } : {}),
       });
-      outcome = {
-        classification: classifyStatus(response.status),
-        status: response.status,
-        excerpt: response.excerpt,
-        retryAfterMs: parseRetryAfter(response.retryAfter, now()),
-      };
-    } catch (error) {
-      const context = Context.current();
-      if (context.cancellationSignal.aborted) {
-        // Cancelled, not failed: undici reports only an aborted request, which would read as a network error.
-        const reason: unknown = context.cancellationSignal.reason;
-        const classification = classifyCancellation({
-          workerShutdown: context.cancellationDetails?.workerShutdown,
-          reason: reason instanceof Error ? reason.message : undefined,
+      if (!admission.go) await hold(admission.reason, admission.retryInMs, admission.detail, admission.slotAt);
+      else {
+        ticket = admission.ticket;
+        if (details.visibleHold) await reportHold(null);
+        slotWaitMs = admission.waitMs;
+      }
+    }
+    // Set once the destination answered (or failed to): what the breaker is told.
+    let breakerOutcome: { failure: boolean } | undefined;
+    try {
+      // The rate-limit slot's time (a cancel during the wait still frees the lease below).
+      if (slotWaitMs > 0) await Context.current().sleep(slotWaitMs);
+      return await attemptDelivery();
+    } finally {
+      if (ticket) await deps.control?.settle(ticket, breakerOutcome ?? { sent: false });
+    }
+
+    /** Tells the workflow of a hold that starts or ends; a lost signal only delays the live view. */
+    async function reportHold(next: Hold | null): Promise<void> {
+      try {
+        await deps.reportHold?.(message.id, next);
+      } catch (error) {
+        deps.logger.warn({ messageId: message.id, err: error }, 'could not report hold to workflow');
+      }
+    }
+
+    /**
+     * Ends this activity attempt without a request: Temporal runs the next one after `retryInMs`, and
+     * it counts as no attempt of the plan's. The deadline (schedule-to-close) keeps running.
+     */
+    async function hold(
+      reason: AttemptHoldReason | 'retry_wait',
+      retryInMs: number,
+      detail: string,
+      slotAt?: number,
+    ): Promise<never> {
+      const visible = reason !== 'retry_wait' && VISIBLE_HOLDS.has(reason);
+      const at = now();
+      const same = visible && details.visibleHold?.reason === reason;
+      const visibleHold = visible ? { reason, since: same ? details.visibleHold!.since : at.toISOString() } : null;
+      if (visible && !same) {
+        await reportHold({
+          reason: reason as HoldReason,
+          since: visibleHold!.since,
+          checksAgainAt: new Date(at.getTime() + retryInMs).toISOString(),
         });
-        if (classification.cause === 'worker_shutdown') {
-          // Counted by the next attempt (Temporal hands it these details), so the cut uses no attempt.
-          if (shutdownCutsUncounted)
-            context.heartbeat({ shutdownCuts: shutdownCuts + 1 } satisfies AttemptBudgetDetails);
-          const retried = shutdownCutsUncounted || attempt < plan.retry.maximumAttempts;
+      } else if (!visible && details.visibleHold) {
+        await reportHold(null);
+      }
+      deps.metrics.held(host, reason);
+      deps.logger.debug({ messageId: message.id, destination: host, reason, retryInMs }, 'delivery attempt held');
+      // A slot is kept only by the hold that reserved it: any other hold gives it up.
+      beat({ held: details.held + 1, holdStreak: details.holdStreak + 1, visibleHold, slotAt });
+      throw ApplicationFailure.create({
+        type: DELIVERY_HELD,
+        message: `held: ${detail}`,
+        nextRetryDelay: Math.max(1, Math.round(retryInMs)),
+      });
+    }
+
+    /** The attempt's request and what it says, once destination control let it go. */
+    async function attemptDelivery(): Promise<DeliveryReceipt> {
+      const httpTimeoutMs =
+        retryPlan.attemptTimeoutMs - Math.min(retryPlan.attemptTimeoutMs * REPORTING_MARGIN, MAX_REPORTING_MARGIN_MS);
+      let outcome: {
+        classification: Classification;
+        status?: number;
+        excerpt?: string;
+        retryAfterMs?: number;
+        error?: string;
+      };
+      // A timer of our own, not AbortSignal.timeout(): inside AbortSignal.any() that signal can be garbage
+      // collected before it fires, and the attempt then waits for the server however long it takes.
+      const attemptTimeout = new AbortController();
+      const timer = setTimeout(
+        () => attemptTimeout.abort(new DOMException('the attempt timed out', 'TimeoutError')),
+        httpTimeoutMs,
+      );
+      try {
+        const response = await sendWithToken(message, url, {
+          signal: AbortSignal.any([attemptTimeout.signal, Context.current().cancellationSignal]),
+          excerptBytes: plan.responseExcerptBytes,
+        });
+        outcome = {
+          classification: classifyStatus(response.status),
+          status: response.status,
+          excerpt: response.excerpt,
+          retryAfterMs: parseRetryAfter(response.retryAfter, now()),
+        };
+      } catch (error) {
+        const context = Context.current();
+        if (context.cancellationSignal.aborted) {
+          // Cancelled, not failed: undici reports only an aborted request, which would read as a network error.
+          const reason: unknown = context.cancellationSignal.reason;
+          const classification = classifyCancellation({
+            workerShutdown: context.cancellationDetails?.workerShutdown,
+            reason: reason instanceof Error ? reason.message : undefined,
+          });
+          if (classification.cause === 'worker_shutdown') {
+            // Counted by the next attempt (Temporal hands it these details), so the cut uses no attempt.
+            if (shutdownCutsUncounted) beat({ shutdownCuts: details.shutdownCuts + 1 });
+            const retried = shutdownCutsUncounted || attempt < retryPlan.maximumAttempts;
+            const attemptRecord = record(classification, {
+              errorType: 'RetryableDeliveryError',
+              error: 'the worker shut down during the attempt',
+              nextDelayMs: retried ? WORKER_SHUTDOWN_RETRY_DELAY_MS : null,
+            });
+            await finish(message, attemptRecord);
+            throw new RetryableDeliveryError(
+              'worker shutdown: the attempt was cut, another worker retries it',
+              attemptRecord,
+              WORKER_SHUTDOWN_RETRY_DELAY_MS,
+            );
+          }
           const attemptRecord = record(classification, {
-            errorType: 'RetryableDeliveryError',
-            error: 'the worker shut down during the attempt',
-            nextDelayMs: retried ? WORKER_SHUTDOWN_RETRY_DELAY_MS : null,
+            errorType: 'CancelledFailure',
+            error: 'the attempt was cancelled',
           });
           await finish(message, attemptRecord);
-          throw new RetryableDeliveryError(
-            'worker shutdown: the attempt was cut, another worker retries it',
-            attemptRecord,
-            WORKER_SHUTDOWN_RETRY_DELAY_MS,
-          );
+          // The SDK completes the activity as cancelled (or paused, reset) only for its own CancelledFailure.
+          throw reason instanceof CancelledFailure ? reason : new CancelledFailure('the attempt was cancelled');
         }
-        const attemptRecord = record(classification, {
-          errorType: 'CancelledFailure',
-          error: 'the attempt was cancelled',
-        });
+        if (error instanceof TokenUnavailableError) {
+          outcome = {
+            classification: error.permanent
+              ? { outcome: 'permanent', cause: 'token_rejected' }
+              : { outcome: 'retryable', cause: 'token_unavailable' },
+            error: error.message,
+          };
+        } else {
+          outcome = { classification: classifyTransportError(error), error: describeError(error) };
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+
+      const { classification } = outcome;
+      // The breaker counts what says the destination is down: 5xx, 429, timeouts, network errors. A 4xx
+      // it answered (or a token the provider would not give) is the message's or sender's matter.
+      breakerOutcome = {
+        failure: classification.outcome === 'retryable' && !classification.cause.startsWith('token_'),
+      };
+      const base = { status: outcome.status, responseExcerpt: outcome.excerpt, error: outcome.error };
+      if (classification.outcome === 'delivered') {
+        const attemptRecord = record(classification, base);
         await finish(message, attemptRecord);
-        // The SDK completes the activity as cancelled (or paused, reset) only for its own CancelledFailure.
-        throw reason instanceof CancelledFailure ? reason : new CancelledFailure('the attempt was cancelled');
+        return { attempt: attemptRecord };
       }
-      if (error instanceof TokenUnavailableError) {
-        outcome = {
-          classification: error.permanent
-            ? { outcome: 'permanent', cause: 'token_rejected' }
-            : { outcome: 'retryable', cause: 'token_unavailable' },
-          error: error.message,
-        };
-      } else {
-        outcome = { classification: classifyTransportError(error), error: describeError(error) };
+      if (classification.outcome === 'permanent') {
+        const attemptRecord = record(classification, { ...base, errorType: 'PermanentDeliveryError' });
+        await finish(message, attemptRecord);
+        throw new PermanentDeliveryError(failureMessage(classification.cause, outcome), attemptRecord);
       }
-    } finally {
-      clearTimeout(timer);
-    }
 
-    const { classification } = outcome;
-    const base = { status: outcome.status, responseExcerpt: outcome.excerpt, error: outcome.error };
-    if (classification.outcome === 'delivered') {
-      const attemptRecord = record(classification, base);
-      await finish(message, attemptRecord);
-      return { attempt: attemptRecord };
+      const draw = random();
+      const delay = computeRetryDelay({
+        attempt: counted,
+        policy: retryPlan,
+        retryAfterMs: outcome.retryAfterMs,
+        maxRetryAfterMs: plan.maxRetryAfterMs,
+        random: draw,
+      });
+      const deadlineAt = info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs;
+      const attemptsLeft = counted < retryPlan.maximumAttempts;
+      const retried = attemptsLeft && now().getTime() + delay.delayMs < deadlineAt;
+      const attemptRecord = record(classification, {
+        ...base,
+        errorType: 'RetryableDeliveryError',
+        nextDelayMs: retried ? delay.delayMs : null,
+      });
+      if (retried) {
+        // What the next attempt needs to recompute its due time under a policy changed meanwhile.
+        beat({
+          holdStreak: 0,
+          visibleHold: null,
+          slotAt: undefined,
+          lastFailure: {
+            at: now().getTime(),
+            attempt: counted,
+            random: draw,
+            ...(delay.basis === 'retry-after' ? { retryAfterMs: delay.delayMs } : {}),
+          },
+        });
+      }
+      await finish(message, attemptRecord, retried ? delay : undefined);
+      const failure = failureMessage(classification.cause, outcome);
+      // Spent by Herald's count, Temporal's retry policy (the plan's attempts plus the allowance) would
+      // still retry: the failure says it is the last (the workflow reads it as max_attempts_exhausted).
+      if (shutdownCutsUncounted && !attemptsLeft) throw RetryableDeliveryError.lastOfBudget(failure, attemptRecord);
+      throw new RetryableDeliveryError(failure, attemptRecord, delay.delayMs);
     }
-    if (classification.outcome === 'permanent') {
-      const attemptRecord = record(classification, { ...base, errorType: 'PermanentDeliveryError' });
-      await finish(message, attemptRecord);
-      throw new PermanentDeliveryError(failureMessage(classification.cause, outcome), attemptRecord);
-    }
-
-    const delay = computeRetryDelay({
-      attempt: counted,
-      policy: plan.retry,
-      retryAfterMs: outcome.retryAfterMs,
-      maxRetryAfterMs: plan.maxRetryAfterMs,
-      random: random(),
-    });
-    const deadlineAt = info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs;
-    const attemptsLeft = counted < plan.retry.maximumAttempts;
-    const retried = attemptsLeft && now().getTime() + delay.delayMs < deadlineAt;
-    const attemptRecord = record(classification, {
-      ...base,
-      errorType: 'RetryableDeliveryError',
-      nextDelayMs: retried ? delay.delayMs : null,
-    });
-    await finish(message, attemptRecord, retried ? delay : undefined);
-    const failure = failureMessage(classification.cause, outcome);
-    // Spent by Herald's count, Temporal's retry policy (the plan's attempts plus the allowance) would
-    // still retry: the failure says it is the last (the workflow reads it as max_attempts_exhausted).
-    if (shutdownCutsUncounted && !attemptsLeft) throw RetryableDeliveryError.lastOfBudget(failure, attemptRecord);
-    throw new RetryableDeliveryError(failure, attemptRecord, delay.delayMs);
   }
 
   /** Appends the events a delivery carries; answers why they could not be written, or undefined. */

@@ -20,6 +20,7 @@ import { ProblemError } from './problem';
 import { refuseKeyInQuery, withLoggableUrls } from './query-credentials';
 import { traceRequests } from '../observability/api-tracing';
 import { deadLetterRoutes } from './routes/dead-letters';
+import { destinationRoutes } from './routes/destinations';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -106,6 +107,7 @@ export async function buildApp(deps: ApiDependencies) {
   app.decorate('temporal', decorations.temporal);
   app.decorate('deadLetterStore', decorations.deadLetterStore);
   app.decorate('eventLog', decorations.eventLog);
+  app.decorate('orderingStore', decorations.orderingStore);
   app.decorate('eventHub', decorations.eventHub);
   app.addHook('preClose', drainOnClose(app.server, decorations.eventHub, app.log, apiDrainMs(deps.config)));
   app.decorate('destinationPolicy', decorations.destinationPolicy);
@@ -208,6 +210,7 @@ export async function buildApp(deps: ApiDependencies) {
   await app.register(messageRoutes, { prefix: '/v1' });
   await app.register(deadLetterRoutes, { prefix: '/v1' });
   await app.register(eventRoutes, { prefix: '/v1' });
+  if (deps.destinations) await app.register(destinationRoutes, { prefix: '/v1', destinations: deps.destinations });
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/config';
 import { parseAllowlist, type DestinationPolicy } from '../destinations/destination-policy';
 import type { DeadLetterStore } from '../store/dead-letter-store';
+import type { DestinationStore } from '../store/destination-store';
 import type { EventLog } from '../store/event-log';
+import type { OrderingStore } from '../store/ordering-store';
 import { createApiMetrics, type ApiMetrics } from '../observability/api-metrics';
 import { countingOutcomes } from '../observability/outcome-counter';
 import { createAdmission, type Admission } from './admission';
@@ -23,6 +25,13 @@ export interface ApiDependencies {
   client: Client;
   store: DeadLetterStore;
   events: EventLog;
+  /**
+   * The destination store (`stores.destinations`); with it the API serves /v1/destinations and
+   * /v1/settings/retries.
+   */
+  destinations?: DestinationStore;
+  /** Where messages with an ordering key claim their place. */
+  ordering: OrderingStore;
   logger: Logger;
   /** With tracing on (config.tracing), every request but probes and docs gets a server span. */
   tracer?: Tracer;
@@ -37,6 +46,8 @@ declare module 'fastify' {
     temporal: HeraldTemporal;
     deadLetterStore: DeadLetterStore;
     eventLog: EventLog;
+    /** The ordering sequencer: a message with an ordering key claims its place here before it starts. */
+    orderingStore: OrderingStore;
     /** The one reader of the event log that every open stream subscribes to; closed first on close. */
     eventHub: EventHub;
     /** Whether a new message may start now (admission control); its backlog poll stops on close. */
@@ -74,6 +85,7 @@ export function dependencyDecorations(deps: ApiDependencies) {
     }),
     deadLetterStore: deps.store,
     eventLog: deps.events,
+    orderingStore: deps.ordering,
     eventHub: (deps.createEventHub ?? createEventHub)({
       events: deps.events,
       pollIntervalMs: deps.config.api.eventPollIntervalMs,

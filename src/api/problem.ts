@@ -23,6 +23,7 @@ export const PROBLEMS = {
   'redrive-not-allowed': { status: 409, title: 'The message cannot be redriven' },
   'message-ended': { status: 409, title: 'The message has already ended' },
   'subscribe-not-allowed': { status: 409, title: 'A callback cannot be registered for this message' },
+  'precondition-failed': { status: 412, title: 'The resource is not at the version If-Match names' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'header-fields-too-large': { status: 431, title: 'Request header fields too large' },

@@ -3,6 +3,7 @@
  * what happened into an exit code (see USAGE).
  */
 import { deadLetterCommand } from './commands/dead-letters';
+import { destinationsCommand, retriesCommand } from './commands/destinations';
 import { sendCommand } from './commands/send';
 import { statusCommand } from './commands/status';
 import { tailCommand } from './commands/tail';
@@ -19,6 +20,8 @@ const COMMANDS: Record<string, Command> = {
   wait: waitCommand,
   dlq: deadLetterCommand,
   tail: tailCommand,
+  destinations: destinationsCommand,
+  retries: retriesCommand,
 };
 
 /** Runs one command line; resolves with the exit code (never rejects). */

@@ -31,6 +31,12 @@ export function progressLine(status: MessageStatus, now = Date.now()): string {
         : '';
       return `delivering (attempt ${last.attempt}: ${cause}${next})`;
     }
+    case 'paused': {
+      const hold = status.hold;
+      if (!hold) return 'paused';
+      const next = formatDuration(Math.max(0, Date.parse(hold.checksAgainAt) - now));
+      return `paused (${hold.reason.replace(/_/g, ' ')} since ${hold.since}, checks again in ${next})`;
+    }
     case 'awaiting_reply':
       return last ? `awaiting_reply (delivered: ${attemptText(last)})` : 'awaiting_reply';
     case 'delivered':

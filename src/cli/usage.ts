@@ -5,9 +5,11 @@ Send messages through Herald, follow them, and operate its dead-letter queue.
 
 Commands:
   send --url URL [--data JSON|@file.json|@-] [--method POST] [--header 'K: V']...
-       [--id ID] [--reply-timeout 5m] [--wait] [--timeout 2m] [--json]
+       [--id ID] [--reply-timeout 5m] [--ordering-key KEY [--ordering-dead-letter skip|block]]
+       [--wait] [--timeout 2m] [--json]
                         send a message (the client assigns a msg_… id when --id is not given);
-                        --wait waits for its outcome, showing progress on stderr
+                        messages with one --ordering-key are delivered one at a time, in the order
+                        sent; --wait waits for its outcome, showing progress on stderr
   status ID [--json]    show a message's status
   wait ID [--timeout 5m] [--json]
                         wait until a message ends, showing each state change on stderr
@@ -17,6 +19,15 @@ Commands:
   dlq redrive (--reason R | --destination HOST | --kind K | --all) [--json]
                         redrive one dead letter, or every parked one that matches (one by one,
                         with progress on stderr)
+  destinations list|show HOST|pause HOST|resume HOST|history HOST [--json]
+  destinations set HOST [--rate-limit N|off] [--max-concurrency N|off] [--retry-initial 1s]
+       [--retry-max-interval 1m] [--retry-coefficient 2] [--retry-attempts 5] [--retry-jitter 0.2]
+       [--attempt-timeout 10s] [--retry-clear] [--breaker-ratio 0.5 --breaker-window 1m
+       --breaker-min-attempts 10 --breaker-consecutive 5 --breaker-cooldown 30s --breaker-probes 1
+       | --breaker-off] [--json]
+                        run-time destination settings (a resume wakes waiting messages, paced)
+  retries on|off|status [--json]
+                        the global retry switch
   tail [--json]         print message state changes as they happen (Server-Sent Events), until interrupted
 
 Options for every command:

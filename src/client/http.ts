@@ -28,7 +28,7 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 const USER_AGENT = 'herald-client/0.1';
 

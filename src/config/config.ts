@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { parseAllowlist } from '../destinations/destination-policy';
 import { parseDuration } from '../contract/duration';
+import { ORDERING_DEAD_LETTER_MODES, type OrderingDeadLetterMode } from '../contract/message';
 import type { DeliverySettings } from '../retry/delivery-plan';
 import {
   cachedWorkflowsForBudget,
@@ -72,8 +73,35 @@ export interface HeraldConfig {
   callbackSecrets: Record<string, string>;
   /** Hosts, IPs or CIDRs that may be called although private, loopback or link-local. */
   destinationAllowlist: string[];
+  /** Run-time destination control (src/activities/destination-control.ts). */
+  destinationControl: {
+    /**
+     * off: the worker neither reads nor enforces destination settings (what the benchmark compares
+     * against, to measure their cost; changes made through the API then have no effect). @defaultValue on (HERALD_DESTINATION_CONTROL)
+     */
+    enabled: boolean;
+    /** How long a worker uses the settings it read before reading them again. @defaultValue 1s (HERALD_DESTINATION_REFRESH) */
+    refreshMs: number;
+    /**
+     * Where circuit breaker changes are announced (`destination.circuit_opened`, `destination.circuit_closed`),
+     * signed with Standard Webhooks; null = not announced. (HERALD_OPERATIONS_WEBHOOK_URL, …_SECRET)
+     */
+    operationsWebhook: { url: string; secret: string } | null;
+  };
   /** Pace of bulk redrives, in messages per second. */
   redriveRatePerSecond: number;
+  /**
+   * Pace of waking messages after a destination resumes or retries come back on, in workflows per
+   * second, so a resume does not send a recovering service every waiting message at once.
+   * @defaultValue 50
+   */
+  wakeRatePerSecond: number;
+  /**
+   * What a dead-lettered message with an ordering key does to the next one of its key, when the message
+   * does not say (`orderingDeadLetter`): `skip` lets it go, `block` holds it until the dead letter is
+   * delivered after a redrive, discarded, or its retention ends. @defaultValue 'skip'
+   */
+  orderingDeadLetter: OrderingDeadLetterMode;
   /**
    * When the API refuses new messages with 429 because Temporal is behind (src/api/admission-control.ts),
    * and how often each API process reads the task queue backlog.
@@ -255,6 +283,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     }
     return level;
   };
+  const orderingDeadLetter = (mode: string): OrderingDeadLetterMode => {
+    if ((ORDERING_DEAD_LETTER_MODES as readonly string[]).includes(mode)) return mode as OrderingDeadLetterMode;
+    problems.push(`HERALD_ORDERING_DEAD_LETTER: must be skip or block, got "${mode}"`);
+    return 'skip';
+  };
   const databaseUrl = (url: string): string => {
     // The password stays out of the message: only the scheme is wrong.
     if (url !== '' && !/^postgres(ql)?:\/\/./.test(url)) {
@@ -372,6 +405,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     }
     return value;
   };
+  const operationsSettings = (): HeraldConfig['destinationControl'] => {
+    const url = read('HERALD_OPERATIONS_WEBHOOK_URL', '');
+    const secret = read('HERALD_OPERATIONS_WEBHOOK_SECRET', '');
+    const refreshMs = duration('HERALD_DESTINATION_REFRESH', '1s');
+    const switched = read('HERALD_DESTINATION_CONTROL', 'on').toLowerCase();
+    if (switched !== 'on' && switched !== 'off') problems.push('HERALD_DESTINATION_CONTROL: must be on or off');
+    const enabled = switched !== 'off';
+    if (url === '') {
+      if (secret !== '') problems.push('HERALD_OPERATIONS_WEBHOOK_SECRET: set HERALD_OPERATIONS_WEBHOOK_URL as well');
+      return { enabled, refreshMs, operationsWebhook: null };
+    }
+    if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
+      problems.push('HERALD_OPERATIONS_WEBHOOK_URL: must be an http(s) URL');
+    }
+    if (!secret.startsWith('whsec_')) {
+      problems.push(
+        'HERALD_OPERATIONS_WEBHOOK_SECRET: a whsec_… secret is required with HERALD_OPERATIONS_WEBHOOK_URL',
+      );
+    }
+    return { enabled, refreshMs, operationsWebhook: { url, secret } };
+  };
   const replySecrets = secrets('HERALD_REPLY_SECRETS');
   const callbackSecrets = secrets('HERALD_CALLBACK_SECRETS');
   // The embedded dev server is for trying Herald on one machine, against receivers on that machine.
@@ -400,7 +454,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       .split(',')
       .map((e) => e.trim())
       .filter(Boolean),
+    destinationControl: operationsSettings(),
     redriveRatePerSecond: number('HERALD_REDRIVE_RATE', 50, 1, 10_000),
+    wakeRatePerSecond: number('HERALD_WAKE_RATE', 50, 1, 10_000),
+    orderingDeadLetter: orderingDeadLetter(read('HERALD_ORDERING_DEAD_LETTER', 'skip')),
     replyWaitMs: duration('HERALD_REPLY_WAIT', '5s'),
     admission: admissionSettings(),
     temporal: {

@@ -3,7 +3,7 @@
  * Names are stable wire names: the Temporal CLI and other SDKs use them as written here.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AttemptRecord, MessageStatus, ReplyInput } from './message-status';
+import type { AttemptRecord, Hold, MessageStatus, ReplyInput } from './message-status';
 
 /**
  * The message workflow type Herald starts; also what the Web UI and `temporal workflow list` show. It
@@ -46,3 +46,18 @@ export const subscribeUpdate = defineUpdate<{ subscriptions: number; notifiedNow
 
 /** Sent by the delivery activity after every HTTP attempt, so status shows attempts as they happen. */
 export const attemptRecordedSignal = defineSignal<[AttemptRecord]>('attemptRecorded');
+
+/**
+ * Sent by the delivery activity when its destination starts or stops holding it (paused, breaker open,
+ * retries off): a hold, or null when the attempt goes ahead. Sent on changes only, never per check.
+ */
+export const deliveryHeldSignal = defineSignal<[Hold | null]>('deliveryHeld');
+
+/**
+ * Ordered delivery: a message registers with its predecessor on the same ordering key (`id` is the
+ * successor's message id); the predecessor answers with `predecessorReleased` once the successor may go.
+ */
+export const successorWaitingSignal = defineSignal<[{ id: string }]>('successorWaiting');
+
+/** Ordered delivery: the predecessor has reached its release point (`id` is the predecessor's message id). */
+export const predecessorReleasedSignal = defineSignal<[{ id: string }]>('predecessorReleased');

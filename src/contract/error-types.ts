@@ -11,6 +11,13 @@ export const INVALID_DESTINATION_ERROR = 'InvalidDestinationError';
 /** A transient delivery failure, retried under the message's policy. */
 export const RETRYABLE_DELIVERY_ERROR = 'RetryableDeliveryError';
 
+/**
+ * Not a failure of the destination: the attempt was held before any request (destination paused,
+ * breaker open, a rate or concurrency limit, retries off, or its retry not due yet under a changed
+ * policy). Temporal retries it after the hold's delay; it never counts as an attempt.
+ */
+export const DELIVERY_HELD = 'DeliveryHeld';
+
 /** Failure types the delivery activity never retries; fed to the RetryPolicy's `nonRetryableErrorTypes`. */
 export const NON_RETRYABLE_DELIVERY_ERRORS = [PERMANENT_DELIVERY_ERROR, INVALID_DESTINATION_ERROR] as const;
 

@@ -13,6 +13,11 @@ const DateTime = (description?: string) =>
 export const MESSAGE_STATES = [
   'accepted',
   'delivering',
+  /**
+   * Held before an attempt: its destination is paused, its breaker open, or retries are switched off.
+   * No attempt is spent while held; the deadline keeps counting.
+   */
+  'paused',
   'awaiting_reply',
   'replied',
   'delivered',
@@ -156,6 +161,31 @@ export const IgnoredInputSchema = Type.Object({
 });
 export type IgnoredInput = Static<typeof IgnoredInputSchema>;
 
+export const HOLD_REASONS = ['destination_paused', 'circuit_open', 'retries_off'] as const;
+export const HoldReasonSchema = Type.Union(HOLD_REASONS.map((reason) => Type.Literal(reason)));
+export type HoldReason = Static<typeof HoldReasonSchema>;
+
+/** Why a message is `paused`: what holds its next attempt, since when, and when it looks again. */
+export const HoldSchema = Type.Object({
+  reason: HoldReasonSchema,
+  since: DateTime(),
+  checksAgainAt: DateTime('when the delivery next asks whether it may go (a resume can wake it sooner)'),
+});
+export type Hold = Static<typeof HoldSchema>;
+/** Where a message with an ordering key stands in its key's chain (see README, Ordered delivery). */
+export const OrderingStatusSchema = Type.Object({
+  key: Type.String(),
+  predecessor: Nullable(
+    Type.String({ description: 'the message accepted just before this one on its key; null for the first' }),
+  ),
+  seq: Type.Integer({ description: 'this message’s place on its key, from 1, in acceptance order' }),
+  waiting: Type.Boolean({ description: 'true while delivery waits for the predecessor to be released' }),
+  onDeadLetter: Type.Union([Type.Literal('skip'), Type.Literal('block')], {
+    description: 'what this message being dead-lettered does to its successor',
+  }),
+});
+export type OrderingStatus = Static<typeof OrderingStatusSchema>;
+
 const messageStatusFields = {
   id: Type.String(),
   state: MessageStateSchema,
@@ -175,6 +205,12 @@ const messageStatusFields = {
     Type.Object({ reason: Type.String(), at: DateTime() }, { description: 'set when state is cancelled' }),
   ),
   redrives: Type.Integer({ description: 'how many times an operator redrove the message' }),
+  hold: Type.Optional(Nullable(HoldSchema)),
+  ordering: Type.Optional(
+    Type.Union([OrderingStatusSchema, Type.Null()], {
+      description: 'set for a message with an orderingKey; null without one (absent from runs of older versions)',
+    }),
+  ),
   ignored: Type.Array(IgnoredInputSchema),
   createdAt: DateTime(),
   updatedAt: DateTime(),

@@ -55,6 +55,13 @@ export const ReplyExpectationSchema = Type.Object(
   { additionalProperties: false, description: 'present when the destination is expected to reply' },
 );
 
+/** What a dead-lettered head of an ordering key does to the messages behind it (see README, Ordered delivery). */
+export const ORDERING_DEAD_LETTER_MODES = ['skip', 'block'] as const;
+export type OrderingDeadLetterMode = (typeof ORDERING_DEAD_LETTER_MODES)[number];
+
+/** An ordering key: printable text (no control characters), so it is safe in logs, status and SQL keys. */
+export const ORDERING_KEY_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]{1,200}$';
+
 export const CallbackSchema = Type.Object(
   { url: Type.String({ minLength: 1, maxLength: 2048 }) },
   { additionalProperties: false },
@@ -69,6 +76,23 @@ const messageFields = {
   reply: Type.Optional(ReplyExpectationSchema),
   callback: Type.Optional(CallbackSchema),
   metadata: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }))),
+  orderingKey: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: ORDERING_KEY_PATTERN,
+      description: 'messages with the same key and destination host are delivered in acceptance order, one at a time',
+    }),
+  ),
+  orderingDeadLetter: Type.Optional(
+    Type.Union(
+      ORDERING_DEAD_LETTER_MODES.map((mode) => Type.Literal(mode)),
+      {
+        description:
+          'when this message is dead-lettered: skip (the next message of its key goes) or block (it waits for a redrive to succeed, a discard or the end of retention); default HERALD_ORDERING_DEAD_LETTER',
+      },
+    ),
+  ),
 };
 
 /** A message as the workflow receives it: the id is always present (it is the workflow id). */
@@ -137,6 +161,9 @@ function crossFieldErrors(message: MessageInput): FieldError[] {
   // `<id>.callback-…` names a message's callback workflows; a message may not take such an id.
   if (message.id?.includes('.callback-')) {
     errors.push({ field: '/id', message: 'must not contain ".callback-" (reserved for callbacks)' });
+  }
+  if (message.orderingDeadLetter !== undefined && message.orderingKey === undefined) {
+    errors.push({ field: '/orderingDeadLetter', message: 'only with orderingKey' });
   }
   if (message.bodyBase64 !== undefined && message.contentType === undefined) {
     errors.push({ field: '/contentType', message: 'contentType is required with bodyBase64' });

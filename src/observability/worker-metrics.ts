@@ -22,6 +22,12 @@ export interface WorkerMetrics {
   callback(outcome: 'sent' | 'failed'): void;
   /** An event the log took as new; outcome states are counted. */
   eventAppended(event: Pick<NewMessageEvent, 'state' | 'destination'>): void;
+  /** An activity attempt held by destination control before any request, by reason. */
+  held(destination: string, reason: string): void;
+  /** A circuit breaker transition this worker made (`to`: open, half_open, closed). */
+  circuitTransition(destination: string, to: string): void;
+  /** An operational webhook (destination.circuit_opened, …) started as a callback, or failed to start. */
+  operationsWebhook(outcome: 'started' | 'failed'): void;
 }
 
 export function createWorkerMetrics(options: { maxDestinations: number }): WorkerMetrics {
@@ -53,8 +59,35 @@ export function createWorkerMetrics(options: { maxDestinations: number }): Worke
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const holds = new Counter({
+    name: 'herald_delivery_holds_total',
+    help: 'Delivery attempts held before any request by destination control, by destination host and reason (destination_paused, circuit_open, retries_off, rate_limited, concurrency_limited, retry_wait, control_unavailable).',
+    labelNames: ['destination', 'reason'] as const,
+    registers: [registry],
+  });
+  const circuit = new Counter({
+    name: 'herald_circuit_transitions_total',
+    help: 'Circuit breaker transitions made by this worker, by destination host and the state entered.',
+    labelNames: ['destination', 'to'] as const,
+    registers: [registry],
+  });
+  const webhooks = new Counter({
+    name: 'herald_operations_webhooks_total',
+    help: 'Operational webhooks (circuit opened or closed) by outcome: started as a signed callback (whose sends count in herald_callbacks_total), or failed to start.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    held(host, reason) {
+      holds.inc({ destination: destination(host), reason });
+    },
+    circuitTransition(host, to) {
+      circuit.inc({ destination: destination(host), to });
+    },
+    operationsWebhook(outcome) {
+      webhooks.inc({ outcome });
+    },
     attempt(host, record) {
       const labels = { destination: destination(host) };
       attempts.inc({ ...labels, outcome: attemptOutcome(record), status_class: statusClass(record.status) });

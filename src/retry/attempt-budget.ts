@@ -16,6 +16,49 @@ export const SHUTDOWN_CUT_ALLOWANCE = 100;
 export interface AttemptBudgetDetails {
   /** Attempts so far that a worker shutdown cut. */
   shutdownCuts: number;
+  /** Activity attempts held by destination control before any request: not counted either. */
+  held?: number;
+  /** Holds in a row (0 once an attempt goes): backs off the checks of a paused message. */
+  holdStreak?: number;
+  /** The hold the workflow was last told of (it shows `paused`), or null. */
+  visibleHold?: { reason: string; since: string } | null;
+  /**
+   * The last counted attempt that failed and was retried: when (epoch ms), its number, the jitter
+   * drawn for its delay and the destination's Retry-After delay, if it gave one. The next attempt
+   * recomputes when it is due under the live retry policy (a changed policy applies to waiting retries).
+   */
+  lastFailure?: { at: number; attempt: number; random: number; retryAfterMs?: number };
+  /** A rate-limit slot (epoch ms) reserved by a held attempt, which the next attempt uses. */
+  slotAt?: number;
+}
+
+/** The details as the activity reads them: every count present, the last failure only when there was one. */
+export type AttemptDetails = Required<Omit<AttemptBudgetDetails, 'lastFailure' | 'slotAt'>> &
+  Pick<AttemptBudgetDetails, 'lastFailure' | 'slotAt'>;
+
+/** The details an earlier attempt left, with what is missing or not ours read as nothing yet. */
+export function attemptDetailsOf(heartbeatDetails: unknown): AttemptDetails {
+  const raw = (heartbeatDetails ?? {}) as Partial<AttemptBudgetDetails>;
+  const count = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 0);
+  const failure = raw.lastFailure;
+  const validFailure =
+    failure !== null &&
+    typeof failure === 'object' &&
+    typeof failure.at === 'number' &&
+    typeof failure.attempt === 'number' &&
+    typeof failure.random === 'number';
+  const hold = raw.visibleHold;
+  return {
+    shutdownCuts: count(raw.shutdownCuts),
+    held: count(raw.held),
+    holdStreak: count(raw.holdStreak),
+    visibleHold:
+      hold && typeof hold === 'object' && typeof hold.reason === 'string' && typeof hold.since === 'string'
+        ? hold
+        : null,
+    ...(validFailure ? { lastFailure: failure } : {}),
+    ...(typeof raw.slotAt === 'number' && Number.isFinite(raw.slotAt) ? { slotAt: raw.slotAt } : {}),
+  };
 }
 
 /** The maximumAttempts to give Temporal's retry policy when the activity counts attempts itself. */

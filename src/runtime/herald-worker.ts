@@ -17,7 +17,10 @@ import {
 import { createTokenCache } from '../activities/token-provider';
 import type { HeraldConfig } from '../config/config';
 import { concurrentWorkflowTasks } from '../config/workflow-cache';
-import { attemptRecordedSignal } from '../contract/definitions';
+import { attemptRecordedSignal, deliveryHeldSignal } from '../contract/definitions';
+import { DestinationControl } from '../activities/destination-control';
+import { OPERATIONS_SENDER, transitionAnnouncer } from '../temporal/operations-webhook';
+import type { DestinationStore } from '../store/destination-store';
 import { guardedLookup, parseAllowlist } from '../destinations/destination-policy';
 import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
 import type { DeadLetterStore } from '../store/dead-letter-store';
@@ -33,6 +36,11 @@ export interface HeraldWorkerOptions {
   /** Used by the delivery activity to report attempts to the workflow as they happen. */
   client: Client;
   store: DeadLetterStore;
+  /**
+   * Run-time destination settings and the limits shared with other workers (pause, retry override,
+   * rate and concurrency limits, circuit breaker, the global switch). Absent only in tests of other things.
+   */
+  destinations?: DestinationStore;
   /** Where workflows publish state changes for the API's event streams. */
   events: EventLog;
   logger: Logger;
@@ -62,6 +70,36 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
   const metrics = options.metrics ?? createWorkerMetrics({ maxDestinations: config.metrics.maxDestinations });
   // Every delivery connection resolves through the policy, so it holds for the address actually called.
   const dispatcher = options.dispatcher ?? new Agent({ connect: { lookup: guardedLookup(destinationPolicy) } });
+  const { operationsWebhook } = config.destinationControl;
+  const announce = operationsWebhook
+    ? transitionAnnouncer({
+        client,
+        taskQueue: config.taskQueue,
+        url: operationsWebhook.url,
+        logger,
+        counted: (outcome) => metrics.operationsWebhook(outcome),
+      })
+    : undefined;
+  const control =
+    options.destinations && config.destinationControl.enabled
+      ? new DestinationControl({
+          store: options.destinations,
+          logger,
+          refreshMs: config.destinationControl.refreshMs,
+          onTransition: (transition) => {
+            metrics.circuitTransition(transition.host, transition.to);
+            logger.warn(
+              { destination: transition.host, from: transition.from, to: transition.to, window: transition.window },
+              'circuit breaker changed state',
+            );
+            announce?.(transition);
+          },
+        })
+      : undefined;
+  // Operational webhooks are callbacks signed with their own secret (see operations-webhook.ts).
+  const callbackSecrets = operationsWebhook
+    ? { ...config.callbackSecrets, [OPERATIONS_SENDER]: operationsWebhook.secret }
+    : config.callbackSecrets;
   const activities = {
     ...createDeliveryActivities({
       tokens: createTokenCache(config.tokenProviders, { dispatcher: options.dispatcher }),
@@ -71,12 +109,14 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       tracer: options.tracing?.tracer,
       reportAttempt: (messageId, attempt) =>
         client.workflow.getHandle(messageId).signal(attemptRecordedSignal, attempt),
+      reportHold: (messageId, hold) => client.workflow.getHandle(messageId).signal(deliveryHeldSignal, hold),
+      control,
       events: options.events,
       metrics,
     }),
     ...createDeadLetterActivities({ store: options.store, logger, metrics }),
     ...createSettingsActivities(config.delivery),
-    ...createNotifyActivities({ secrets: config.callbackSecrets, destinationPolicy, dispatcher, logger, metrics }),
+    ...createNotifyActivities({ secrets: callbackSecrets, destinationPolicy, dispatcher, logger, metrics }),
     ...createEventActivities({ events: options.events, logger }),
   };
   const closeOut = options.closeOut ?? createCloseOutWatcher({ client, events: options.events, logger });

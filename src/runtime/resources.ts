@@ -17,7 +17,9 @@ import { countingOutcomes } from '../observability/outcome-counter';
 import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
 import { startTracing } from '../observability/tracing';
 import type { DeadLetterStore } from '../store/dead-letter-store';
+import type { DestinationStore } from '../store/destination-store';
 import type { EventLog } from '../store/event-log';
+import type { OrderingStore } from '../store/ordering-store';
 import { openStores } from '../store/open-stores';
 import { installRuntimeLogger } from '../temporal/runtime-logger';
 import { tryEnsureSearchAttributes } from '../temporal/search-attributes-registration';
@@ -133,6 +135,10 @@ export interface BaseResources {
   client: Client;
   store: DeadLetterStore;
   events: EventLog;
+  /** Destination settings and the state shared to enforce them (see store/destination-store.ts). */
+  destinations: DestinationStore;
+  /** The ordering sequencer (the API claims places of messages with an ordering key). */
+  ordering: OrderingStore;
   /** Closes everything in reverse order of opening; every step runs even when one fails. */
   close(): Promise<void>;
 }
@@ -189,7 +195,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       whenUnavailable,
     );
     stack.push('dead-letter store and event log', () => stores.close());
-    const { store, events } = stores;
+    const { store, events, destinations, ordering } = stores;
     const resources: BaseResources & { worker?: RunningWorker; api?: ListeningApi } = {
       config,
       logger,
@@ -197,6 +203,8 @@ export async function openResources<const O extends OpenResourcesOptions>(
       client,
       store,
       events,
+      destinations,
+      ordering,
       close: () => stack.close(),
     };
 
@@ -220,6 +228,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         connection: nativeConnection,
         client,
         store,
+        destinations,
         events: workerEvents,
         logger,
         metrics,
@@ -265,6 +274,8 @@ export async function openResources<const O extends OpenResourcesOptions>(
         client,
         store,
         events,
+        destinations,
+        ordering,
         logger,
         tracer: apiTracing?.tracer,
         ...(options.api === true ? {} : options.api),

@@ -1,27 +1,37 @@
 /**
- * The one place that decides where dead letters and events live: PostgreSQL when HERALD_DATABASE_URL is
- * set (migrated first, both stores on one pool), the SQLite file otherwise (as it always was).
+ * The one place that decides where dead letters, events and the ordering sequencer live: PostgreSQL when
+ * HERALD_DATABASE_URL is set (migrated first, every store on one pool), the SQLite file otherwise.
  */
 import { Pool, type ClientConfig } from 'pg';
 import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/config';
 import type { DeadLetterStore } from './dead-letter-store';
+import type { DestinationStore } from './destination-store';
 import type { EventLog } from './event-log';
+import { createPostgresDestinationStore } from './postgres-destination-store';
+import { openSqliteDestinationStore } from './sqlite-destination-store';
+import type { OrderingStore } from './ordering-store';
 import { createPostgresDeadLetterStore } from './postgres-dead-letter-store';
 import { createPostgresEventLog } from './postgres-event-log';
 import { migratePostgres } from './postgres-migrations';
+import { createPostgresOrderingStore } from './postgres-ordering-store';
 import { openSqliteDeadLetterStore } from './sqlite-dead-letter-store';
 import { openSqliteEventLog } from './sqlite-event-log';
+import { openSqliteOrderingStore } from './sqlite-ordering-store';
 
 /** How long a query waits for a free pool connection, or a new one, before it fails. */
 const POOL_CONNECT_TIMEOUT_MS = 10_000;
 /** A statement that runs longer than this is cancelled by the server (none of Herald's should come close). */
 const STATEMENT_TIMEOUT_MS = 30_000;
 
-/** The dead-letter store and event log, and one close() for both and what they share. */
+/** The dead-letter store, event log and ordering sequencer, and one close() for all and what they share. */
 export interface Stores {
   store: DeadLetterStore;
   events: EventLog;
+  /** Destination settings and the shared state that enforces them. */
+  destinations: DestinationStore;
+  /** Places of messages on their ordering keys (used by the API only). */
+  ordering: OrderingStore;
   /** `sqlite` or `postgres`. */
   kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -35,18 +45,27 @@ export interface Stores {
 export async function openStores(config: HeraldConfig, options: { logger: Logger }): Promise<Stores> {
   if (!config.database.url) {
     const store = openSqliteDeadLetterStore(config.deadLetterDbPath);
+    let events: EventLog | undefined;
     try {
-      const events = openSqliteEventLog(config.deadLetterDbPath);
+      events = openSqliteEventLog(config.deadLetterDbPath);
+      const destinations = openSqliteDestinationStore(config.deadLetterDbPath);
+      const ordering = openSqliteOrderingStore(config.deadLetterDbPath);
+      const opened = events;
       return {
         store,
-        events,
+        events: opened,
+        destinations,
+        ordering,
         kind: 'sqlite',
         close: async () => {
-          await events.close();
+          await ordering.close();
+          await destinations.close();
+          await opened.close();
           await store.close();
         },
       };
     } catch (error) {
+      await events?.close();
       await store.close();
       throw error;
     }
@@ -69,13 +88,18 @@ export async function openStores(config: HeraldConfig, options: { logger: Logger
   pool.on('error', (error) => options.logger.warn({ err: error }, 'database connection lost (idle in the pool)'));
   const store = createPostgresDeadLetterStore(pool);
   const events = createPostgresEventLog(pool, { listenConnection: connection, logger: options.logger });
+  const destinations = createPostgresDestinationStore(pool);
+  const ordering = createPostgresOrderingStore(pool);
   let closing: Promise<void> | undefined;
   return {
     store,
     events,
+    destinations,
+    ordering,
     kind: 'postgres',
     close: () =>
       (closing ??= (async () => {
+        await ordering.close();
         await events.close();
         await store.close();
         await pool.end();

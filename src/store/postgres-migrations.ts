@@ -18,6 +18,8 @@ export interface Migration {
 export const ADVISORY_LOCK_NAMESPACE = 0x48524c44;
 export const MIGRATION_LOCK = 1;
 export const EVENT_APPEND_LOCK = 2;
+/** Not a `pg_advisory_lock` key pair: destination transactions lock (DESTINATION_LOCK_NAMESPACE, hashtext(host)). */
+export const DESTINATION_LOCK_NAMESPACE = 0x48524c45;
 
 /** The channel the event log notifies on after each append (payload: the event's id). */
 export const EVENTS_CHANNEL = 'herald_events';
@@ -109,6 +111,88 @@ $fn$;
     sql: `
 CREATE INDEX herald_dead_letters_waiting ON herald_dead_letters (reason, destination, dead_lettered_at)
   WHERE state = 'dead_lettered';
+`,
+  },
+  {
+    version: 3,
+    name: 'destination settings, their history, and the state that enforces them',
+    sql: `
+CREATE TABLE herald_destinations (
+  host       text COLLATE "C" PRIMARY KEY,
+  settings   json NOT NULL,
+  version    integer NOT NULL,
+  updated_at timestamptz(3) NOT NULL,
+  updated_by text NOT NULL
+);
+CREATE TABLE herald_destination_changes (
+  id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  host   text COLLATE "C" NOT NULL,
+  kind   text NOT NULL,
+  at     timestamptz(3) NOT NULL,
+  actor  text NOT NULL,
+  before json,
+  after  json,
+  note   text
+);
+CREATE INDEX herald_destination_changes_by_host ON herald_destination_changes (host, id);
+-- Pacing, leases and breaker of each destination: read and written under the destination's
+-- transaction lock (pg_advisory_xact_lock), so every host sees one sequence of changes.
+CREATE TABLE herald_destination_state (
+  host  text COLLATE "C" NOT NULL,
+  kind  text NOT NULL,
+  state json NOT NULL,
+  PRIMARY KEY (host, kind)
+);
+`,
+  },
+  {
+    version: 4,
+    name: 'the ordering sequencer',
+    // One claim is one call of herald_claim_ordering: a round trip, and the key's row locked from the
+    // read of the last place to the commit, so two hosts claiming at once form one chain. Each statement
+    // of a plpgsql function takes a fresh snapshot (READ COMMITTED): the member check after the lock
+    // sees a claim of the same message that committed while this one waited.
+    sql: `
+CREATE TABLE herald_ordering_keys (
+  destination     text COLLATE "C" NOT NULL,
+  key             text COLLATE "C" NOT NULL,
+  -- NULL only in the row a first claim inserts to lock, before it writes its own id.
+  last_message_id text COLLATE "C",
+  last_seq        bigint NOT NULL,
+  PRIMARY KEY (destination, key)
+);
+CREATE TABLE herald_ordering_members (
+  message_id  text COLLATE "C" PRIMARY KEY,
+  destination text COLLATE "C" NOT NULL,
+  key         text COLLATE "C" NOT NULL,
+  seq         bigint NOT NULL,
+  predecessor text COLLATE "C",
+  claimed_at  timestamptz(3) NOT NULL DEFAULT now(),
+  UNIQUE (destination, key, seq)
+);
+
+CREATE FUNCTION herald_claim_ordering(p_message_id text, p_destination text, p_key text)
+RETURNS TABLE (claimed_predecessor text, claimed_seq bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  last_id text;
+  last_place bigint;
+BEGIN
+  INSERT INTO herald_ordering_keys (destination, key, last_message_id, last_seq)
+  VALUES (p_destination, p_key, NULL, 0) ON CONFLICT DO NOTHING;
+  SELECT k.last_message_id, k.last_seq INTO last_id, last_place FROM herald_ordering_keys k
+  WHERE k.destination = p_destination AND k.key = p_key FOR UPDATE;
+  RETURN QUERY SELECT m.predecessor, m.seq FROM herald_ordering_members m WHERE m.message_id = p_message_id;
+  IF FOUND THEN
+    RETURN;
+  END IF;
+  INSERT INTO herald_ordering_members (message_id, destination, key, seq, predecessor)
+  VALUES (p_message_id, p_destination, p_key, last_place + 1, last_id);
+  UPDATE herald_ordering_keys SET last_message_id = p_message_id, last_seq = last_place + 1
+  WHERE destination = p_destination AND key = p_key;
+  RETURN QUERY SELECT last_id, last_place + 1;
+END
+$fn$;
 `,
   },
 ];

@@ -10,6 +10,7 @@ import type { MessageStatusWithSource, ReplyInput } from '../contract/message-st
 import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
 import { subscribeToOutcome } from './callback-operations';
+import { countRunning, wakeDestination } from './destination-wake';
 import { discardDeadLetter, redriveDeadLetter, redriveMatching } from './dead-letter-operations';
 import { listMessages, type MessageListFilter } from './message-list';
 import {
@@ -22,6 +23,7 @@ import {
   temporalReplyHandover,
 } from './message-operations';
 import { MessageNotFoundError } from './operation-errors';
+import type { OrderingStart } from '../workflows/ordering-turn';
 import { readMessageStatus, type StatusReaderDeps } from './message-status-reader';
 import { pingTemporal, workerIsPolling } from './readiness';
 
@@ -55,8 +57,12 @@ export function createHeraldTemporal({ client, store, events, config }: HeraldTe
   const readStatus = (id: string): Promise<MessageStatusWithSource> => readMessageStatus(statusDeps, id);
 
   return {
-    /** Validates and starts a message; the same id and content again answers the existing one. */
-    startMessage: (message: MessageInput) => startMessage(client, message, taskQueue, config.delivery),
+    /**
+     * Validates and starts a message (with its place on its ordering key, if it has one); the same id and
+     * content again answers the existing one.
+     */
+    startMessage: (message: MessageInput, ordering?: OrderingStart) =>
+      startMessage(client, message, taskQueue, config.delivery, ordering),
     /** The message's status, from the workflow or (no worker answering) from visibility. */
     readStatus,
     /** A page of messages from visibility, newest first. */
@@ -96,6 +102,11 @@ export function createHeraldTemporal({ client, store, events, config }: HeraldTe
     ) => redriveMatching(deadLetterDeps, filter, limit, options),
     /** Discards one dead letter. */
     discardDeadLetter: (id: string) => discardDeadLetter(deadLetterDeps, id),
+    /** Running messages of a destination in one state (visibility count). */
+    countRunning: (host: string, state: string) => countRunning(client, namespace, host, state),
+    /** Wakes waiting messages of a destination (or all: undefined) so a change applies now, paced. */
+    wakeDestination: (host: string | undefined, identity: string) =>
+      wakeDestination({ client, namespace, ratePerSecond: config.wakeRatePerSecond, identity }, host),
     /** Resolves when the Temporal frontend answers. */
     ping: () => pingTemporal(client),
     /** Whether a worker polls the task queue. */

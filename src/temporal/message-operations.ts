@@ -55,6 +55,7 @@ import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes'
 import type { AcceptedMessage } from '../contract/operation-results';
 import type { DeliverySettings } from '../retry/delivery-plan';
 import type { heraldMessage } from '../workflows';
+import type { OrderingStart } from '../workflows/ordering-turn';
 import { isNotFound, isTransient } from './temporal-errors';
 
 /** A stable hash of a message's content (everything but its id), to tell a resend from a different message. */
@@ -65,13 +66,15 @@ export function contentHash(message: MessageInput): string {
 
 /**
  * Validates and starts a message's workflow; an existing id with the same content returns that message.
- * `settings` (the API's delivery settings) ride with the start, so the workflow plans without asking the worker.
+ * `settings` (the API's delivery settings) ride with the start, so the workflow plans without asking the
+ * worker; so does `ordering`, the place the API claimed for a message with an ordering key.
  */
 export async function startMessage(
   client: Client,
   input: MessageInput,
   taskQueue: string,
   settings?: DeliverySettings,
+  ordering?: OrderingStart,
 ): Promise<AcceptedMessage> {
   const message = { ...input, id: input.id ?? newMessageId() } as Message;
   const validated = validateMessage(message);
@@ -82,7 +85,7 @@ export async function startMessage(
     await client.workflow.start<typeof heraldMessage>(MESSAGE_WORKFLOW, {
       workflowId: message.id,
       taskQueue,
-      args: settings ? [message, { settings }] : [message],
+      args: settings || ordering ? [message, { settings, ...(ordering ? { ordering } : {}) }] : [message],
       // The sender rides in the memo so cancel and subscribe can check it with a describe(), never
       // downloading the history (which a long-lived message can grow to megabytes).
       memo: message.sender === undefined ? { contentHash: hash } : { contentHash: hash, sender: message.sender },

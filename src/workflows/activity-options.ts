@@ -51,11 +51,19 @@ export function attemptActivityOptions(plan: RetryPlan): ActivityOptions {
 
 /**
  * Options of the delivery activity, which keeps its attempt budget itself (attempts cut by a worker
- * shutdown are not counted: retry/attempt-budget): Temporal's limit is the plan's plus an allowance.
+ * shutdown or held by destination control are not counted: retry/attempt-budget): Temporal's limit is
+ * the plan's plus an allowance, or none for runs of heraldMessage.
  * Activities already scheduled keep the options and input they were scheduled with, so old runs count
  * as before; Temporal does not compare options on replay.
  */
-export function deliveryActivityOptions(plan: RetryPlan): ActivityOptions {
+export function deliveryActivityOptions(
+  plan: RetryPlan,
+  generation: { heldUncounted?: boolean } = {},
+): ActivityOptions {
   const options = attemptActivityOptions(plan);
-  return { ...options, retry: { ...options.retry, maximumAttempts: temporalMaximumAttempts(plan.maximumAttempts) } };
+  // Runs whose activity may be held by destination control (a paused destination: any number of holds,
+  // none counted) leave Temporal no limit: the activity ends the round itself when the budget is spent,
+  // as it already does for shutdown cuts, and the deadline bounds the rest.
+  const maximumAttempts = generation.heldUncounted ? Infinity : temporalMaximumAttempts(plan.maximumAttempts);
+  return { ...options, retry: { ...options.retry, maximumAttempts } };
 }

@@ -18,6 +18,7 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -33,12 +34,15 @@ import type { HeraldActivities } from '../activities';
 import {
   attemptRecordedSignal,
   cancelSignal,
+  deliveryHeldSignal,
   discardUpdate,
+  predecessorReleasedSignal,
   redriveUpdate,
   replySignal,
   statusQuery,
   submitReplyUpdate,
   subscribeUpdate,
+  successorWaitingSignal,
 } from '../contract/definitions';
 import {
   DISCARD_NOT_ALLOWED,
@@ -59,6 +63,7 @@ import { deadLetterReason, lastAttemptFailure } from './activity-failure';
 import { DEAD_LETTER_ACTIVITY_OPTIONS, deliveryActivityOptions, LOCAL_ACTIVITY_OPTIONS } from './activity-options';
 import type { CloseOutSinks } from './close-out';
 import { currentDetails, firstRoundOf, MessageRun } from './message-run';
+import { isOrderingStart, type OrderingStart } from './ordering-turn';
 import { sideEffectsDrained, startSideEffects } from './side-effect-runner';
 
 /** The patch that added the event log and callbacks (see `patched`). */
@@ -71,7 +76,21 @@ const COMMITTED_EVENTS_PATCH = 'herald-committed-events-v2';
 export interface MessageStartOptions {
   /** The API's delivery settings: the plan is made from them, with no round trip before the delivery. */
   settings?: DeliverySettings;
+  /**
+   * The message's place on its ordering key, claimed by the API (absent without `orderingKey`). Not in
+   * the message: the same message sent again is the same content whatever place it was given.
+   */
+  ordering?: OrderingStart;
 }
+
+/**
+ * How long a message waiting for its predecessor trusts its registration before it registers again,
+ * doubling to the cap. A predecessor that ends without releasing it (terminated, timed out in Temporal)
+ * can no longer be signalled: the next registration fails and the message goes. A cheap timer while
+ * the key is blocked, and none on the happy path.
+ */
+const PREDECESSOR_RECHECK_MS = 60_000;
+const PREDECESSOR_RECHECK_MAX_MS = 60 * 60_000;
 
 const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>(LOCAL_ACTIVITY_OPTIONS);
 const { deadLetter, markDiscarded, markRedriven } = proxyActivities<HeraldActivities>(DEAD_LETTER_ACTIVITY_OPTIONS);
@@ -107,8 +126,46 @@ async function discard(run: MessageRun): Promise<MessageStatus> {
   return run.status;
 }
 
+/** Sends `predecessorReleased` to each successor; a successor that has ended (cancelled) needs none. */
+function releaseSuccessors(run: MessageRun, successors: string[]): void {
+  for (const successor of successors) {
+    getExternalWorkflowHandle(successor)
+      .signal(predecessorReleasedSignal, { id: run.status.id })
+      .catch((error: unknown) => log.info('successor not released: it cannot be signalled', signalFailure(error)))
+      .finally(() => run.orderingReleaseEnded());
+  }
+}
+
+/**
+ * Registers with the predecessor on the ordering key and waits for its release (or a cancel). A
+ * predecessor that cannot be signalled has ended, or was never started: nothing is ahead, go.
+ */
+async function waitForPredecessor(run: MessageRun, predecessor: string): Promise<void> {
+  for (let recheckMs = PREDECESSOR_RECHECK_MS; ; recheckMs = Math.min(recheckMs * 2, PREDECESSOR_RECHECK_MAX_MS)) {
+    try {
+      await getExternalWorkflowHandle(predecessor).signal(successorWaitingSignal, { id: run.status.id });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      log.info('predecessor cannot be signalled: delivering without waiting', { predecessor, ...signalFailure(error) });
+      run.predecessorGone();
+      return;
+    }
+    if (await condition(() => !run.waitingForPredecessor || run.cancelRequested, recheckMs)) return;
+  }
+}
+
+/** What a failed signal says, for the log line. */
+function signalFailure(error: unknown): { type?: string; error: string } {
+  const type = error instanceof ApplicationFailure ? error.type : undefined;
+  return { ...(type ? { type } : {}), error: error instanceof Error ? error.message : String(error) };
+}
+
 /** Every way out of the workflow goes through here, so no event or callback is left behind. */
 async function finish(run: MessageRun): Promise<MessageStatus> {
+  // A message with an ordering key hands its turn on at any end, and waits for the signals to be sent
+  // (a closed run sends none). Without a key there is nothing to send and nothing to wait for.
+  run.runEnding();
+  if (run.releasesInFlight > 0) await condition(() => run.releasesInFlight === 0);
   // An idle queue has nothing to wait for: no scope, no condition (each costs the worker a stack trace).
   if (run.effects.enabled && !run.effects.idle) await sideEffectsDrained(run.effects);
   if (run.effects.lean) closeOut.runEnding(run.message?.sender ?? null);
@@ -132,7 +189,7 @@ async function deliverWithRetries(
   plan: DeliveryPlan,
 ): Promise<DeliveryOutcome> {
   const { deliver } = proxyActivities<HeraldActivities>({
-    ...deliveryActivityOptions(plan.retry),
+    ...deliveryActivityOptions(plan.retry, { heldUncounted: run.effects.lean }),
     // Don't wait for an HTTP request in flight to notice the cancel: it cannot be unsent anyway.
     cancellationType: ActivityCancellationType.TRY_CANCEL,
   });
@@ -267,7 +324,9 @@ async function runMessage(
   { lean, publishing, committed }: RunGeneration,
 ): Promise<MessageStatus> {
   const { workflowId, runId, memo, typedSearchAttributes } = workflowInfo();
-  const run = new MessageRun({
+  // Only lean runs take a place: older runs' histories have no ordering (and replay without it).
+  const ordering = lean && isOrderingStart(start?.ordering) ? start.ordering : undefined;
+  const run: MessageRun = new MessageRun({
     id: workflowId,
     runId,
     firstRound: firstRoundOf(memo),
@@ -278,12 +337,15 @@ async function runMessage(
       upsertSearchAttributes([{ key: HERALD_STATE, value: status.state }]);
       setCurrentDetails(currentDetails(status));
     },
+    ordering,
+    releaseSuccessors: (successors) => releaseSuccessors(run, successors),
   });
   startSideEffects(run.effects, committed ? 'committed' : 'local');
 
   // Handlers come first, so signals and updates sent with the start are not lost; MessageRun holds the rules.
   setHandler(statusQuery, () => run.status);
   setHandler(attemptRecordedSignal, (attempt) => run.recordAttempt(attempt));
+  setHandler(deliveryHeldSignal, (hold) => run.deliveryHeld(hold));
   setHandler(replySignal, (reply) => run.replyBySignal(reply));
   setHandler(submitReplyUpdate, (reply) => submitReply(run, reply), {
     validator: (reply) => refuse(REPLY_NOT_ACCEPTED, run.replyRefusal(reply)),
@@ -297,6 +359,14 @@ async function runMessage(
   });
   setHandler(subscribeUpdate, ({ url }) => run.subscribe(url), {
     validator: (request) => refuse(SUBSCRIBE_NOT_ALLOWED, run.subscribeRefusal(request)),
+  });
+  // Ordered delivery: signals, not updates (an update cannot be sent from a workflow). Malformed input
+  // is dropped: a signal cannot be refused, and throwing here would fail the workflow task.
+  setHandler(successorWaitingSignal, (request) => {
+    if (typeof request?.id === 'string') run.successorWaiting(request.id);
+  });
+  setHandler(predecessorReleasedSignal, (request) => {
+    if (typeof request?.id === 'string') run.predecessorReleased(request.id);
   });
 
   const reject = (reason: string, errors: FieldError[]) => {
@@ -322,7 +392,9 @@ async function runMessage(
   const { plan } = planned;
 
   // Rounds: deliver (and wait for the reply); a failed round parks as a dead letter until an operator decides.
+  // A message with an ordering key first waits for its predecessor's release.
   try {
+    if (ordering?.predecessor && run.waitingForPredecessor) await waitForPredecessor(run, ordering.predecessor);
     for (let round = run.firstRound; ; round++) {
       const outcome = await runRound(run, message, round, plan);
       if (outcome.kind === 'done') break;

@@ -13,6 +13,7 @@ import {
   isTerminal,
   type AttemptRecord,
   type DeadLetterReason,
+  type Hold,
   type LastError,
   type MessageState,
   type MessageStatus,
@@ -20,6 +21,7 @@ import {
   type ReplyRecord,
 } from '../contract/message-status';
 import { validateReply } from '../contract/reply';
+import { OrderingTurn, type OrderingStart } from './ordering-turn';
 import { SideEffectQueue } from './side-effects';
 
 /** Callback URLs one message may have. */
@@ -28,7 +30,9 @@ export const MAX_SUBSCRIPTIONS = 20;
 /** The states each state may move to. Anything else is a bug in the workflow, never a wish of a caller. */
 export const STATE_TRANSITIONS: Readonly<Record<MessageState, readonly MessageState[]>> = {
   accepted: ['delivering', 'rejected', 'cancelled'],
-  delivering: ['delivered', 'awaiting_reply', 'replied', 'dead_lettered', 'cancelled'],
+  delivering: ['paused', 'delivered', 'awaiting_reply', 'replied', 'dead_lettered', 'cancelled'],
+  // Held by its destination between attempts; it goes on from where it was (and may end, as delivering may).
+  paused: ['delivering', 'delivered', 'awaiting_reply', 'replied', 'dead_lettered', 'cancelled'],
   awaiting_reply: ['replied', 'dead_lettered', 'cancelled'],
   // A redrive delivers again; a cancel that raced the failed attempt ends the redriven round before it starts.
   // A discard ends it (runs from before the committed-events patch stay dead_lettered instead).
@@ -96,6 +100,13 @@ export interface MessageRunOptions {
   now?: () => string;
   /** Told after every state change, before its event is queued (the workflow updates search attributes). */
   onStateChange?: (status: MessageStatus) => void;
+  /** The message's place on its ordering key, from the start (absent: no key, no ordering). */
+  ordering?: OrderingStart;
+  /**
+   * Sends `predecessorReleased` to these successors (the workflow's signals); each answered send is
+   * reported back with `orderingReleaseEnded`.
+   */
+  releaseSuccessors?: (successors: string[]) => void;
 }
 
 /** The state and rules of one message run (see the file comment). */
@@ -115,6 +126,11 @@ export class MessageRun {
   private redriveRequested = false;
   private discardRequested = false;
   private delivery: Stoppable | undefined;
+  private readonly releaseSuccessors: (successors: string[]) => void;
+  private releasesSent = 0;
+  private releasesAnswered = 0;
+  /** The message's turn on its ordering key; undefined without a key. */
+  readonly ordering: OrderingTurn | undefined;
 
   constructor(options: MessageRunOptions) {
     this.clock = options.now ?? (() => new Date().toISOString());
@@ -128,6 +144,12 @@ export class MessageRun {
       enabled: options.publishing,
       lean: options.lean,
     });
+    const release = options.releaseSuccessors ?? (() => undefined);
+    this.releaseSuccessors = (successors) => {
+      this.releasesSent += successors.length;
+      release(successors);
+    };
+    this.ordering = options.ordering && new OrderingTurn(options.ordering, this.releaseSuccessors);
     const createdAt = this.clock();
     this.status = {
       id: options.id,
@@ -141,6 +163,7 @@ export class MessageRun {
       rejection: null,
       cancellation: null,
       redrives: 0,
+      ordering: this.ordering?.status ?? null,
       ignored: [],
       createdAt,
       updatedAt: createdAt,
@@ -205,16 +228,41 @@ export class MessageRun {
     this.status.updatedAt = this.clock();
     this.onStateChange(this.status);
     this.publish(state);
+    this.ordering?.stateEntered(state);
   }
 
   /** Records an HTTP attempt once, however often it is reported (signal and activity result both report it). */
   recordAttempt(attempt: AttemptRecord): void {
     const known = this.status.attempts.some((a) => a.round === attempt.round && a.attempt === attempt.attempt);
     if (!known) this.status.attempts.push(attempt);
+    // An attempt was made, so nothing holds the message now (its release signal may come later, or never).
+    if (!known && this.status.state === 'paused') this.resumeFromHold();
     const latest = this.status.attempts[this.status.attempts.length - 1];
     this.status.nextAttemptAt =
       latest?.nextDelayMs != null ? new Date(Date.parse(latest.finishedAt) + latest.nextDelayMs).toISOString() : null;
     this.status.updatedAt = this.clock();
+  }
+
+  /**
+   * The delivery's destination holds it (`hold`) or lets it go (null). Only a delivery in flight is
+   * held: a signal that arrives after the delivery ended (it races the activity's result) changes nothing.
+   */
+  deliveryHeld(hold: Hold | null): void {
+    const { state } = this.status;
+    if (state !== 'delivering' && state !== 'paused') return;
+    if (hold) {
+      this.status.hold = hold;
+      if (state === 'delivering') this.setState('paused');
+      else this.status.updatedAt = this.clock();
+      return;
+    }
+    this.resumeFromHold();
+  }
+
+  /** Leaves `paused` for `delivering`: an attempt goes ahead (or the hold was lifted). */
+  private resumeFromHold(): void {
+    if (this.status.hold) this.status.hold = null;
+    if (this.status.state === 'paused') this.setState('delivering');
   }
 
   /** A delivery is in flight: a reply or a cancel stops it through `scope`. */
@@ -225,6 +273,8 @@ export class MessageRun {
   /** The delivery in flight has ended, whichever way. */
   deliveryEnded(): void {
     this.delivery = undefined;
+    // A hold belongs to the delivery that asked for it; the state it left is the next transition's `from`.
+    if (this.status.hold) this.status.hold = null;
   }
 
   /** The delivery activity succeeded with its last attempt. */
@@ -427,6 +477,52 @@ export class MessageRun {
     this.pendingReply = null;
     this.status.redrives += 1;
     this.status.deadLetter = null;
+  }
+
+  // --- Ordered delivery -------------------------------------------------------------------------
+
+  /** Whether delivery waits for the predecessor on the ordering key. */
+  get waitingForPredecessor(): boolean {
+    return this.ordering?.waiting ?? false;
+  }
+
+  /**
+   * A message registered as the next one after this on its ordering key. A run without a key holds
+   * nobody back (it was started without its place, by the CLI, or restarted after retention): released at once.
+   */
+  successorWaiting(id: string): void {
+    if (this.ordering) this.ordering.successorWaiting(id);
+    else this.releaseSuccessors([id]);
+  }
+
+  /** The predecessor on the ordering key released this message. */
+  predecessorReleased(id: string): void {
+    this.ordering?.predecessorReleased(id);
+    this.status.updatedAt = this.clock();
+  }
+
+  /** The predecessor could not be signalled (it has ended): nothing is ahead any more. */
+  predecessorGone(): void {
+    this.ordering?.predecessorGone();
+    this.status.updatedAt = this.clock();
+  }
+
+  /** The run is about to complete: whoever waits behind it goes now. */
+  runEnding(): void {
+    this.ordering?.runEnding();
+  }
+
+  /** One release signal has been answered. */
+  orderingReleaseEnded(): void {
+    this.releasesAnswered += 1;
+  }
+
+  /**
+   * Release signals sent and not answered yet: the run waits for them before it completes, so that
+   * none is left behind with a closed run.
+   */
+  get releasesInFlight(): number {
+    return this.releasesSent - this.releasesAnswered;
   }
 
   // --- Subscriptions ----------------------------------------------------------------------------

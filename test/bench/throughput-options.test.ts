@@ -11,7 +11,7 @@ test('herald and bare run by default; herald-observed is asked for; an unknown v
   ]);
   expect(parseBenchOptions([], { BENCH_VARIANTS: 'herald-observed' }).variants).toEqual(['herald-observed']);
   expect(() => parseBenchOptions(['--variants', 'herald,traced'], {})).toThrow(
-    'BENCH_VARIANTS: "traced" is not one of herald, herald-observed, bare',
+    'BENCH_VARIANTS: "traced" is not one of herald, herald-observed, herald-uncontrolled, herald-limited, bare',
   );
 });
 
@@ -26,4 +26,22 @@ test('the report pairs herald-observed with herald, round by round', () => {
   ]);
   expect(ratios.map((r) => r.label)).toEqual(['herald-observed / herald on file']);
   expect(ratios[0]!.ratio).toMatchObject({ min: 0.96, max: 0.98 });
+});
+
+test('the report pairs herald with herald-uncontrolled (what destination control costs unused); the rate limit is an option', () => {
+  const round = (variant: RoundResult['variant'], deliveredPerSecond: number) =>
+    ({ server: 'file', variant, deliveredPerSecond }) as RoundResult;
+  const ratios = ratiosOf([
+    round('herald', 19),
+    round('herald-uncontrolled', 20),
+    round('herald', 21),
+    round('herald-uncontrolled', 20),
+  ]);
+  expect(ratios.map((r) => r.label)).toEqual(['herald / herald-uncontrolled on file']);
+  expect(ratios[0]!.ratio).toMatchObject({ min: 0.95, max: 1.05 });
+  expect(parseBenchOptions([], {}).rateLimit).toBe(50);
+  expect(parseBenchOptions(['--rate-limit', '20', '--variants', 'herald-limited'], {})).toMatchObject({
+    rateLimit: 20,
+    variants: ['herald-limited'],
+  });
 });

@@ -28,7 +28,10 @@ describe('defaults', () => {
       replySecrets: {},
       callbackSecrets: {},
       destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
+      destinationControl: { enabled: true, refreshMs: 1000, operationsWebhook: null },
       redriveRatePerSecond: 50,
+      wakeRatePerSecond: 50,
+      orderingDeadLetter: 'skip',
       replyWaitMs: 5000,
       admission: {
         enabled: true,
@@ -148,6 +151,7 @@ describe('values are read and parsed', () => {
       HERALD_CALLBACK_SECRETS: '{"ops":"whsec_cb"}',
       HERALD_DESTINATION_ALLOWLIST: '10.0.0.0/8, internal.example.com',
       HERALD_REDRIVE_RATE: '5',
+      HERALD_ORDERING_DEAD_LETTER: 'block',
       HERALD_RETRY_INITIAL_INTERVAL: '250ms',
       HERALD_RETRY_BACKOFF_COEFFICIENT: '1.5',
       HERALD_RETRY_MAXIMUM_INTERVAL: '2m',
@@ -195,6 +199,7 @@ describe('values are read and parsed', () => {
     expect(config.callbackSecrets).toEqual({ ops: 'whsec_cb' });
     expect(config.destinationAllowlist).toEqual(['10.0.0.0/8', 'internal.example.com']);
     expect(config.redriveRatePerSecond).toBe(5);
+    expect(config.orderingDeadLetter).toBe('block');
     expect(config.delivery).toEqual({
       defaults: {
         initialIntervalMs: 250,
@@ -268,6 +273,7 @@ describe('invalid values', () => {
       HERALD_API_PORT: '-1',
       HERALD_BODY_LIMIT_BYTES: '2000000',
       HERALD_REDRIVE_RATE: '0',
+      HERALD_ORDERING_DEAD_LETTER: 'drop',
       HERALD_RETRY_INITIAL_INTERVAL: '5 seconds',
       HERALD_RETRY_BACKOFF_COEFFICIENT: '0.5',
       HERALD_RETRY_MAXIMUM_INTERVAL: '5 minutes',
@@ -302,6 +308,7 @@ describe('invalid values', () => {
       'HERALD_API_PORT',
       'HERALD_BODY_LIMIT_BYTES',
       'HERALD_REDRIVE_RATE',
+      'HERALD_ORDERING_DEAD_LETTER',
       'HERALD_RETRY_INITIAL_INTERVAL',
       'HERALD_RETRY_BACKOFF_COEFFICIENT',
       'HERALD_RETRY_MAXIMUM_INTERVAL',
@@ -334,7 +341,7 @@ describe('invalid values', () => {
       'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientId',
       'HERALD_TOKEN_PROVIDERS: "api.example.com" needs a clientSecret',
     ]);
-    expect(problems).toHaveLength(30 + 2);
+    expect(problems).toHaveLength(31 + 2);
   });
 
   test('problems say what was wrong and what is expected', () => {

@@ -8,6 +8,7 @@ import type { MessageInput } from '../../src/contract/message';
 import type { MessageState, MessageStatus } from '../../src/contract/message-status';
 import type { HeraldResources } from '../../src/runtime/resources';
 import type { DeadLetterStore } from '../../src/store/dead-letter-store';
+import type { DestinationStore } from '../../src/store/destination-store';
 import type { EventLog } from '../../src/store/event-log';
 import { getMessageStatus, startMessage } from '../../src/temporal/message-operations';
 import { eventually } from './eventually';
@@ -50,6 +51,7 @@ export interface TestHerald {
   taskQueue: string;
   store: DeadLetterStore;
   events: EventLog;
+  destinations: DestinationStore;
   send(message: MessageInput): ReturnType<typeof startMessage>;
   status(id: string): Promise<MessageStatus>;
   /** Polls the status query until the predicate holds. */
@@ -67,7 +69,7 @@ export function uniqueId(prefix: string): string {
 
 /** The test view of opened resources: messages go to their task queue, status is read by query. */
 export function testHerald(resources: HeraldResources): TestHerald {
-  const { client, config, store, events } = resources;
+  const { client, config, store, events, destinations } = resources;
   const status = (id: string) => getMessageStatus(client, id);
   // A query fails until the workflow has run its first task: eventually() retries it.
   const waitFor = (id: string, predicate: (s: MessageStatus) => boolean, timeoutMs = 20_000) =>
@@ -78,6 +80,7 @@ export function testHerald(resources: HeraldResources): TestHerald {
     taskQueue: config.taskQueue,
     store,
     events,
+    destinations,
     // As the API sends it: with its delivery settings.
     send: (message) => startMessage(client, message, config.taskQueue, config.delivery),
     status,

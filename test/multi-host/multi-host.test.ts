@@ -234,3 +234,48 @@ test('no process of the fleet wrote anything to its own data directory: a host k
     expect([process.name, readdirSync(process.dataDir)]).toEqual([process.name, []]);
   }
 });
+
+test('a rate limit set through API 2 holds across both workers: 100 messages sent through API 1 arrive at ≤ 5/s in every 2-second window', async () => {
+  const target = await startDownstream();
+  try {
+    const destination = `127.0.0.1:${target.port}`;
+    const set = await api2.call('PUT', `/v1/destinations/${destination}`, { json: { rateLimit: 5 } });
+    expect(set.status).toBe(200);
+    // Every worker reads the settings again within HERALD_DESTINATION_REFRESH (1 s).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const ids = Array.from({ length: 100 }, () => uniqueId('paced'));
+    const report = await sendThrough(
+      [api1],
+      ids.map((id) => ({ id, url: target.url('/paced') })),
+      { concurrency: 20 },
+    );
+    expect([...report.statusById.values()].every((status) => status === 202)).toBe(true);
+    await eventually(async () => target.requests('/paced').length, {
+      until: (count) => count >= ids.length,
+      what: '100 deliveries at 5/s',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+    const arrivals = target
+      .requests('/paced')
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
+    // Measured at the receiver: no 2-second window holds more than 10 requests.
+    const busiest = Math.max(...arrivals.map((at) => arrivals.filter((t) => t >= at && t < at + 2_000).length));
+    expect(busiest).toBeLessThanOrEqual(10);
+    // And the limit is a pace, not a stall: 100 requests take about 20 s.
+    const spanS = (arrivals.at(-1)! - arrivals[0]!) / 1000;
+    expect(spanS).toBeGreaterThan(19);
+    expect(spanS).toBeLessThan(30);
+    // Both workers sent some of them: the limit is shared, not per process.
+    for (const worker of fleet.workers) {
+      const sent = worker
+        .logs()
+        .filter((line) => line.msg === 'delivery attempt' && line.destination === destination).length;
+      expect(sent).toBeGreaterThan(10);
+    }
+    expect(new Set(target.requests('/paced').map((r) => r.headers['idempotency-key'])).size).toBe(100);
+  } finally {
+    await target.close();
+  }
+}, 120_000);

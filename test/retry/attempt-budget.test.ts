@@ -1,4 +1,5 @@
 import {
+  attemptDetailsOf,
   countedAttempt,
   SHUTDOWN_CUT_ALLOWANCE,
   shutdownCutsOf,
@@ -34,5 +35,27 @@ describe('attempt budget', () => {
 
   test("Temporal's own limit leaves room for the allowance of cuts above the plan", () => {
     expect(temporalMaximumAttempts(10)).toBe(10 + SHUTDOWN_CUT_ALLOWANCE);
+  });
+
+  test('reads every detail an earlier attempt left, and nothing from what is not ours', () => {
+    const lastFailure = { at: 1_000, attempt: 2, random: 0.25, retryAfterMs: 3_000 };
+    expect(
+      attemptDetailsOf({
+        shutdownCuts: 1,
+        held: 4,
+        holdStreak: 2,
+        visibleHold: { reason: 'destination_paused', since: '2030-01-01T00:00:00.000Z' },
+        lastFailure,
+      }),
+    ).toEqual({
+      shutdownCuts: 1,
+      held: 4,
+      holdStreak: 2,
+      visibleHold: { reason: 'destination_paused', since: '2030-01-01T00:00:00.000Z' },
+      lastFailure,
+    });
+    for (const details of [undefined, null, 'x', {}, { held: -2, lastFailure: { at: 'soon' }, visibleHold: 7 }]) {
+      expect(attemptDetailsOf(details)).toEqual({ shutdownCuts: 0, held: 0, holdStreak: 0, visibleHold: null });
+    }
   });
 });

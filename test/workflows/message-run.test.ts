@@ -112,6 +112,7 @@ describe('status', () => {
       rejection: null,
       cancellation: null,
       redrives: 0,
+      ordering: null,
       ignored: [],
       createdAt: '2030-01-01T00:00:00.000Z',
       updatedAt: '2030-01-01T00:00:00.000Z',
@@ -129,6 +130,7 @@ describe('status', () => {
       'rejection',
       'cancellation',
       'redrives',
+      'ordering',
       'ignored',
       'createdAt',
       'updatedAt',
@@ -664,5 +666,62 @@ describe('subscriptions', () => {
     run.setState('delivered');
     expect(run.effects.hasWaiting).toBe(false);
     expect(run.effects.idle).toBe(true);
+  });
+});
+
+describe('holds (destination control)', () => {
+  const hold = (reason: 'destination_paused' | 'circuit_open' | 'retries_off' = 'destination_paused') => ({
+    reason,
+    since: '2030-01-01T00:00:05.000Z',
+    checksAgainAt: '2030-01-01T00:00:06.000Z',
+  });
+
+  test('a hold moves a delivering message to paused and back; the hold is shown while it lasts', () => {
+    const { run, changes } = validRun();
+    run.setState('delivering');
+    run.deliveryHeld(hold());
+    expect(run.status.state).toBe('paused');
+    expect(run.status.hold).toEqual(hold());
+    run.deliveryHeld(hold('circuit_open'));
+    expect(run.status.state).toBe('paused');
+    expect(run.status.hold?.reason).toBe('circuit_open');
+    run.deliveryHeld(null);
+    expect(run.status.state).toBe('delivering');
+    expect(run.status.hold).toBeNull();
+    expect(changes).toEqual(['delivering', 'paused', 'delivering']);
+  });
+
+  test('an attempt recorded while paused means the hold was lifted, even if its signal never comes', () => {
+    const { run } = validRun();
+    run.setState('delivering');
+    run.deliveryHeld(hold());
+    run.recordAttempt(attempt(3));
+    expect(run.status.state).toBe('delivering');
+    expect(run.status.hold).toBeNull();
+  });
+
+  test('a paused message can end as delivering can: delivered, dead-lettered, cancelled', () => {
+    for (const end of ['delivered', 'dead_lettered', 'cancelled', 'awaiting_reply', 'replied'] as const) {
+      const { run } = validRun();
+      run.setState('delivering');
+      run.deliveryHeld(hold());
+      run.deliveryEnded();
+      expect(run.status.hold).toBeNull();
+      run.setState(end);
+      expect(run.status.state).toBe(end);
+    }
+  });
+
+  test('a hold that arrives after the delivery ended, or before it started, changes nothing', () => {
+    const early = validRun().run;
+    early.deliveryHeld(hold());
+    expect(early.status.state).toBe('accepted');
+    expect(early.status.hold).toBeUndefined();
+    const late = validRun().run;
+    late.setState('delivering');
+    late.setState('delivered');
+    late.deliveryHeld(hold());
+    expect(late.status.state).toBe('delivered');
+    expect(late.status.hold).toBeUndefined();
   });
 });

@@ -1,13 +1,23 @@
 /** /v1/messages: send, follow, list, reply to and cancel messages. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { destinationHost, MessageInputSchema, type FieldError, type MessageInput } from '../../contract/message';
+import {
+  destinationHost,
+  MessageInputSchema,
+  validateMessage,
+  type FieldError,
+  type MessageInput,
+  type OrderingDeadLetterMode,
+} from '../../contract/message';
+import { newMessageId } from '../../contract/ids';
 import { createHash } from 'node:crypto';
 import { isTerminal, MessageStatusWithSourceSchema, ReplyBodySchema } from '../../contract/message-status';
 import { AcceptedMessageSchema, MessageListSchema } from '../../contract/operation-results';
 import { checkDestination, type DestinationPolicy } from '../../destinations/destination-policy';
 import { resolveDeliveryPlan } from '../../retry/delivery-plan';
 import { urlErrors } from '../../contract/url-rules';
+import type { OrderingStore } from '../../store/ordering-store';
+import type { OrderingStart } from '../../workflows/ordering-turn';
 import { ProblemError } from '../problem';
 import { verifyReplySignature } from '../reply-signature';
 import {
@@ -22,7 +32,7 @@ import {
 
 /** /v1/messages routes; dependencies come from the instance (see ../decorations.ts). */
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config, temporal, admission } = app;
+  const { config, temporal, admission, orderingStore } = app;
 
   /**
    * Only the API key that sent a message may cancel it or point its outcome at a new URL (a callback
@@ -44,7 +54,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'sendMessage',
         summary: 'Send a message',
         description:
-          'Validates the message, checks its destination, and starts its delivery. The id (body `id` or `Idempotency-Key` header) makes sending idempotent: the same content again answers 200 with the existing message, other content 409. While Temporal is behind, a new message is refused with 429 and `Retry-After` (admission control): keep it and send it again, with the same id, after that many seconds.',
+          'Validates the message, checks its destination, and starts its delivery. The id (body `id` or `Idempotency-Key` header) makes sending idempotent: the same content again answers 200 with the existing message, other content 409. While Temporal is behind, a new message is refused with 429 and `Retry-After` (admission control): keep it and send it again, with the same id, after that many seconds. A message with `orderingKey` takes the next place on its key and destination host when it is accepted, and is delivered only after the one before it has its outcome.',
         tags: ['messages'],
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         body: MessageInputSchema,
@@ -67,7 +77,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // The sender is the API key's name: it picks the key's callback secret and scopes /v1/events.
       const message: MessageInput & { sender?: string } = {
         ...body,
-        id: body.id ?? headerKey,
+        // A message with an ordering key needs its id before it starts: its place is claimed under it.
+        id: body.id ?? headerKey ?? (body.orderingKey !== undefined ? newMessageId() : undefined),
         sender: request.apiKeyName,
       };
       const planned = resolveDeliveryPlan(message, config.delivery);
@@ -86,7 +97,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // start that would happen is weighed against the backlog.
       const id = message.id;
       const started = await admission.admitStart(
-        () => temporal.startMessage(message),
+        async () => temporal.startMessage(message, await claimPlace(orderingStore, message, config.orderingDeadLetter)),
         async () => id !== undefined && (await temporal.messageExists(id)),
       );
       request.log.info(
@@ -258,6 +269,21 @@ async function destinationErrors(policy: DestinationPolicy, message: MessageInpu
     errors.push({ field: '/destination/url', message: 'has no host' });
   }
   return errors;
+}
+
+/**
+ * The message's place on its ordering key, claimed in the shared store just before its start (a resend
+ * gets the place it had). None without a key, and none for a message its start will refuse as invalid.
+ */
+async function claimPlace(
+  store: OrderingStore,
+  message: MessageInput,
+  defaultOnDeadLetter: OrderingDeadLetterMode,
+): Promise<OrderingStart | undefined> {
+  const key = message.orderingKey;
+  if (key === undefined || message.id === undefined || !validateMessage(message).ok) return undefined;
+  const { predecessor, seq } = await store.claim(message.id, destinationHost(message.destination.url), key);
+  return { key, predecessor, seq, onDeadLetter: message.orderingDeadLetter ?? defaultOnDeadLetter };
 }
 
 /** Seconds until the next attempt (between 1 and 30), or 1 when nothing is scheduled. */

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MessageInput } from '../../client';
-import { HTTP_METHODS } from '../../contract/message';
+import { HTTP_METHODS, ORDERING_DEAD_LETTER_MODES, type OrderingDeadLetterMode } from '../../contract/message';
 import { ExitCode, UsageError } from '../exit-codes';
 import { printResult, type CliIo } from '../io';
 import { apiSettings, cliClient, durationFlag, expectPositionals, parseCommand } from '../options';
@@ -15,6 +15,8 @@ const OPTIONS = {
   header: { type: 'string', multiple: true },
   id: { type: 'string' },
   'reply-timeout': { type: 'string' },
+  'ordering-key': { type: 'string' },
+  'ordering-dead-letter': { type: 'string' },
   wait: { type: 'boolean', default: false },
   timeout: { type: 'string', default: '2m' },
 } as const;
@@ -30,6 +32,13 @@ export async function sendCommand(args: string[], io: CliIo): Promise<number | '
   }
   if (values['reply-timeout'] !== undefined) durationFlag(values['reply-timeout'], 'reply-timeout');
   const timeoutMs = durationFlag(values.timeout, 'timeout');
+  const orderingDeadLetter = values['ordering-dead-letter'];
+  if (orderingDeadLetter !== undefined) {
+    if (values['ordering-key'] === undefined) throw new UsageError('--ordering-dead-letter needs --ordering-key');
+    if (!(ORDERING_DEAD_LETTER_MODES as readonly string[]).includes(orderingDeadLetter)) {
+      throw new UsageError(`--ordering-dead-letter must be skip or block (got ${orderingDeadLetter})`);
+    }
+  }
   const headers = parseHeaders(values.header ?? []);
   const message: MessageInput = {
     destination: {
@@ -40,6 +49,8 @@ export async function sendCommand(args: string[], io: CliIo): Promise<number | '
     ...(values.data !== undefined ? { body: readData(values.data, io) } : {}),
     ...(values.id !== undefined ? { id: values.id } : {}),
     ...(values['reply-timeout'] !== undefined ? { reply: { timeout: values['reply-timeout'] } } : {}),
+    ...(values['ordering-key'] !== undefined ? { orderingKey: values['ordering-key'] } : {}),
+    ...(orderingDeadLetter !== undefined ? { orderingDeadLetter: orderingDeadLetter as OrderingDeadLetterMode } : {}),
   };
 
   const herald = cliClient(apiSettings(io, { apiUrl: values['api-url'], apiKey: values['api-key'] }));

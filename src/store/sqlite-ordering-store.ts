@@ -1,0 +1,73 @@
+/**
+ * The ordering sequencer in the SQLite file of the dead-letter store (one host): two tables, written in
+ * one immediate transaction per claim, so API and worker processes on the host agree on one order.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { OrderingClaim, OrderingStore } from './ordering-store';
+import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-dead-letter-store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ordering_keys (
+  destination     TEXT NOT NULL,
+  key             TEXT NOT NULL,
+  last_message_id TEXT NOT NULL,
+  last_seq        INTEGER NOT NULL,
+  PRIMARY KEY (destination, key)
+);
+CREATE TABLE IF NOT EXISTS ordering_members (
+  message_id  TEXT PRIMARY KEY,
+  destination TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  seq         INTEGER NOT NULL,
+  predecessor TEXT,
+  claimed_at  TEXT NOT NULL,
+  UNIQUE (destination, key, seq)
+);
+`;
+
+/** Opens (creating if needed) the ordering tables in the SQLite file at `path`. */
+export function openSqliteOrderingStore(path: string, options: { busyTimeoutMs?: number } = {}): OrderingStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.transaction(() => db.exec(SCHEMA)).immediate();
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const member = db.prepare<[string], { predecessor: string | null; seq: number }>(
+    'SELECT predecessor, seq FROM ordering_members WHERE message_id = ?',
+  );
+  const last = db.prepare<[string, string], { last_message_id: string; last_seq: number }>(
+    'SELECT last_message_id, last_seq FROM ordering_keys WHERE destination = ? AND key = ?',
+  );
+  const advance = db.prepare(`
+    INSERT INTO ordering_keys (destination, key, last_message_id, last_seq) VALUES (@destination, @key, @id, @seq)
+    ON CONFLICT (destination, key) DO UPDATE SET last_message_id = excluded.last_message_id, last_seq = excluded.last_seq`);
+  const join = db.prepare(`
+    INSERT INTO ordering_members (message_id, destination, key, seq, predecessor, claimed_at)
+    VALUES (@id, @destination, @key, @seq, @predecessor, @at)`);
+
+  // Immediate: the write lock is taken before the read, so two processes cannot read the same last place.
+  const claim = db.transaction((id: string, destination: string, key: string): OrderingClaim => {
+    const known = member.get(id);
+    if (known) return { predecessor: known.predecessor, seq: known.seq };
+    const previous = last.get(destination, key);
+    const claimed = { predecessor: previous?.last_message_id ?? null, seq: (previous?.last_seq ?? 0) + 1 };
+    advance.run({ destination, key, id, seq: claimed.seq });
+    join.run({ id, destination, key, ...claimed, at: new Date().toISOString() });
+    return claimed;
+  });
+
+  return {
+    async claim(messageId, destination, key) {
+      return claim.immediate(messageId, destination, key);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
