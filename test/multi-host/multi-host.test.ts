@@ -236,6 +236,8 @@ test('no process of the fleet wrote anything to its own data directory: a host k
 });
 
 test('a rate limit set through API 2 holds across both workers: 100 messages sent through API 1 arrive at ≤ 5/s in every 2-second window', async () => {
+  // Both workers: the kill -9 test above leaves its victim stopped.
+  for (const worker of fleet.workers) if (!worker.managed.running) await fleet.start(worker);
   const target = await startDownstream();
   try {
     const destination = `127.0.0.1:${target.port}`;
