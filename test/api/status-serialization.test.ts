@@ -182,6 +182,47 @@ test('a message waiting for its next attempt, then cancelled, is served whole', 
   expect(cancelled.cancellation?.reason).toBe('not needed');
 });
 
+test('messages on an ordering key, the first held by its paused destination, are served whole', async () => {
+  const port = await closedPort();
+  const host = `127.0.0.1:${port}`;
+  expect((await api.call('PUT', `/v1/destinations/${host}`, { json: { paused: true } })).status).toBe(200);
+  // The worker reads destination settings again within HERALD_DESTINATION_REFRESH (1 s).
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const key = uniqueId('key');
+  const [first, second] = [uniqueId('msg'), uniqueId('msg')];
+  for (const id of [first, second]) {
+    const sent = await api.call('POST', '/v1/messages', {
+      json: { id, destination: { url: `http://${host}/held` }, body: {}, orderingKey: key },
+    });
+    expect(sent.status).toBe(202);
+  }
+  const held = await herald.waitForState(first, 'paused');
+  expect(held.hold?.reason).toBe('destination_paused');
+  await expectServedAsQueried(first);
+  const waiting = await herald.waitFor(second, (status) => status.ordering?.waiting === true);
+  expect(waiting.ordering).toMatchObject({ key, predecessor: first, seq: 2 });
+  await expectServedAsQueried(second);
+  for (const id of [second, first]) {
+    expect((await api.call('POST', `/v1/messages/${id}/cancel`, { json: {} })).status).toBe(202);
+    await herald.waitForState(id, 'cancelled');
+  }
+  // A dead letter keeps the message's ordering fields.
+  downstream.script('/gone-ordered', [{ status: 410 }]);
+  const gone = uniqueId('msg');
+  const sent = await api.call('POST', '/v1/messages', {
+    json: {
+      id: gone,
+      destination: { url: downstream.url('/gone-ordered') },
+      body: {},
+      orderingKey: uniqueId('key'),
+      orderingDeadLetter: 'block',
+    },
+  });
+  expect(sent.status).toBe(202);
+  await herald.waitForState(gone, 'dead_lettered');
+  await expectDeadLetterServedAsStored(gone);
+});
+
 test('a message the workflow rejected is served whole', async () => {
   const id = uniqueId('msg');
   // Around the API, which would refuse it: the workflow validates its own input.
