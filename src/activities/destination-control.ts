@@ -13,7 +13,6 @@ import type { Logger } from 'pino';
 import { DEFAULT_GLOBAL_SETTINGS, type DestinationSettings, type GlobalSettings } from '../contract/destination';
 import type { HoldReason } from '../contract/message-status';
 import type { BreakerTransition, DestinationStore } from '../store/destination-store';
-import { parseDuration } from '../contract/duration';
 
 /** Why an attempt is held: the reasons a message shows as `paused`, and the limits it waits on unseen. */
 export type AttemptHoldReason = HoldReason | 'rate_limited' | 'concurrency_limited' | 'control_unavailable';
@@ -259,9 +258,4 @@ export class DestinationControl {
       this.options.logger.warn({ err: error, destination: ticket.host }, 'could not settle the attempt with the store');
     }
   }
-}
-
-/** Milliseconds of a duration from the settings (already validated by the API). */
-export function durationMs(value: string | number | undefined): number | undefined {
-  return value === undefined ? undefined : parseDuration(value);
 }

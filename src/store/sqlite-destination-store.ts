@@ -4,9 +4,6 @@
  * turns; within a process, operations queue on one chain (better-sqlite3 has one connection, and
  * a transaction must not interleave with another's statements).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { GLOBAL_DESTINATION, type DestinationChange, type DestinationRecord } from '../contract/destination';
 import {
   acquireLease,
@@ -23,7 +20,7 @@ import {
   type InTransaction,
 } from './destination-operations';
 import type { DestinationStore } from './destination-store';
-import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-dead-letter-store';
+import { openSqliteWithSchema } from './sqlite-file';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS destinations (
@@ -79,15 +76,7 @@ const changeOf = (row: ChangeRow): DestinationChange => ({
 const QUEUES = new Map<string, Promise<void>>();
 
 export function openSqliteDestinationStore(path: string, options: { busyTimeoutMs?: number } = {}): DestinationStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS });
-  try {
-    db.pragma('journal_mode = WAL');
-    db.transaction(() => db.exec(SCHEMA)).immediate();
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openSqliteWithSchema(path, SCHEMA, options.busyTimeoutMs);
   const getRecord = db.prepare<[string], RecordRow>('SELECT * FROM destinations WHERE host = ?');
   const putRecord = db.prepare(
     `INSERT INTO destinations (host, settings, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)

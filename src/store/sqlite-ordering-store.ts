@@ -2,11 +2,8 @@
  * The ordering sequencer in the SQLite file of the dead-letter store (one host): two tables, written in
  * one immediate transaction per claim, so API and worker processes on the host agree on one order.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { OrderingClaim, OrderingStore } from './ordering-store';
-import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-dead-letter-store';
+import { openSqliteWithSchema } from './sqlite-file';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ordering_keys (
@@ -29,15 +26,7 @@ CREATE TABLE IF NOT EXISTS ordering_members (
 
 /** Opens (creating if needed) the ordering tables in the SQLite file at `path`. */
 export function openSqliteOrderingStore(path: string, options: { busyTimeoutMs?: number } = {}): OrderingStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS });
-  try {
-    db.pragma('journal_mode = WAL');
-    db.transaction(() => db.exec(SCHEMA)).immediate();
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openSqliteWithSchema(path, SCHEMA, options.busyTimeoutMs);
   const member = db.prepare<[string], { predecessor: string | null; seq: number }>(
     'SELECT predecessor, seq FROM ordering_members WHERE message_id = ?',
   );
