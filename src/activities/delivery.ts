@@ -20,6 +20,7 @@ import { urlErrors } from '../contract/url-rules';
 import type { AttemptRecord, Hold, HoldReason } from '../contract/message-status';
 import { DELIVERY_HELD } from '../contract/error-types';
 import {
+  SLOT_LATE_MS,
   VISIBLE_HOLDS,
   type AttemptHoldReason,
   type AttemptTicket,
@@ -210,7 +211,16 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     let breakerOutcome: { failure: boolean } | undefined;
     try {
       // The rate-limit slot's time (a cancel during the wait still frees the lease below).
-      if (slotWaitMs > 0) await Context.current().sleep(slotWaitMs);
+      if (slotWaitMs > 0) {
+        const slotAt = now().getTime() + slotWaitMs;
+        await Context.current().sleep(slotWaitMs);
+        // Woken late (a busy worker), the request would crowd the next slot at the receiver: give the
+        // slot up and take another (the lease is freed below, the hold counts as no attempt).
+        const lateMs = now().getTime() - slotAt;
+        if (lateMs > SLOT_LATE_MS) {
+          await hold('rate_limited', 1, `woke ${lateMs} ms after its rate-limit slot; takes another`);
+        }
+      }
       return await attemptDelivery();
     } finally {
       if (ticket) await deps.control?.settle(ticket, breakerOutcome ?? { sent: false });
