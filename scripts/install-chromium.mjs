@@ -73,3 +73,13 @@ if (!found) {
 // Reached only after an install: say which version the picture will use.
 const version = spawnSync(found, ['--version'], { encoding: 'utf8' });
 console.log(`[herald] ${(version.stdout || version.stderr).split('\n')[0]}`);
+// Its first start on a fresh machine is slow (profile, font and shader caches); pay it here, before the test
+// suite loads both cores, rather than in the dashboard-picture test's launch.
+const warm = spawnSync(found, ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', 'about:blank'], {
+  encoding: 'utf8',
+  timeout: 120_000,
+});
+if (warm.status !== 0)
+  console.warn(
+    `[herald] chromium's first start did not finish cleanly: ${warm.error?.message ?? warm.stderr.split('\n')[0]}`,
+  );

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type Browser } from 'puppeteer-core';
 import type { DashboardPlan } from './dashboard';
 import { panelData, rangeSteps, type TimeRange } from './prometheus-api';
 
@@ -46,6 +46,28 @@ export function chromiumPath(): string {
   return which.stdout.trim();
 }
 
+/**
+ * Starts headless Chromium. Its first start on a fresh machine builds the font cache and, beside a busy test
+ * suite on two cores, has taken more than 30 s to print its DevTools address; so it gets 90 s, and one more try.
+ */
+async function launchChromium(executablePath: string): Promise<Browser> {
+  const launch = (timeout: number) =>
+    puppeteer.launch({
+      executablePath,
+      headless: true,
+      // Root in a container has no user namespaces for Chromium's sandbox; the page is our own, from a string.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--font-render-hinting=none'],
+      timeout,
+    });
+  try {
+    return await launch(90_000);
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'TimeoutError')) throw error;
+    console.warn(`[dashboard-picture] Chromium did not start in 90 s (${error.message}); trying once more`);
+    return launch(60_000);
+  }
+}
+
 /** Queries every panel, draws the page in Chromium, writes the PNG; answers what each panel drew. */
 export async function renderDashboard(options: RenderOptions): Promise<DrawnPanel[]> {
   const width = options.width ?? 1600;
@@ -70,13 +92,7 @@ export async function renderDashboard(options: RenderOptions): Promise<DrawnPane
     '</body></html>',
   ].join('\n');
 
-  const browser = await puppeteer.launch({
-    executablePath: options.chromiumPath ?? chromiumPath(),
-    headless: true,
-    // Root in a container has no user namespaces for Chromium's sandbox; the page is our own, from a string.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--font-render-hinting=none'],
-    timeout: 30_000,
-  });
+  const browser = await launchChromium(options.chromiumPath ?? chromiumPath());
   try {
     const page = await browser.newPage();
     await page.setViewport({ width, height: 900, deviceScaleFactor: 1 });

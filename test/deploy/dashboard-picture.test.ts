@@ -19,7 +19,7 @@ let run: LocalRun | undefined;
 
 beforeAll(async () => {
   run = await startLocalRun();
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await run?.close();
@@ -52,4 +52,4 @@ test('every panel of the dashboard draws real data from Prometheus in Chromium, 
   expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
   expect(png.readUInt32BE(16)).toBe(1600);
   expect(png.readUInt32BE(20)).toBeGreaterThan(1000);
-}, 180_000);
+}, 300_000);

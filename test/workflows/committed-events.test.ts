@@ -190,6 +190,10 @@ describe('workflow tasks that fail around the decision to await the reply (a wor
     await connection?.close();
   });
 
+  /** The log's states once it holds `count` of them: the terminal event follows the close. */
+  const loggedStatesOnce = (id: string, count: number) =>
+    eventually(() => loggedStates(id), { until: (said) => said.length >= count });
+
   /** Sends a message expecting a reply, lets its tasks fail, then replies: it must end replied. */
   async function replyAfterFailedTasks(prefix: 'fail-at-' | 'fail-after-'): Promise<{ id: string; history: History }> {
     const id = uniqueId(prefix);
@@ -215,14 +219,14 @@ describe('workflow tasks that fail around the decision to await the reply (a wor
     const { id, history } = await replyAfterFailedTasks('fail-at-');
     // The history never entered awaiting_reply: the retried task went from delivering straight to replied.
     expect(heraldStatesOf(history)).toEqual(['accepted', 'delivering', 'replied']);
-    expect(await loggedStates(id)).toEqual(['accepted', 'delivering', 'replied']);
+    expect(await loggedStatesOnce(id, 3)).toEqual(['accepted', 'delivering', 'replied']);
     await recordHistory(herald.client, id, 'failed-task-at-decision-replied');
   });
 
   test('tasks that fail after the decision committed publish what the history entered, once (the local activity left an orphan here)', async () => {
     const { id, history } = await replyAfterFailedTasks('fail-after-');
     expect(heraldStatesOf(history)).toEqual(['accepted', 'delivering', 'awaiting_reply', 'replied']);
-    expect(await loggedStates(id)).toEqual(['accepted', 'delivering', 'awaiting_reply', 'replied']);
+    expect(await loggedStatesOnce(id, 4)).toEqual(['accepted', 'delivering', 'awaiting_reply', 'replied']);
     await recordHistory(herald.client, id, 'failed-task-after-decision-replied');
   });
 });
