@@ -14,6 +14,7 @@ import { temporalFailureKind } from '../temporal/temporal-errors';
 import type { FieldError } from '../contract/message';
 import { InvalidCursorError } from '../store/dead-letter-store';
 import { PROBLEMS, ProblemError, type ProblemKind } from './problem';
+import { isStoreUnavailable } from '../store/store-errors';
 
 interface AjvError {
   instancePath: string;
@@ -67,6 +68,9 @@ export function problemFromError(error: unknown): ProblemError {
     return new ProblemError('validation-failed', 'invalid cursor', {
       errors: [{ field: 'query:/cursor', message: 'is not a cursor from a previous page of this same query' }],
     });
+  }
+  if (isStoreUnavailable(error)) {
+    return new ProblemError('store-unavailable', 'the store could not do this just now; try again shortly');
   }
   switch (temporalFailureKind(error)) {
     case 'not-found':

@@ -31,6 +31,7 @@ export const PROBLEMS = {
   'destination-not-allowed': { status: 422, title: 'The destination is not allowed' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'temporal-unavailable': { status: 503, title: 'Temporal is unavailable' },
+  'store-unavailable': { status: 503, title: 'Herald’s store is unavailable' },
   'not-ready': { status: 503, title: 'Not ready' },
   'internal-error': { status: 500, title: 'Internal error' },
 } as const;
@@ -38,7 +39,11 @@ export const PROBLEMS = {
 export type ProblemKind = keyof typeof PROBLEMS;
 
 /** Kinds that pass on their own, with the Retry-After (seconds) their responses carry. */
-const RETRY_AFTER_SECONDS: Partial<Record<ProblemKind, number>> = { 'temporal-unavailable': 2, 'rate-limited': 1 };
+const RETRY_AFTER_SECONDS: Partial<Record<ProblemKind, number>> = {
+  'temporal-unavailable': 2,
+  'store-unavailable': 2,
+  'rate-limited': 1,
+};
 
 export function problemType(kind: ProblemKind): string {
   return `urn:herald:problem:${kind}`;

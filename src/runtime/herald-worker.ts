@@ -12,6 +12,7 @@ import {
   createDeliveryActivities,
   createEventActivities,
   createNotifyActivities,
+  createOrderingActivities,
   createSettingsActivities,
 } from '../activities';
 import { createTokenCache } from '../activities/token-provider';
@@ -118,6 +119,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     ...createSettingsActivities(config.delivery),
     ...createNotifyActivities({ secrets: callbackSecrets, destinationPolicy, dispatcher, logger, metrics }),
     ...createEventActivities({ events: options.events, logger }),
+    ...createOrderingActivities(client),
   };
   const closeOut = options.closeOut ?? createCloseOutWatcher({ client, events: options.events, logger });
   const sinks: InjectedSinks<CloseOutSinks> = {

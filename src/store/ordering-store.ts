@@ -14,6 +14,39 @@ export interface OrderingClaim {
   predecessor: string | null;
   /** Its place on the key, from 1, in acceptance order. */
   seq: number;
+  /**
+   * When the predecessor claimed its place (ISO 8601); null without one, or once its row was pruned. The
+   * message reads a predecessor Temporal does not know yet as "its start is on the way" only shortly after this.
+   */
+  predecessorClaimedAt: string | null;
+}
+
+/**
+ * How long a message's place is kept: a resend of it within this time gets the same place, and its
+ * successor learns when it claimed it. Places are pruned after it (an hour apart at most, from claims);
+ * a key's last message is kept forever (one row per key), so a key blocked by a dead letter stays blocked.
+ */
+export const ORDERING_PLACE_RETENTION_MS = 7 * 24 * 60 * 60_000;
+
+/** Options both implementations take; tests shorten them. */
+export interface OrderingStoreOptions {
+  /** Default ORDERING_PLACE_RETENTION_MS. */
+  placeRetentionMs?: number;
+  /** How often a claim may also prune places past retention; default an hour. */
+  pruneEveryMs?: number;
+}
+
+/** Decides, from claims, when the next prune is due (one per pruneEveryMs per process). */
+export function pruneSchedule(options: OrderingStoreOptions): () => Date | undefined {
+  const retention = options.placeRetentionMs ?? ORDERING_PLACE_RETENTION_MS;
+  const every = options.pruneEveryMs ?? 60 * 60_000;
+  let nextAt = 0;
+  return () => {
+    const now = Date.now();
+    if (now < nextAt) return undefined;
+    nextAt = now + every;
+    return new Date(now - retention);
+  };
 }
 
 export interface OrderingStore {

@@ -195,6 +195,40 @@ END
 $fn$;
 `,
   },
+  {
+    version: 5,
+    name: 'ordering: when the predecessor claimed, and pruning',
+    // A claim also answers when its predecessor claimed (a successor reads a predecessor Temporal does
+    // not know yet as "its start is on the way" only shortly after that); places are pruned by claim
+    // time. API hosts of the previous release select only the first two columns, so they keep working.
+    sql: `
+CREATE INDEX herald_ordering_members_claimed_at ON herald_ordering_members (claimed_at);
+DROP FUNCTION herald_claim_ordering(text, text, text);
+CREATE FUNCTION herald_claim_ordering(p_message_id text, p_destination text, p_key text)
+RETURNS TABLE (claimed_predecessor text, claimed_seq bigint, predecessor_claimed_at timestamptz)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  last_id text;
+  last_place bigint;
+BEGIN
+  INSERT INTO herald_ordering_keys (destination, key, last_message_id, last_seq)
+  VALUES (p_destination, p_key, NULL, 0) ON CONFLICT DO NOTHING;
+  SELECT k.last_message_id, k.last_seq INTO last_id, last_place FROM herald_ordering_keys k
+  WHERE k.destination = p_destination AND k.key = p_key FOR UPDATE;
+  RETURN QUERY SELECT m.predecessor, m.seq, p.claimed_at FROM herald_ordering_members m
+  LEFT JOIN herald_ordering_members p ON p.message_id = m.predecessor WHERE m.message_id = p_message_id;
+  IF FOUND THEN
+    RETURN;
+  END IF;
+  INSERT INTO herald_ordering_members (message_id, destination, key, seq, predecessor)
+  VALUES (p_message_id, p_destination, p_key, last_place + 1, last_id);
+  UPDATE herald_ordering_keys SET last_message_id = p_message_id, last_seq = last_place + 1
+  WHERE destination = p_destination AND key = p_key;
+  RETURN QUERY SELECT last_id, last_place + 1, (SELECT p.claimed_at FROM herald_ordering_members p WHERE p.message_id = last_id);
+END
+$fn$;
+`,
+  },
 ];
 
 /** The schema version this build of Herald knows (the last migration's). */

@@ -2,7 +2,7 @@
  * The ordering sequencer in the SQLite file of the dead-letter store (one host): two tables, written in
  * one immediate transaction per claim, so API and worker processes on the host agree on one order.
  */
-import type { OrderingClaim, OrderingStore } from './ordering-store';
+import { pruneSchedule, type OrderingClaim, type OrderingStore, type OrderingStoreOptions } from './ordering-store';
 import { openSqliteWithSchema } from './sqlite-file';
 
 const SCHEMA = `
@@ -22,14 +22,27 @@ CREATE TABLE IF NOT EXISTS ordering_members (
   claimed_at  TEXT NOT NULL,
   UNIQUE (destination, key, seq)
 );
+CREATE INDEX IF NOT EXISTS ordering_members_claimed_at ON ordering_members (claimed_at);
 `;
 
 /** Opens (creating if needed) the ordering tables in the SQLite file at `path`. */
-export function openSqliteOrderingStore(path: string, options: { busyTimeoutMs?: number } = {}): OrderingStore {
+export function openSqliteOrderingStore(
+  path: string,
+  options: OrderingStoreOptions & { busyTimeoutMs?: number } = {},
+): OrderingStore {
   const db = openSqliteWithSchema(path, SCHEMA, options.busyTimeoutMs);
-  const member = db.prepare<[string], { predecessor: string | null; seq: number }>(
-    'SELECT predecessor, seq FROM ordering_members WHERE message_id = ?',
+  const member = db.prepare<
+    [string],
+    { predecessor: string | null; seq: number; predecessor_claimed_at: string | null }
+  >(
+    `SELECT m.predecessor, m.seq, p.claimed_at AS predecessor_claimed_at FROM ordering_members m
+     LEFT JOIN ordering_members p ON p.message_id = m.predecessor WHERE m.message_id = ?`,
   );
+  const claimedAt = db.prepare<[string], { claimed_at: string }>(
+    'SELECT claimed_at FROM ordering_members WHERE message_id = ?',
+  );
+  const prune = db.prepare<[string]>('DELETE FROM ordering_members WHERE claimed_at < ?');
+  const pruneDue = pruneSchedule(options);
   const last = db.prepare<[string, string], { last_message_id: string; last_seq: number }>(
     'SELECT last_message_id, last_seq FROM ordering_keys WHERE destination = ? AND key = ?',
   );
@@ -43,17 +56,25 @@ export function openSqliteOrderingStore(path: string, options: { busyTimeoutMs?:
   // Immediate: the write lock is taken before the read, so two processes cannot read the same last place.
   const claim = db.transaction((id: string, destination: string, key: string): OrderingClaim => {
     const known = member.get(id);
-    if (known) return { predecessor: known.predecessor, seq: known.seq };
+    if (known) {
+      return { predecessor: known.predecessor, seq: known.seq, predecessorClaimedAt: known.predecessor_claimed_at };
+    }
     const previous = last.get(destination, key);
-    const claimed = { predecessor: previous?.last_message_id ?? null, seq: (previous?.last_seq ?? 0) + 1 };
-    advance.run({ destination, key, id, seq: claimed.seq });
-    join.run({ id, destination, key, ...claimed, at: new Date().toISOString() });
-    return claimed;
+    const predecessor = previous?.last_message_id ?? null;
+    const seq = (previous?.last_seq ?? 0) + 1;
+    advance.run({ destination, key, id, seq });
+    join.run({ id, destination, key, seq, predecessor, at: new Date().toISOString() });
+    const predecessorClaimedAt = predecessor === null ? null : (claimedAt.get(predecessor)?.claimed_at ?? null);
+    return { predecessor, seq, predecessorClaimedAt };
   });
 
   return {
     async claim(messageId, destination, key) {
-      return claim.immediate(messageId, destination, key);
+      const claimed = claim.immediate(messageId, destination, key);
+      // ISO 8601 strings in UTC compare as their instants.
+      const before = pruneDue();
+      if (before) prune.run(before.toISOString());
+      return claimed;
     },
     async close() {
       db.close();

@@ -92,7 +92,17 @@ export interface MessageStartOptions {
 const PREDECESSOR_RECHECK_MS = 60_000;
 const PREDECESSOR_RECHECK_MAX_MS = 60 * 60_000;
 
-const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>(LOCAL_ACTIVITY_OPTIONS);
+/**
+ * A predecessor Temporal does not know may still be starting: another API host claimed its place and
+ * its start has not reached Temporal yet. Within this time of its claim the message looks again every
+ * PREDECESSOR_START_POLL_MS; after it, a predecessor with no run never started (its sender was refused
+ * and did not resend) and the message goes. Histories recorded before this replay without it (the patch).
+ */
+const PREDECESSOR_START_GRACE_MS = 60_000;
+const PREDECESSOR_START_POLL_MS = 500;
+const PREDECESSOR_START_PATCH = 'herald-ordering-predecessor-start-v1';
+
+const { getDeliverySettings, predecessorState } = proxyLocalActivities<HeraldActivities>(LOCAL_ACTIVITY_OPTIONS);
 const { deadLetter, markDiscarded, markRedriven } = proxyActivities<HeraldActivities>(DEAD_LETTER_ACTIVITY_OPTIONS);
 const { closeOut } = proxySinks<CloseOutSinks>();
 
@@ -137,20 +147,45 @@ function releaseSuccessors(run: MessageRun, successors: string[]): void {
 }
 
 /**
- * Registers with the predecessor on the ordering key and waits for its release (or a cancel). A
- * predecessor that cannot be signalled has ended, or was never started: nothing is ahead, go.
+ * Registers with the predecessor on the ordering key and waits for its release (or a cancel). When the
+ * signal fails, the predecessor has closed, or has not started yet (see predecessorMayStart): a closed
+ * one, or one that never started, leaves nothing ahead, so the message goes.
  */
-async function waitForPredecessor(run: MessageRun, predecessor: string): Promise<void> {
+async function waitForPredecessor(run: MessageRun, ordering: OrderingStart & { predecessor: string }): Promise<void> {
+  const { predecessor } = ordering;
   for (let recheckMs = PREDECESSOR_RECHECK_MS; ; recheckMs = Math.min(recheckMs * 2, PREDECESSOR_RECHECK_MAX_MS)) {
     try {
       await getExternalWorkflowHandle(predecessor).signal(successorWaitingSignal, { id: run.status.id });
     } catch (error) {
       if (isCancellation(error)) throw error;
+      const next = await predecessorMayStart(run, ordering);
+      if (next === 'register') continue;
+      if (next === 'cancelled') return;
       log.info('predecessor cannot be signalled: delivering without waiting', { predecessor, ...signalFailure(error) });
       run.predecessorGone();
       return;
     }
     if (await condition(() => !run.waitingForPredecessor || run.cancelRequested, recheckMs)) return;
+  }
+}
+
+/**
+ * After a failed signal: asks Temporal where the predecessor stands (a local activity, only on this
+ * path) and, while it has no run and claimed its place less than PREDECESSOR_START_GRACE_MS ago, asks
+ * again. `register` once it runs, `go` once it has closed or will not start, `cancelled` on a cancel.
+ */
+async function predecessorMayStart(
+  run: MessageRun,
+  ordering: OrderingStart & { predecessor: string },
+): Promise<'register' | 'go' | 'cancelled'> {
+  if (!patched(PREDECESSOR_START_PATCH)) return 'go';
+  const claimedAt = ordering.predecessorClaimedAt ? Date.parse(ordering.predecessorClaimedAt) : Number.NaN;
+  for (;;) {
+    const state = await predecessorState(ordering.predecessor);
+    if (state === 'running') return 'register';
+    // A place without a claim time was pruned long ago: its run cannot be on the way.
+    if (state === 'closed' || !(Date.now() - claimedAt < PREDECESSOR_START_GRACE_MS)) return 'go';
+    if (await condition(() => run.cancelRequested, PREDECESSOR_START_POLL_MS)) return 'cancelled';
   }
 }
 
@@ -394,7 +429,9 @@ async function runMessage(
   // Rounds: deliver (and wait for the reply); a failed round parks as a dead letter until an operator decides.
   // A message with an ordering key first waits for its predecessor's release.
   try {
-    if (ordering?.predecessor && run.waitingForPredecessor) await waitForPredecessor(run, ordering.predecessor);
+    if (ordering?.predecessor && run.waitingForPredecessor) {
+      await waitForPredecessor(run, { ...ordering, predecessor: ordering.predecessor });
+    }
     for (let round = run.firstRound; ; round++) {
       const outcome = await runRound(run, message, round, plan);
       if (outcome.kind === 'done') break;

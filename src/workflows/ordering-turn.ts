@@ -16,6 +16,8 @@ export interface OrderingStart {
   /** The message accepted just before this one on its key and destination; null for the first. */
   predecessor: string | null;
   seq: number;
+  /** When the predecessor claimed its place (ISO 8601; see OrderingClaim). Absent in starts of older API hosts. */
+  predecessorClaimedAt?: string | null;
   /** What this message being dead-lettered does to its successor (the message's choice, or config's). */
   onDeadLetter: OrderingDeadLetterMode;
 }
@@ -29,6 +31,9 @@ export function isOrderingStart(value: unknown): value is OrderingStart {
     start.key.length > 0 &&
     (start.predecessor === null || typeof start.predecessor === 'string') &&
     typeof start.seq === 'number' &&
+    (start.predecessorClaimedAt === undefined ||
+      start.predecessorClaimedAt === null ||
+      typeof start.predecessorClaimedAt === 'string') &&
     Number.isInteger(start.seq) &&
     (ORDERING_DEAD_LETTER_MODES as readonly unknown[]).includes(start.onDeadLetter)
   );

@@ -1,12 +1,15 @@
 /**
  * Ordered delivery per key on the real dev server, through the API: messages on one key arrive in
  * acceptance order, a retrying one holds back only its own key, and a dead-lettered head lets its
- * successor go (skip) or holds it until it is discarded (block).
+ * successor go (skip) or holds it until it is discarded (block); a predecessor whose start has not
+ * reached Temporal yet is waited for.
  */
 import { startDownstream, type Downstream } from '../helpers/downstream';
 import { eventually } from '../helpers/eventually';
 import { startFixture, type HeraldFixture } from '../helpers/fixture';
 import { uniqueId } from '../helpers/herald';
+import { startMessage } from '../../src/temporal/message-operations';
+import type { OrderingStart } from '../../src/workflows/ordering-turn';
 
 let fixture: HeraldFixture;
 let downstream: Downstream;
@@ -105,3 +108,59 @@ test('a dead-lettered head lets its successor go by default (skip), and holds it
     what: 'the successor delivered',
   });
 }, 90_000);
+
+describe('a predecessor Temporal does not know yet (its API host claimed the place; its start is on the way)', () => {
+  /** Starts a message with its place given, as the API does after its claim. */
+  const startWithPlace = (id: string, path: string, ordering: OrderingStart) =>
+    startMessage(
+      fixture.herald.client,
+      { id, destination: { url: downstream.url(path) }, body: {} },
+      fixture.herald.taskQueue,
+      undefined,
+      ordering,
+    );
+  const arrivals = (path: string) => downstream.requests(path).map((r) => r.headers['idempotency-key']);
+
+  test('the successor waits for it to start, then for its outcome', async () => {
+    const key = uniqueId('late');
+    const [head, next] = [`${key}-1`, `${key}-2`];
+    downstream.handle('/late-start', () => ({ status: 200 }));
+    await startWithPlace(next, '/late-start', {
+      key,
+      predecessor: head,
+      seq: 2,
+      predecessorClaimedAt: new Date().toISOString(),
+      onDeadLetter: 'skip',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(arrivals('/late-start')).toEqual([]);
+    expect((await fixture.herald.status(next)).ordering).toMatchObject({ predecessor: head, waiting: true });
+
+    await startWithPlace(head, '/late-start', { key, predecessor: null, seq: 1, onDeadLetter: 'skip' });
+    await fixture.herald.waitForState(next, 'delivered', 30_000);
+    expect(arrivals('/late-start')).toEqual([head, next]);
+  }, 60_000);
+
+  test('one that never starts holds its successor only until its claim is a minute old', async () => {
+    const key = uniqueId('never');
+    downstream.handle('/never-started', () => ({ status: 200 }));
+    const next = `${key}-2`;
+    const startedAt = Date.now();
+    await startWithPlace(next, '/never-started', {
+      key,
+      predecessor: `${key}-1`,
+      seq: 2,
+      // Claimed 57 s ago: the grace ends in about 3 s.
+      predecessorClaimedAt: new Date(startedAt - 57_000).toISOString(),
+      onDeadLetter: 'skip',
+    });
+    await fixture.herald.waitForState(next, 'delivered', 30_000);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(2_500);
+    expect(arrivals('/never-started')).toEqual([next]);
+
+    // A place whose claim time is unknown (pruned long ago) has no run on the way: no wait at all.
+    const old = `${key}-old`;
+    await startWithPlace(old, '/never-started', { key, predecessor: `${key}-pruned`, seq: 3, onDeadLetter: 'skip' });
+    await fixture.herald.waitForState(old, 'delivered', 10_000);
+  }, 60_000);
+});

@@ -86,6 +86,9 @@ function stubActivities(): HeraldActivities {
     async getDeliverySettings() {
       return settings;
     },
+    async predecessorState() {
+      return 'absent';
+    },
     async publishEvent(event) {
       localEvents.push(event);
     },

@@ -282,8 +282,8 @@ async function claimPlace(
 ): Promise<OrderingStart | undefined> {
   const key = message.orderingKey;
   if (key === undefined || message.id === undefined || !validateMessage(message).ok) return undefined;
-  const { predecessor, seq } = await store.claim(message.id, destinationHost(message.destination.url), key);
-  return { key, predecessor, seq, onDeadLetter: message.orderingDeadLetter ?? defaultOnDeadLetter };
+  const claimed = await store.claim(message.id, destinationHost(message.destination.url), key);
+  return { key, ...claimed, onDeadLetter: message.orderingDeadLetter ?? defaultOnDeadLetter };
 }
 
 /** Seconds until the next attempt (between 1 and 30), or 1 when nothing is scheduled. */
