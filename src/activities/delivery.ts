@@ -20,6 +20,7 @@ import { urlErrors } from '../contract/url-rules';
 import type { AttemptRecord, Hold, HoldReason } from '../contract/message-status';
 import { DELIVERY_HELD } from '../contract/error-types';
 import {
+  HOLD_DEADLINE_MARGIN_MS,
   SLOT_LATE_MS,
   VISIBLE_HOLDS,
   type AttemptHoldReason,
@@ -247,6 +248,12 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     ): Promise<never> {
       const visible = reason !== 'retry_wait' && VISIBLE_HOLDS.has(reason);
       const at = now();
+      // Temporal gives up at once when the next try would start after the deadline (schedule-to-close):
+      // the last check is moved to just before it instead (see HOLD_DEADLINE_MARGIN_MS).
+      if (info.scheduleToCloseTimeoutMs > 0) {
+        const leftMs = info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - at.getTime();
+        if (leftMs > 2 * HOLD_DEADLINE_MARGIN_MS) retryInMs = Math.min(retryInMs, leftMs - HOLD_DEADLINE_MARGIN_MS);
+      }
       const same = visible && details.visibleHold?.reason === reason;
       const visibleHold = visible ? { reason, since: same ? details.visibleHold!.since : at.toISOString() } : null;
       if (visible && !same) {

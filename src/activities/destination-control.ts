@@ -67,6 +67,12 @@ export const SLOT_LEAD_MS = 750;
 /** A slot brought back later than this is given up (sent late, it would crowd the next one). */
 export const SLOT_LATE_MS = 25;
 /**
+ * A hold checks again no later than this before the message's deadline, so a destination resumed in
+ * the deadline's last seconds still gets the message, and one that stays closed dead-letters it (as
+ * deadline_exceeded) this close to the deadline, not a whole check interval early.
+ */
+export const HOLD_DEADLINE_MARGIN_MS = 250;
+/**
  * Slots are this much further apart than 1/rate, so that the jitter of timers and connections between
  * a slot and the request's arrival cannot put more than `rate` requests into any window at the receiver.
  */

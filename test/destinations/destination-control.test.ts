@@ -236,3 +236,46 @@ test('a circuit breaker opens on failures, sends nothing while open, probes afte
     expect(final.attempts).toHaveLength(sent);
   }
 }, 120_000);
+
+test('maxConcurrency 2: ten messages to a slow destination never have more than two attempts in flight, and each spends one attempt', async () => {
+  const { downstream, host } = await newDestination();
+  await change(host, 'PUT', { maxConcurrency: 2 });
+  await settle();
+  const SLOW_MS = 400;
+  downstream.handle('/slow', () => ({ status: 200, delayMs: SLOW_MS }));
+  const ids = await Promise.all(Array.from({ length: 10 }, () => send(downstream.url('/slow'))));
+  for (const id of ids) {
+    const delivered = await fixture.herald.waitForState(id, 'delivered', 60_000);
+    expect(delivered.attempts).toHaveLength(1);
+  }
+  // A lease ends only after the response (SLOW_MS after the request arrived): so no request may arrive
+  // while two others that arrived less than SLOW_MS before it are still being answered.
+  const arrivals = downstream
+    .requests('/slow')
+    .map((r) => r.at)
+    .sort((a, b) => a - b);
+  expect(arrivals).toHaveLength(10);
+  const inFlightAt = arrivals.map(
+    (at) => arrivals.filter((other) => other <= at && other > at - (SLOW_MS - 20)).length,
+  );
+  expect(Math.max(...inFlightAt)).toBeLessThanOrEqual(2);
+  // And two at a time, not one: the limit is a limit, not a queue of one.
+  expect(Math.max(...inFlightAt)).toBe(2);
+}, 90_000);
+
+test('a message held by a pause past its deadline is dead-lettered deadline_exceeded at the deadline, having made no attempt', async () => {
+  const { downstream, host } = await newDestination();
+  await change(host, 'PATCH', { paused: true });
+  await settle();
+  const sentAt = Date.now();
+  const id = await send(downstream.url('/held-too-long'), { retry: { deadline: '4s' } });
+  await fixture.herald.waitForState(id, 'paused');
+  const dead = await fixture.herald.waitForState(id, 'dead_lettered', 30_000);
+  // Its last check came just before the deadline (checks every 1 s, 2 s, 4 s … would have ended it at 3 s).
+  expect(Date.now() - sentAt).toBeGreaterThanOrEqual(3_500);
+  expect(dead.deadLetter).toMatchObject({ reason: 'deadline_exceeded' });
+  expect(dead.attempts).toEqual([]);
+  expect(downstream.requests()).toHaveLength(0);
+  const letter = await fixture.api.call<{ reason: string }>('GET', `/v1/dead-letters/${id}`);
+  expect(letter.body).toMatchObject({ reason: 'deadline_exceeded' });
+}, 60_000);
