@@ -31,6 +31,9 @@
  *        herald-uncontrolled, Herald with HERALD_DESTINATION_CONTROL=off; herald-limited, Herald with
  *        the downstream's destination limited to --rate-limit attempts per second)
  *   --rate-limit N                   BENCH_RATE_LIMIT         50 (herald-limited)
+ *   --fail-first N                   BENCH_FAIL_FIRST         0: the receiver answers 503 to each message's first N
+ *        requests and Herald's messages retry every 100 ms, so attempts/s (what a limit limits) exceed
+ *        delivered/s; Herald variants only
  *   --messages N                     BENCH_MESSAGES           1000 per round
  *   --concurrency C                  BENCH_CONCURRENCY        50
  *   --rounds R                       BENCH_ROUNDS             3 per variant and server
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   let output: Record<string, unknown>;
   try {
-    downstream = await startDownstream();
+    downstream = await startDownstream({ failFirst: options.failFirst });
     const variantNames = options.mode === 'overload' ? (['herald'] as const) : options.variants;
     const servers = options.mode === 'overload' ? options.servers.slice(0, 1) : options.servers;
     for (const kind of servers) {
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
             taskQueue: `bench-${name}-${kind}-${runId}`,
             logLevel: options.logLevel,
             rateLimit: options.rateLimit,
+            failFirst: options.failFirst,
             readyTimeoutMs: READY_TIMEOUT_MS,
           }),
         ),
@@ -181,6 +185,8 @@ async function main(): Promise<void> {
             rounds.push(result);
             console.log(
               `round ${round} ${target.server.kind} ${variant.name}: ${result.deliveredPerSecond.toFixed(1)} delivered/s, ` +
+                `${result.attemptsPerSecond.toFixed(1)} attempts/s (steady ${result.attemptRate.steadyPerSecond.toFixed(1)}, ` +
+                `busiest 2 s ${result.attemptRate.busiestWindowPerSecond.toFixed(1)}), ` +
                 `${result.delivered}/${result.messages} delivered, load ${loadavg()[0]!.toFixed(1)}`,
             );
           }

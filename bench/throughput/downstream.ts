@@ -1,6 +1,7 @@
 /**
- * The receiver every variant delivers to: an HTTP server on 127.0.0.1 answering 200 at once, which
- * notes when each message (by its idempotency-key header) first arrived and wakes whoever waits for it.
+ * The receiver every variant delivers to: an HTTP server on 127.0.0.1 answering 200 at once (or 503 to
+ * each message's first `failFirst` requests), which notes when each message (by its idempotency-key
+ * header) first arrived with a 200 and wakes whoever waits for it, and when every request arrived.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,20 +12,33 @@ export interface Downstream {
   receivedAt: ReadonlyMap<string, number>;
   /** Requests for an id that had already arrived (at-least-once delivery repeats). */
   duplicates(): number;
+  /** When each request arrived (performance.now()), failed ones included: the attempts. */
+  requestTimes: readonly number[];
   /** Resolves with the arrival time once `id` arrived, or with undefined at `deadline` (performance.now()). */
   waitFor(id: string, deadline: number): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
-export async function startDownstream(): Promise<Downstream> {
+export async function startDownstream(options: { failFirst?: number } = {}): Promise<Downstream> {
+  const failFirst = options.failFirst ?? 0;
   const receivedAt = new Map<string, number>();
+  const failed = new Map<string, number>();
+  const requestTimes: number[] = [];
   const waiters = new Map<string, (at: number) => void>();
   let duplicates = 0;
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const at = performance.now();
+      requestTimes.push(at);
       const id = String(req.headers['idempotency-key']);
+      const failures = failed.get(id) ?? 0;
+      if (failures < failFirst) {
+        failed.set(id, failures + 1);
+        res.statusCode = 503;
+        res.end('not yet');
+        return;
+      }
       if (receivedAt.has(id)) duplicates += 1;
       else {
         receivedAt.set(id, at);
@@ -42,6 +56,7 @@ export async function startDownstream(): Promise<Downstream> {
     url: `http://127.0.0.1:${port}/hook`,
     receivedAt,
     duplicates: () => duplicates,
+    requestTimes,
     waitFor: (id, deadline) => {
       const at = receivedAt.get(id);
       if (at !== undefined) return Promise.resolve(at);

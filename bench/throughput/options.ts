@@ -30,6 +30,12 @@ export interface BenchOptions {
   overloadFactor: number;
   /** The destination rate limit of the `herald-limited` variant, attempts per second. @defaultValue 50 */
   rateLimit: number;
+  /**
+   * The receiver answers 503 to each message's first this many requests, and Herald's variants retry
+   * every 100 ms: attempts per second then exceed messages per second (the rate a limit is measured at).
+   * @defaultValue 0
+   */
+  failFirst: number;
   /** Overload: length of the open-loop window, seconds. @defaultValue 60 */
   overloadSeconds: number;
   /** Overload: longest wait for the admitted messages after the window, seconds. @defaultValue 300 */
@@ -58,6 +64,7 @@ const FLAGS: Record<string, string> = {
   'capacity-messages': 'BENCH_CAPACITY_MESSAGES',
   'overload-factor': 'BENCH_OVERLOAD_FACTOR',
   'rate-limit': 'BENCH_RATE_LIMIT',
+  'fail-first': 'BENCH_FAIL_FIRST',
   'overload-seconds': 'BENCH_OVERLOAD_SECONDS',
   'drain-seconds': 'BENCH_DRAIN_SECONDS',
   'server-args': 'BENCH_SERVER_ARGS',
@@ -129,6 +136,7 @@ export function parseBenchOptions(argv: readonly string[], processEnv: NodeJS.Pr
     capacityMessages: integer('BENCH_CAPACITY_MESSAGES', 300, 1, 1_000_000),
     overloadFactor: factor,
     rateLimit: integer('BENCH_RATE_LIMIT', 50, 1, 100_000),
+    failFirst: integer('BENCH_FAIL_FIRST', 0, 0, 20),
     overloadSeconds: integer('BENCH_OVERLOAD_SECONDS', 60, 1, 3600),
     drainSeconds: integer('BENCH_DRAIN_SECONDS', 300, 1, 3600),
     serverArgs: read('BENCH_SERVER_ARGS', '').split(/\s+/).filter(Boolean),
@@ -141,6 +149,9 @@ export function parseBenchOptions(argv: readonly string[], processEnv: NodeJS.Pr
   if (options.servers.includes('fleet') && !fleetAddress) problems.push('BENCH_SERVER fleet needs TEMPORAL_ADDRESS');
   if (options.servers.length === 0) problems.push('BENCH_SERVER: name at least one server');
   if (options.variants.length === 0) problems.push('BENCH_VARIANTS: name at least one variant');
+  // The bare workflow retries under Temporal's default policy (1 s, doubling): no like-for-like comparison.
+  if (options.failFirst > 0 && options.variants.includes('bare'))
+    problems.push('BENCH_FAIL_FIRST: compares Herald variants only (the bare workflow retries under another policy)');
   if (problems.length > 0) throw new Error(`invalid benchmark options:\n  ${problems.join('\n  ')}`);
   return options;
 }

@@ -8,6 +8,9 @@ export interface VariantSummary {
   variant: string;
   rounds: number;
   deliveredPerSecond: Spread;
+  attemptsPerSecond: Spread;
+  attemptsSteadyPerSecond: Spread;
+  attemptsBusiestWindowPerSecond: Spread;
   acceptMs: { p50: Spread; p95: Spread; p99: Spread };
   endToEndMs: { p50: Spread; p99: Spread };
   cpuMsPerMessage: { server: Spread; worker: Spread; api: Spread; benchClient: Spread };
@@ -41,6 +44,9 @@ export function summarize(rounds: readonly RoundResult[]): VariantSummary[] {
       variant: group[0]!.variant,
       rounds: group.length,
       deliveredPerSecond: of((r) => r.deliveredPerSecond),
+      attemptsPerSecond: of((r) => r.attemptsPerSecond),
+      attemptsSteadyPerSecond: of((r) => r.attemptRate.steadyPerSecond),
+      attemptsBusiestWindowPerSecond: of((r) => r.attemptRate.busiestWindowPerSecond),
       acceptMs: { p50: of((r) => r.acceptMs.p50), p95: of((r) => r.acceptMs.p95), p99: of((r) => r.acceptMs.p99) },
       endToEndMs: { p50: of((r) => r.endToEndMs.p50), p99: of((r) => r.endToEndMs.p99) },
       cpuMsPerMessage: {
@@ -131,6 +137,7 @@ export function formatComparison(summaries: readonly VariantSummary[], ratios: r
     'variant',
     'rounds',
     'delivered/s',
+    'attempts/s all / steady / busiest 2 s',
     'accept p50 / p95 / p99 ms',
     'end-to-end p50 / p99 ms',
     'CPU ms/msg server',
@@ -145,6 +152,9 @@ export function formatComparison(summaries: readonly VariantSummary[], ratios: r
     s.variant,
     String(s.rounds),
     formatSpread(s.deliveredPerSecond),
+    [s.attemptsPerSecond, s.attemptsSteadyPerSecond, s.attemptsBusiestWindowPerSecond]
+      .map((v) => formatSpread(v))
+      .join(' / '),
     [s.acceptMs.p50, s.acceptMs.p95, s.acceptMs.p99].map((v) => formatSpread(v, 0)).join(' / '),
     [s.endToEndMs.p50, s.endToEndMs.p99].map((v) => formatSpread(v, 0)).join(' / '),
     formatSpread(s.cpuMsPerMessage.server),

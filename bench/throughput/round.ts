@@ -8,7 +8,7 @@ import { runClosedLoop } from './closed-loop';
 import type { Downstream } from './downstream';
 import { countRunning, sampleHistories, type HistorySample } from './histories';
 import { ownCpuMs, processTreeCpuMs } from './process-cpu';
-import { latencySummary } from './stats';
+import { attemptRate, latencySummary, type AttemptRate } from './stats';
 import type { BenchServer } from './temporal-servers';
 import type { RunningVariant, VariantName } from './variants';
 
@@ -27,6 +27,10 @@ export interface RoundResult {
   firstFailure?: string;
   seconds: number;
   deliveredPerSecond: number;
+  /** Requests the receiver got during the round (failed attempts too), over the time from its first to its last. */
+  attemptsPerSecond: number;
+  /** The same requests' steady rate and busiest 2-second window (what a rate limit is judged by). */
+  attemptRate: AttemptRate;
   acceptMs: { p50: number; p95: number; p99: number };
   endToEndMs: { p50: number; p95: number; p99: number };
   /** CPU ms per delivered message, by process; NaN where not measured (a fleet's server, bare's API). */
@@ -63,6 +67,7 @@ export async function runRound(options: RoundOptions): Promise<RoundResult> {
     benchClient: ownCpuMs(),
   });
   const duplicatesBefore = downstream.duplicates();
+  const requestsBefore = downstream.requestTimes.length;
   const cpuBefore = cpu();
   const loop = await runClosedLoop({
     messages: options.messages,
@@ -72,6 +77,8 @@ export async function runRound(options: RoundOptions): Promise<RoundResult> {
     send: variant.send,
     downstream,
   });
+  const requests = downstream.requestTimes.slice(requestsBefore);
+  const requestSeconds = requests.length > 1 ? (requests.at(-1)! - requests[0]!) / 1000 : Number.NaN;
   const closeFrom = performance.now();
   let stillRunning = await countRunning(client, variant.taskQueue);
   while (stillRunning > 0 && performance.now() - closeFrom < CLOSE_WAIT_MS) {
@@ -97,6 +104,9 @@ export async function runRound(options: RoundOptions): Promise<RoundResult> {
     ...(loop.firstFailure ? { firstFailure: loop.firstFailure } : {}),
     seconds,
     deliveredPerSecond: loop.delivered / seconds,
+    // n requests span n − 1 intervals.
+    attemptsPerSecond: (requests.length - 1) / requestSeconds,
+    attemptRate: attemptRate(requests),
     acceptMs: latencySummary(loop.acceptMs),
     endToEndMs: latencySummary(loop.endToEndMs),
     cpuMsPerMessage: {

@@ -28,3 +28,36 @@ export function spread(values: readonly number[]): Spread {
   const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
+
+/** What a rate limit is judged by: the rate held in the steady middle of a round, and the busiest window. */
+export interface AttemptRate {
+  /** Median of per-second counts over the middle 80 % of the span (ramp-up and wind-down left out). */
+  steadyPerSecond: number;
+  /** The most requests in any window of `windowMs`, per second: at most the limit when it holds. */
+  busiestWindowPerSecond: number;
+}
+
+/** AttemptRate of request times (ms, any order); NaN for fewer than two. */
+export function attemptRate(times: readonly number[], windowMs = 2_000): AttemptRate {
+  const sorted = [...times].sort((a, b) => a - b);
+  if (sorted.length < 2) return { steadyPerSecond: Number.NaN, busiestWindowPerSecond: Number.NaN };
+  const first = sorted[0]!;
+  const span = sorted.at(-1)! - first;
+  const from = first + span * 0.1;
+  const seconds = Math.floor((span * 0.8) / 1000);
+  const counts = Array.from({ length: seconds }, () => 0);
+  for (const at of sorted) {
+    const bin = Math.floor((at - from) / 1000);
+    if (bin >= 0 && bin < seconds) counts[bin]! += 1;
+  }
+  // Two pointers: for each request, the requests in the window that starts with it.
+  let busiest = 0;
+  for (let start = 0, end = 0; start < sorted.length; start++) {
+    while (end < sorted.length && sorted[end]! < sorted[start]! + windowMs) end++;
+    busiest = Math.max(busiest, end - start);
+  }
+  return {
+    steadyPerSecond: seconds > 0 ? spread(counts).median : Number.NaN,
+    busiestWindowPerSecond: busiest / (windowMs / 1000),
+  };
+}

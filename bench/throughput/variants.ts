@@ -55,6 +55,8 @@ export interface StartVariantOptions {
   logLevel: string;
   /** herald-limited: the downstream's rate limit, attempts per second. */
   rateLimit: number;
+  /** Above 0, Herald's messages retry every 100 ms (the receiver fails their first attempts). */
+  failFirst: number;
   readyTimeoutMs: number;
 }
 
@@ -144,6 +146,12 @@ async function startHerald(
     await stop();
     throw error;
   }
+  const retry =
+    options.failFirst > 0
+      ? {
+          retry: { initialInterval: '100ms', backoffCoefficient: 1, jitter: 0, maximumAttempts: options.failFirst + 1 },
+        }
+      : {};
   return {
     name,
     taskQueue,
@@ -156,7 +164,7 @@ async function startHerald(
         const response = await request(`${apiUrl}/v1/messages`, {
           method: 'POST',
           headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ id, destination: { url: options.downstreamUrl }, body: { n } }),
+          body: JSON.stringify({ id, destination: { url: options.downstreamUrl }, body: { n }, ...retry }),
         });
         await response.body.dump();
         if (response.statusCode === 202) return { kind: 'accepted' };

@@ -119,6 +119,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     events,
   }: DeliverInput): Promise<DeliveryReceipt> {
     const info = Context.current().info;
+    const activityStartedAt = now().getTime();
     const attempt = info.attempt;
     const details = attemptDetailsOf(info.heartbeatDetails);
     // Attempts that are no fault of the destination (cut by a shutdown, held before any request).
@@ -278,8 +279,11 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
 
     /** The attempt's request and what it says, once destination control let it go. */
     async function attemptDelivery(): Promise<DeliveryReceipt> {
-      const httpTimeoutMs =
-        retryPlan.attemptTimeoutMs - Math.min(retryPlan.attemptTimeoutMs * REPORTING_MARGIN, MAX_REPORTING_MARGIN_MS);
+      // The request gets what is left of the attempt after the wait for a rate-limit slot (Temporal's
+      // start-to-close runs from the activity's start), less the margin to report its outcome.
+      const elapsedMs = now().getTime() - activityStartedAt;
+      const attemptMs = Math.min(retryPlan.attemptTimeoutMs, (info.startToCloseTimeoutMs || Infinity) - elapsedMs);
+      const httpTimeoutMs = Math.max(1, attemptMs - Math.min(attemptMs * REPORTING_MARGIN, MAX_REPORTING_MARGIN_MS));
       let outcome: {
         classification: Classification;
         status?: number;

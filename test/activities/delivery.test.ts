@@ -6,6 +6,9 @@
  */
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DefaultLogger } from '@temporalio/worker';
 import {
   createDeliveryActivities,
@@ -14,7 +17,9 @@ import {
   type DeliveryReceipt,
   WORKER_SHUTDOWN_RETRY_DELAY_MS,
 } from '../../src/activities/delivery';
+import { DestinationControl } from '../../src/activities/destination-control';
 import { createTokenCache } from '../../src/activities/token-provider';
+import { openSqliteDestinationStore } from '../../src/store/sqlite-destination-store';
 import {
   INVALID_DESTINATION_ERROR,
   PERMANENT_DELIVERY_ERROR,
@@ -60,7 +65,12 @@ interface Harness {
 
 /** The activity from its factory, in a mock activity context whose attempt and deadline a test chooses. */
 function harness(
-  options: { attempt?: number; deadlineMs?: number; deps?: Partial<DeliveryDependencies> } = {},
+  options: {
+    attempt?: number;
+    deadlineMs?: number;
+    startToCloseMs?: number;
+    deps?: Partial<DeliveryDependencies>;
+  } = {},
 ): Harness {
   const reported: Harness['reported'] = [];
   const env = new MockActivityEnvironment(
@@ -68,6 +78,7 @@ function harness(
       attempt: options.attempt ?? 1,
       scheduledTimestampMs: Date.now(),
       scheduleToCloseTimeoutMs: options.deadlineMs ?? 60_000,
+      ...(options.startToCloseMs !== undefined ? { startToCloseTimeoutMs: options.startToCloseMs } : {}),
     },
     // The SDK logs every failed activity at WARN; the failures here are the point of the tests.
     { logger: new DefaultLogger('ERROR') },
@@ -348,6 +359,32 @@ describe('attempt timeout and cancellation', () => {
     // 500ms less the reporting margin (10%), so the activity times out before Temporal's startToClose.
     expect(failure.details[0].durationMs).toBeGreaterThanOrEqual(440);
     expect(failure.details[0].durationMs).toBeLessThan(10_000);
+  });
+
+  it('an attempt that waited for its rate-limit slot gives the request only what is left of its start-to-close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-slot-wait-'));
+    const store = openSqliteDestinationStore(join(dir, 'destinations.sqlite'));
+    try {
+      const host = new URL(downstream.url('/')).host;
+      await store.update(host, { mode: 'replace', settings: { rateLimit: 2 }, actor: 'tests', at: new Date() });
+      const control = new DestinationControl({ store, logger: createLogger('silent'), refreshMs: 60_000 });
+      downstream.script('/slot-wait', [{ status: 200 }, { status: 200, delayMs: 5_000 }]);
+      const plan = { ...PLAN, retry: { ...PLAN.retry, attemptTimeoutMs: 1_000 } };
+      // The first takes the slot now; the second's is about 525 ms later, waited for in the activity.
+      await harness({ startToCloseMs: 1_000, deps: { control } }).run(input(message('/slot-wait'), plan));
+      const started = Date.now();
+      const failure = await failureOf(
+        harness({ startToCloseMs: 1_000, deps: { control } }).run(input(message('/slot-wait'), plan)),
+      );
+      // It reported its own timeout before Temporal's start-to-close (1 s) would have cut it unreported.
+      expect(failure.details[0]).toMatchObject({ outcome: 'retryable', cause: 'timeout' });
+      // (Without the wait deducted: about 525 ms of wait and 900 ms of request.)
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(failure.details[0].durationMs).toBeLessThan(1_000);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** Runs an attempt to a hanging destination and cancels it once the request is on the wire. */

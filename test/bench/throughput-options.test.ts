@@ -1,4 +1,6 @@
 /** The delivery benchmark's variants option: the default pair, the observed variant on request, and its ratio. */
+import { request } from 'undici';
+import { startDownstream } from '../../bench/throughput/downstream';
 import { parseBenchOptions } from '../../bench/throughput/options';
 import { ratiosOf } from '../../bench/throughput/report';
 import type { RoundResult } from '../../bench/throughput/round';
@@ -44,4 +46,25 @@ test('the report pairs herald with herald-uncontrolled (what destination control
     rateLimit: 20,
     variants: ['herald-limited'],
   });
+});
+
+test('--fail-first makes the receiver fail the first requests of each message (attempts/s above delivered/s); Herald variants only', async () => {
+  expect(parseBenchOptions([], {}).failFirst).toBe(0);
+  expect(parseBenchOptions(['--fail-first', '4', '--variants', 'herald,herald-limited'], {}).failFirst).toBe(4);
+  expect(() => parseBenchOptions(['--fail-first', '4'], {})).toThrow(/BENCH_FAIL_FIRST: compares Herald variants only/);
+
+  const downstream = await startDownstream({ failFirst: 2 });
+  try {
+    const post = (id: string) =>
+      request(downstream.url, { method: 'POST', headers: { 'idempotency-key': id }, body: '{}' }).then(
+        async (response) => (await response.body.dump(), response.statusCode),
+      );
+    expect([await post('a'), await post('a')]).toEqual([503, 503]);
+    expect(downstream.receivedAt.has('a')).toBe(false);
+    expect(await post('a')).toBe(200);
+    expect(downstream.receivedAt.has('a')).toBe(true);
+    expect(downstream.requestTimes).toHaveLength(3);
+  } finally {
+    await downstream.close();
+  }
 });

@@ -2,7 +2,7 @@
 import { parseBenchOptions } from '../../bench/throughput/options';
 import { formatComparison, pairedRatio, summarize } from '../../bench/throughput/report';
 import type { RoundResult } from '../../bench/throughput/round';
-import { latencySummary, percentile, spread } from '../../bench/throughput/stats';
+import { attemptRate, latencySummary, percentile, spread } from '../../bench/throughput/stats';
 import { formatSpread, formatTable } from '../../bench/throughput/table';
 
 function round(variant: 'herald' | 'bare', index: number, deliveredPerSecond: number): RoundResult {
@@ -20,6 +20,8 @@ function round(variant: 'herald' | 'bare', index: number, deliveredPerSecond: nu
     failed: 0,
     seconds: 100 / deliveredPerSecond,
     deliveredPerSecond,
+    attemptsPerSecond: deliveredPerSecond,
+    attemptRate: { steadyPerSecond: deliveredPerSecond, busiestWindowPerSecond: deliveredPerSecond },
     acceptMs: { p50: 10, p95: 20, p99: 30 },
     endToEndMs: { p50: 100, p95: 200, p99: 300 },
     cpuMsPerMessage: { server: 5, worker: 4, api: variant === 'herald' ? 3 : Number.NaN, benchClient: 1 },
@@ -83,4 +85,19 @@ test('options come from flags over environment variables, and bad ones are all n
   expect(() => parseBenchOptions(['--rounds', '0', '--server', 'disk', '--nope'], {})).toThrow(
     /unknown argument "--nope"[\s\S]*BENCH_SERVER: "disk" is not one of[\s\S]*BENCH_ROUNDS: an integer from 1 to 100/,
   );
+});
+
+test('attemptRate: the steady rate leaves out ramp-up and wind-down; the busiest window finds a burst', () => {
+  // 10/s for 20 s, a burst of 15 more inside one second at 10 s, and a slow tail.
+  const times = [
+    ...Array.from({ length: 200 }, (_, i) => i * 100),
+    ...Array.from({ length: 15 }, (_, i) => 10_000 + i * 10),
+    20_500,
+    21_500,
+  ];
+  const rate = attemptRate(times);
+  expect(rate.steadyPerSecond).toBe(10);
+  // 20 in the plain 2 s, plus the burst's 15.
+  expect(rate.busiestWindowPerSecond).toBe(17.5);
+  expect(attemptRate([1])).toEqual({ steadyPerSecond: Number.NaN, busiestWindowPerSecond: Number.NaN });
 });
