@@ -282,7 +282,15 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       // The request gets what is left of the attempt after the wait for a rate-limit slot (Temporal's
       // start-to-close runs from the activity's start), less the margin to report its outcome.
       const elapsedMs = now().getTime() - activityStartedAt;
-      const attemptMs = Math.min(retryPlan.attemptTimeoutMs, (info.startToCloseTimeoutMs || Infinity) - elapsedMs);
+      // And no further than the deadline (schedule-to-close), where Temporal ends the activity unreported.
+      const deadlineLeftMs = info.scheduleToCloseTimeoutMs
+        ? info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - now().getTime()
+        : Infinity;
+      const attemptMs = Math.min(
+        retryPlan.attemptTimeoutMs,
+        (info.startToCloseTimeoutMs || Infinity) - elapsedMs,
+        deadlineLeftMs,
+      );
       const httpTimeoutMs = Math.max(1, attemptMs - Math.min(attemptMs * REPORTING_MARGIN, MAX_REPORTING_MARGIN_MS));
       let outcome: {
         classification: Classification;

@@ -36,19 +36,29 @@ export interface OrderingStoreOptions {
   pruneEveryMs?: number;
 }
 
-/** Decides, from claims, when the next prune is due (one per pruneEveryMs per process). */
-export function pruneSchedule(options: OrderingStoreOptions): () => Date | undefined {
+/** How many places one prune statement deletes: a long backlog goes in short statements. */
+export const PRUNE_BATCH = 1_000;
+
+/**
+ * Decides, from claims, when the next prune is due (one per pruneEveryMs per process). `due` answers
+ * the cut-off when one is; a prune that failed calls `failed`, so the next claim tries again.
+ */
+export function pruneSchedule(options: OrderingStoreOptions): { due(): Date | undefined; failed(): void } {
   const retention = options.placeRetentionMs ?? ORDERING_PLACE_RETENTION_MS;
   const every = options.pruneEveryMs ?? 60 * 60_000;
   let nextAt = 0;
-  return () => {
-    const now = Date.now();
-    if (now < nextAt) return undefined;
-    nextAt = now + every;
-    return new Date(now - retention);
+  return {
+    due() {
+      const now = Date.now();
+      if (now < nextAt) return undefined;
+      nextAt = now + every;
+      return new Date(now - retention);
+    },
+    failed() {
+      nextAt = 0;
+    },
   };
 }
-
 export interface OrderingStore {
   /**
    * Gives `messageId` the next place on (`destination`, `key`), atomically: two claims at once, from

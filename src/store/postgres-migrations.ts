@@ -220,6 +220,11 @@ BEGIN
   IF FOUND THEN
     RETURN;
   END IF;
+  -- The key's last message claiming again after its place was pruned: it keeps the last place.
+  IF last_id = p_message_id THEN
+    RETURN QUERY SELECT NULL::text, last_place, NULL::timestamptz;
+    RETURN;
+  END IF;
   INSERT INTO herald_ordering_members (message_id, destination, key, seq, predecessor)
   VALUES (p_message_id, p_destination, p_key, last_place + 1, last_id);
   UPDATE herald_ordering_keys SET last_message_id = p_message_id, last_seq = last_place + 1

@@ -3,13 +3,24 @@
  * from the same rows, in one call of `herald_claim_ordering` (migrations 4 and 5), one round trip per claim.
  */
 import type { Pool } from 'pg';
-import { pruneSchedule, type OrderingStore, type OrderingStoreOptions } from './ordering-store';
+import { PRUNE_BATCH, pruneSchedule, type OrderingStore, type OrderingStoreOptions } from './ordering-store';
 import { StoreClosedError } from './postgres-dead-letter-store';
 
 /** The sequencer over `pool` (already migrated: see open-stores.ts); close() leaves the pool to its owner. */
 export function createPostgresOrderingStore(pool: Pool, options: OrderingStoreOptions = {}): OrderingStore {
   let closed = false;
-  const pruneDue = pruneSchedule(options);
+  const pruning = pruneSchedule(options);
+  /** Deletes places past retention in batches, beside the claims (never in a claim's request). */
+  const prune = async (before: Date) => {
+    for (;;) {
+      const { rowCount } = await pool.query(
+        `DELETE FROM herald_ordering_members WHERE message_id IN
+           (SELECT message_id FROM herald_ordering_members WHERE claimed_at < $1 LIMIT $2)`,
+        [before, PRUNE_BATCH],
+      );
+      if (closed || (rowCount ?? 0) < PRUNE_BATCH) return;
+    }
+  };
   return {
     async claim(messageId, destination, key) {
       if (closed) throw new StoreClosedError('the ordering store is closed');
@@ -24,8 +35,8 @@ export function createPostgresOrderingStore(pool: Pool, options: OrderingStoreOp
       ]);
       const row = rows[0];
       if (!row) throw new Error(`herald_claim_ordering answered nothing for ${messageId}`);
-      const before = pruneDue();
-      if (before) await pool.query('DELETE FROM herald_ordering_members WHERE claimed_at < $1', [before]);
+      const before = pruning.due();
+      if (before) void prune(before).catch(() => pruning.failed());
       // bigint arrives as a string; a key would need 2^53 messages to lose precision.
       return {
         predecessor: row.claimed_predecessor,

@@ -2,7 +2,13 @@
  * The ordering sequencer in the SQLite file of the dead-letter store (one host): two tables, written in
  * one immediate transaction per claim, so API and worker processes on the host agree on one order.
  */
-import { pruneSchedule, type OrderingClaim, type OrderingStore, type OrderingStoreOptions } from './ordering-store';
+import {
+  PRUNE_BATCH,
+  pruneSchedule,
+  type OrderingClaim,
+  type OrderingStore,
+  type OrderingStoreOptions,
+} from './ordering-store';
 import { openSqliteWithSchema } from './sqlite-file';
 
 const SCHEMA = `
@@ -41,8 +47,10 @@ export function openSqliteOrderingStore(
   const claimedAt = db.prepare<[string], { claimed_at: string }>(
     'SELECT claimed_at FROM ordering_members WHERE message_id = ?',
   );
-  const prune = db.prepare<[string]>('DELETE FROM ordering_members WHERE claimed_at < ?');
-  const pruneDue = pruneSchedule(options);
+  const prune = db.prepare<[string, number]>(
+    'DELETE FROM ordering_members WHERE rowid IN (SELECT rowid FROM ordering_members WHERE claimed_at < ? LIMIT ?)',
+  );
+  const pruning = pruneSchedule(options);
   const last = db.prepare<[string, string], { last_message_id: string; last_seq: number }>(
     'SELECT last_message_id, last_seq FROM ordering_keys WHERE destination = ? AND key = ?',
   );
@@ -60,6 +68,9 @@ export function openSqliteOrderingStore(
       return { predecessor: known.predecessor, seq: known.seq, predecessorClaimedAt: known.predecessor_claimed_at };
     }
     const previous = last.get(destination, key);
+    // The key's last message claiming again after its place was pruned: it keeps the last place.
+    if (previous?.last_message_id === id)
+      return { predecessor: null, seq: previous.last_seq, predecessorClaimedAt: null };
     const predecessor = previous?.last_message_id ?? null;
     const seq = (previous?.last_seq ?? 0) + 1;
     advance.run({ destination, key, id, seq });
@@ -71,9 +82,13 @@ export function openSqliteOrderingStore(
   return {
     async claim(messageId, destination, key) {
       const claimed = claim.immediate(messageId, destination, key);
-      // ISO 8601 strings in UTC compare as their instants.
-      const before = pruneDue();
-      if (before) prune.run(before.toISOString());
+      // ISO 8601 strings in UTC compare as their instants. A failed prune is tried again at the next claim.
+      const before = pruning.due();
+      try {
+        while (before && prune.run(before.toISOString(), PRUNE_BATCH).changes === PRUNE_BATCH);
+      } catch {
+        pruning.failed();
+      }
       return claimed;
     },
     async close() {

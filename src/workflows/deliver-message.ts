@@ -100,9 +100,17 @@ const PREDECESSOR_RECHECK_MAX_MS = 60 * 60_000;
  */
 const PREDECESSOR_START_GRACE_MS = 60_000;
 const PREDECESSOR_START_POLL_MS = 500;
+/** Registrations tried again with a predecessor that runs but refused the signal, before the usual recheck. */
+const PREDECESSOR_REREGISTER_LIMIT = 5;
 const PREDECESSOR_START_PATCH = 'herald-ordering-predecessor-start-v1';
 
-const { getDeliverySettings, predecessorState } = proxyLocalActivities<HeraldActivities>(LOCAL_ACTIVITY_OPTIONS);
+const { getDeliverySettings } = proxyLocalActivities<HeraldActivities>(LOCAL_ACTIVITY_OPTIONS);
+/** A few tries, then predecessorMayStart counts the predecessor as not started (the grace still ends). */
+const { predecessorState } = proxyLocalActivities<HeraldActivities>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', maximumAttempts: 3 },
+});
 const { deadLetter, markDiscarded, markRedriven } = proxyActivities<HeraldActivities>(DEAD_LETTER_ACTIVITY_OPTIONS);
 const { closeOut } = proxySinks<CloseOutSinks>();
 
@@ -153,17 +161,32 @@ function releaseSuccessors(run: MessageRun, successors: string[]): void {
  */
 async function waitForPredecessor(run: MessageRun, ordering: OrderingStart & { predecessor: string }): Promise<void> {
   const { predecessor } = ordering;
+  // Its own predecessor (a resend whose pruned place was claimed again): nothing is ahead of it.
+  if (predecessor === run.status.id) return run.predecessorGone();
+  let reRegistrations = 0;
   for (let recheckMs = PREDECESSOR_RECHECK_MS; ; recheckMs = Math.min(recheckMs * 2, PREDECESSOR_RECHECK_MAX_MS)) {
     try {
       await getExternalWorkflowHandle(predecessor).signal(successorWaitingSignal, { id: run.status.id });
     } catch (error) {
       if (isCancellation(error)) throw error;
       const next = await predecessorMayStart(run, ordering);
-      if (next === 'register') continue;
       if (next === 'cancelled') return;
-      log.info('predecessor cannot be signalled: delivering without waiting', { predecessor, ...signalFailure(error) });
-      run.predecessorGone();
-      return;
+      if (next === 'go') {
+        log.info('predecessor cannot be signalled: delivering without waiting', {
+          predecessor,
+          ...signalFailure(error),
+        });
+        run.predecessorGone();
+        return;
+      }
+      // It runs now: register again after a pause, a bounded number of times (a run that keeps refusing
+      // signals is then trusted to release this message, and checked at the usual recheck).
+      if (reRegistrations < PREDECESSOR_REREGISTER_LIMIT) {
+        reRegistrations += 1;
+        if (await condition(() => run.cancelRequested, PREDECESSOR_START_POLL_MS)) return;
+        recheckMs = PREDECESSOR_RECHECK_MS / 2; // the loop's step doubles it back to the first recheck
+        continue;
+      }
     }
     if (await condition(() => !run.waitingForPredecessor || run.cancelRequested, recheckMs)) return;
   }
@@ -173,6 +196,7 @@ async function waitForPredecessor(run: MessageRun, ordering: OrderingStart & { p
  * After a failed signal: asks Temporal where the predecessor stands (a local activity, only on this
  * path) and, while it has no run and claimed its place less than PREDECESSOR_START_GRACE_MS ago, asks
  * again. `register` once it runs, `go` once it has closed or will not start, `cancelled` on a cancel.
+ * A describe that keeps failing counts as no run: the grace still ends, so the message cannot hang on it.
  */
 async function predecessorMayStart(
   run: MessageRun,
@@ -181,7 +205,11 @@ async function predecessorMayStart(
   if (!patched(PREDECESSOR_START_PATCH)) return 'go';
   const claimedAt = ordering.predecessorClaimedAt ? Date.parse(ordering.predecessorClaimedAt) : Number.NaN;
   for (;;) {
-    const state = await predecessorState(ordering.predecessor);
+    const state = await predecessorState(ordering.predecessor).catch((error: unknown) => {
+      if (isCancellation(error)) throw error;
+      log.warn('could not describe the predecessor; counting it as not started', signalFailure(error));
+      return 'absent' as const;
+    });
     if (state === 'running') return 'register';
     // A place without a claim time was pruned long ago: its run cannot be on the way.
     if (state === 'closed' || !(Date.now() - claimedAt < PREDECESSOR_START_GRACE_MS)) return 'go';

@@ -116,11 +116,27 @@ test('the classifier: SQLite locked past its busy timeout passes; a constraint d
     } catch (error) {
       constraint = error;
     }
-    expect(constraint).toBeInstanceOf(Error);
+    // (A code, not instanceof: better-sqlite3's errors may come from another realm under jest.)
+    expect((constraint as { code?: string }).code).toMatch(/^SQLITE_CONSTRAINT/);
     expect(isStoreUnavailable(constraint)).toBe(false);
   } finally {
     holder.close();
     other.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the classifier on error shapes: which SQLSTATEs and socket codes pass, and a wrapped cause', () => {
+  const pg = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+  for (const code of ['08006', '53300', '57P01', '57P03', '57014', '40001', '40P01'])
+    expect([code, isStoreUnavailable(pg(code))]).toEqual([code, true]);
+  // A dropped database, a full disk, a constraint: an operator's problem or a bug, not "try again".
+  for (const code of ['57P04', '53100', '23505', '42P01', '55000'])
+    expect([code, isStoreUnavailable(pg(code))]).toEqual([code, false]);
+  expect(isStoreUnavailable(pg('55000', 'database "x" is not currently accepting connections'))).toBe(true);
+  for (const code of ['EAI_AGAIN', 'ENETUNREACH', 'ECONNABORTED']) expect(isStoreUnavailable(pg(code))).toBe(true);
+  expect(isStoreUnavailable(new Error('query failed', { cause: pg('ECONNRESET') }))).toBe(true);
+  expect(isStoreUnavailable(new Error('Cannot use a pool after calling end on the pool'))).toBe(true);
+  expect(isStoreUnavailable(new Error('something else'))).toBe(false);
+  expect(isStoreUnavailable('a string')).toBe(false);
 });

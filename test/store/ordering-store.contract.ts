@@ -60,10 +60,21 @@ export function describeOrderingStore(name: string, harness: OrderingStoreHarnes
         // This claim prunes p1's and p2's places (older than 200 ms); p2 stays the key's last.
         const third = await pruning.claim('p3', 'a.example', 'prune');
         expect(third).toEqual({ predecessor: 'p2', seq: 3, predecessorClaimedAt: expect.any(String) });
+        // The prune runs beside the claim (PostgreSQL: in the background).
+        await sleep(300);
         // p1's place is gone: a claim under its id now takes a new place after p3.
         expect(await keep.claim('p1', 'a.example', 'prune')).toMatchObject({ predecessor: 'p3', seq: 4 });
         // p3's place is kept (it is younger than the retention), and a retried claim answers it.
-        expect(await pruning.claim('p3', 'a.example', 'prune')).toMatchObject({ predecessor: 'p2', seq: 3 });
+        expect(await keep.claim('p3', 'a.example', 'prune')).toMatchObject({ predecessor: 'p2', seq: 3 });
+        // The key's last message, its place pruned, claiming again keeps the last place: never itself ahead.
+        await sleep(400);
+        await pruning.claim('p5', 'a.example', 'other');
+        await sleep(300);
+        expect(await keep.claim('p1', 'a.example', 'prune')).toEqual({
+          predecessor: null,
+          seq: 4,
+          predecessorClaimedAt: null,
+        });
       } finally {
         await keep.close();
         await pruning.close();
