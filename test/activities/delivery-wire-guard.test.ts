@@ -49,10 +49,10 @@ const { deliver } = createDeliveryActivities({
 
 const run = (message: Message): Promise<DeliveryReceipt> =>
   // The SDK logs every failed attempt; these failures are the point, so only errors are shown.
-  new MockActivityEnvironment({ scheduleToCloseTimeoutMs: 60_000 }, { logger: new DefaultLogger('ERROR') }).run(
-    deliver,
-    { message, round: 1, plan },
-  );
+  new MockActivityEnvironment(
+    { scheduledTimestampMs: Date.now(), scheduleToCloseTimeoutMs: 60_000, startToCloseTimeoutMs: 60_000 },
+    { logger: new DefaultLogger('ERROR') },
+  ).run(deliver, { message, round: 1, plan });
 
 test('transport headers of an older message are dropped, the rest sent', async () => {
   const receipt = await run({
