@@ -35,6 +35,28 @@ async function noDeadLetter(client: Client, id: string): Promise<string> {
   return `it has no dead letter (it is ${await messageState(client, id)})`;
 }
 
+/** How long a callback redrive waits for the dead-lettered run to close before it answers 409. */
+const CALLBACK_CLOSE_WAIT_MS = 10_000;
+
+/** Resolves once the callback's run `id` is not running (or never existed); RedriveNotAllowedError after the wait. */
+async function callbackRunClosed(client: Client, id: string): Promise<void> {
+  const handle = client.workflow.getHandle(id);
+  const running = await handle.describe().then(
+    (description) => description.status.name === 'RUNNING',
+    () => false,
+  );
+  if (!running) return;
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    handle.result().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CALLBACK_CLOSE_WAIT_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (!closed) throw new RedriveNotAllowedError(id, 'its dead-lettered run is still closing; try again shortly');
+}
+
 /** Redrives one dead letter. */
 export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: string): Promise<RedriveResult> {
   const record = await deps.store.get(id);
@@ -42,7 +64,9 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
   if (record.state !== 'dead_lettered')
     throw new RedriveNotAllowedError(id, `the dead letter is already ${record.state}`);
   if (record.kind === 'callback' && record.callback) {
-    // A callback's workflow has ended when it was dead-lettered: replay it as a new run.
+    // A callback's workflow ends just after it wrote its dead letter: a redrive in that moment waits
+    // for the close (briefly), then replays it as a new run.
+    await callbackRunClosed(deps.client, id);
     const runId = await startCallback(deps.client, deps.taskQueue, {
       callbackId: record.id,
       messageId: record.callback.messageId,
