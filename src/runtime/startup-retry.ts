@@ -5,6 +5,7 @@
  * Each retry waits a capped exponential delay with jitter, so a fleet of restarting processes spreads out.
  */
 import type { Logger } from 'pino';
+import { isSqliteBusy, UNREACHABLE_CODES } from '../store/store-errors';
 
 /** The start-up backoff: 250 ms doubling to 10 s, each delay jittered by ±20 %. */
 export const STARTUP_BACKOFF = { initialMs: 250, coefficient: 2, maximumMs: 10_000, jitter: 0.2 } as const;
@@ -61,24 +62,6 @@ export async function retryStartup<T>(
   }
 }
 
-/** SQLITE_BUSY / SQLITE_LOCKED: another process holds the file's lock (e.g. while switching it to WAL). */
-export function isSqliteBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
-}
-
-/** Socket errors of a server that is not there (yet): down, restarting, or its name not resolvable yet. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-
 /**
  * PostgreSQL errors worth waiting out: no server listening yet, one starting up or shutting down
  * (57P01–57P03), too many connections (53300), a connection exception (class 08). Not: a bad password
@@ -87,7 +70,7 @@ const UNREACHABLE = new Set([
 export function isPostgresUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string') return false;
-  return UNREACHABLE.has(code) || /^(08|57P0[123]$|53300$)/.test(code);
+  return UNREACHABLE_CODES.has(code) || /^(08|57P0[123]$|53300$)/.test(code);
 }
 
 /** Either store not available yet: SQLite's file locked, or PostgreSQL not accepting connections. */

@@ -6,8 +6,8 @@
  */
 import { StoreClosedError } from './postgres-dead-letter-store';
 
-/** Node's socket errors on the way to the database. */
-const NETWORK_CODES = new Set([
+/** Node's socket errors on the way to the database (also what start-up waits out: runtime/startup-retry.ts). */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ECONNABORTED',
@@ -33,6 +33,12 @@ function isTransientSqlState(code: string, message: string): boolean {
   return code === '55000' && message.includes('not currently accepting connections');
 }
 
+/** SQLITE_BUSY / SQLITE_LOCKED: another connection holds the file's lock (past the busy timeout). */
+export function isSqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
+}
+
 /** Messages node-postgres raises itself (no SQLSTATE) when a connection fails or the pool waits too long. */
 const PG_CLIENT_MESSAGES = [
   'Connection terminated',
@@ -48,8 +54,8 @@ export function isStoreUnavailable(error: unknown): boolean {
   const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
   const text = typeof message === 'string' ? message : '';
   if (typeof code === 'string') {
-    if (NETWORK_CODES.has(code)) return true;
-    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return true;
+    if (UNREACHABLE_CODES.has(code)) return true;
+    if (isSqliteBusy(error)) return true;
     if (/^[0-9A-Z]{5}$/.test(code) && isTransientSqlState(code, text)) return true;
   }
   // AggregateError: a host name that resolves to several addresses, each refused.

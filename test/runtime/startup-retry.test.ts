@@ -5,13 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import {
-  isSqliteBusy,
-  retryStartup,
-  startupRetryDelay,
-  StartupTimeoutError,
-  STARTUP_BACKOFF,
-} from '../../src/runtime/startup-retry';
+import { isSqliteBusy } from '../../src/store/store-errors';
+import { retryStartup, startupRetryDelay, StartupTimeoutError, STARTUP_BACKOFF } from '../../src/runtime/startup-retry';
 import { openSqliteDeadLetterStore } from '../../src/store/sqlite-dead-letter-store';
 import { openSqliteEventLog } from '../../src/store/sqlite-event-log';
 
