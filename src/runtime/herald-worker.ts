@@ -124,7 +124,10 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
   const closeOut = options.closeOut ?? createCloseOutWatcher({ client, events: options.events, logger });
   const sinks: InjectedSinks<CloseOutSinks> = {
     closeOut: {
-      runEnding: { fn: (info, sender) => closeOut.watch(info.workflowId, info.runId, sender), callDuringReplay: false },
+      runEnding: {
+        fn: (info, sender, at) => closeOut.watch(info.workflowId, info.runId, sender, at),
+        callDuringReplay: false,
+      },
     },
   };
   const { tracing } = options;

@@ -72,3 +72,19 @@ export async function* listCompletedRuns(client: Client, taskQueue: string, sinc
     if (run) yield run;
   }
 }
+
+/** A run looked up by id once it closed: `run` is its lean end when it completed with one, null when it closed otherwise. */
+export interface ClosedRun {
+  runId: string;
+  run: EndedRun | null;
+}
+
+/** Which of these runs have closed, from visibility (a run not listed is still open, or not visible yet). */
+export async function* listClosedRuns(client: Client, runIds: string[]): AsyncIterable<ClosedRun> {
+  if (runIds.length === 0) return;
+  const ids = runIds.map((runId) => `'${runId.replace(/'/g, '')}'`).join(', ');
+  const query = `RunId IN (${ids}) AND ExecutionStatus != 'Running'`;
+  for await (const execution of client.workflow.list({ query })) {
+    yield { runId: execution.runId, run: completedRunOf(execution) ?? null };
+  }
+}

@@ -7,7 +7,10 @@ import type { Sinks } from '@temporalio/workflow';
 
 export interface CloseOutSinks extends Sinks {
   closeOut: {
-    /** This run is completing; `sender` is the message's, for the event (a memo can lack it). */
-    runEnding(sender: string | null): void;
+    /**
+     * This run is completing; `sender` is the message's, for the event (a memo can lack it), and `at`
+     * the time the run reached its last state (the status's `updatedAt`), which the event carries.
+     */
+    runEnding(sender: string | null, at: string): void;
   };
 }

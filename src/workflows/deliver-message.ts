@@ -231,8 +231,8 @@ async function finish(run: MessageRun): Promise<MessageStatus> {
   if (run.releasesInFlight > 0) await condition(() => run.releasesInFlight === 0);
   // An idle queue has nothing to wait for: no scope, no condition (each costs the worker a stack trace).
   if (run.effects.enabled && !run.effects.idle) await sideEffectsDrained(run.effects);
-  if (run.effects.lean) closeOut.runEnding(run.message?.sender ?? null);
   const { status } = run;
+  if (run.effects.lean) closeOut.runEnding(run.message?.sender ?? null, status.updatedAt);
   // One line per ended message (a sink call: no command, and not repeated when the history replays).
   log.info('message ended', {
     messageId: status.id,

@@ -152,7 +152,7 @@ beforeAll(async () => {
   eventLog = openSqliteEventLog(join(dataDir, 'events.sqlite'));
   closeOut = createCloseOutWatcher({ client, events: eventLog, logger: createLogger('silent') });
   const sinks: InjectedSinks<CloseOutSinks> = {
-    closeOut: { runEnding: { fn: (info, sender) => closeOut.watch(info.workflowId, info.runId, sender) } },
+    closeOut: { runEnding: { fn: (info, sender, at) => closeOut.watch(info.workflowId, info.runId, sender, at) } },
   };
   worker = await Worker.create({
     connection,
