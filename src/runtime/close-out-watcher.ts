@@ -30,14 +30,25 @@ export const CLOSE_OUT_POLL_MS = 250;
 const CLOSE_OUT_BATCH = 100;
 /** The longest pause between lookups after failed ones (Temporal throttling visibility, say). */
 const CLOSE_OUT_MAX_BACKOFF_MS = 5_000;
+/** At stop, the last lookup (for the runs the draining worker closed) gets this long. */
+const FINAL_LOOKUP_MS = 2_000;
+
+/** What a nudge says: the state the closing task reached, when, and the message's sender. */
+export interface RunEnd {
+  state: string;
+  /** The status's `updatedAt` at that state. */
+  at: string;
+  sender: string | null;
+}
 
 export interface CloseOutWatcher {
   /**
-   * Waits for the run to close, then records its last event (idempotent; one wait per run) at `at`, the
-   * time the workflow reached that state (Temporal's close time when the nudge has none).
+   * Waits for the run to close, then records its last event (idempotent; one wait per run) with the
+   * state the close committed, at the nudge's time when the nudge named that state (Temporal's close
+   * time otherwise: the nudge came from a task that did not commit).
    */
-  watch(messageId: string, runId: string, sender: string | null, at?: string): void;
-  /** Stops waiting for closes (the sweeper covers what is left) and waits for appends in progress. */
+  watch(messageId: string, runId: string, end: RunEnd): void;
+  /** Looks up the runs still waiting once more, then stops (the sweeper covers what is left). */
   stop(): Promise<void>;
 }
 
@@ -51,8 +62,7 @@ export interface CloseOutWatcherOptions {
 
 interface WaitingRun {
   messageId: string;
-  sender: string | null;
-  at: string | undefined;
+  end: RunEnd;
   /** When it stops being looked for. */
   until: number;
 }
@@ -62,18 +72,26 @@ export function createCloseOutWatcher(options: CloseOutWatcherOptions): CloseOut
   const closeWaitMs = options.closeWaitMs ?? CLOSE_WAIT_MS;
   const pollMs = options.pollMs ?? CLOSE_OUT_POLL_MS;
   const waiting = new Map<string, WaitingRun>();
+  /** No more lookups are scheduled (stop() began); `stopped`: none runs any more either. */
+  let stopping = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let lookup: Promise<void> = Promise.resolve();
+  /** The lookup running now: at most one at a time, the next is scheduled when it ends. */
+  let lookup: Promise<void> | undefined;
   let delayMs = pollMs;
   let failing = false;
 
   function schedule(): void {
-    if (stopped || timer || waiting.size === 0) return;
+    if (stopping || timer || lookup || waiting.size === 0) return;
     timer = setTimeout(() => {
       timer = undefined;
-      lookup = lookUpWaiting().finally(schedule);
+      lookup = lookUpWaiting().finally(() => {
+        lookup = undefined;
+        schedule();
+      });
     }, delayMs);
+    // Waiting runs alone must not keep a process alive: the sweeper records what a stopped process left.
+    timer.unref();
   }
 
   /** Looks every waiting run up (in batches), records the closed ones, forgets the ones waited for too long. */
@@ -102,26 +120,33 @@ export function createCloseOutWatcher(options: CloseOutWatcherOptions): CloseOut
       if (!run || stopped) continue;
       waiting.delete(closed.runId);
       // A run that failed or was terminated has no lean end to record: the sweeper and status reads close those out.
-      if (closed.run) {
-        await recordEndedRun(events, { ...closed.run, sender: run.sender, closedAt: run.at ?? closed.run.closedAt });
-      }
+      if (!closed.run) continue;
+      const { end } = run;
+      const closedAt = end.state === closed.run.state ? end.at : closed.run.closedAt;
+      await recordEndedRun(events, { ...closed.run, sender: end.sender, closedAt });
     }
   }
 
   return {
-    watch(messageId, runId, sender, at) {
-      if (stopped) return;
-      // A run nudging again (its first closing task did not commit) closes with what the latest one says.
-      const until = waiting.get(runId)?.until ?? Date.now() + closeWaitMs;
-      waiting.set(runId, { messageId, sender, at, until });
+    watch(messageId, runId, end) {
+      if (stopping) return;
+      // A run nudging again (its first closing task did not commit) is looked for anew, with what the latest nudge says.
+      waiting.set(runId, { messageId, end, until: Date.now() + closeWaitMs });
       schedule();
     },
     async stop() {
-      stopped = true;
+      if (stopping) return;
+      stopping = true;
       clearTimeout(timer);
       timer = undefined;
-      waiting.clear();
       await lookup;
+      // The runs the worker closed while it drained: one more lookup, bounded, then whatever is left goes to the sweeper.
+      if (waiting.size > 0) {
+        const final = lookUpWaiting();
+        await Promise.race([final, new Promise((resolve) => setTimeout(resolve, FINAL_LOOKUP_MS).unref())]);
+      }
+      stopped = true;
+      waiting.clear();
     },
   };
 }

@@ -125,7 +125,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
   const sinks: InjectedSinks<CloseOutSinks> = {
     closeOut: {
       runEnding: {
-        fn: (info, sender, at) => closeOut.watch(info.workflowId, info.runId, sender, at),
+        fn: (info, end) => closeOut.watch(info.workflowId, info.runId, end),
         callDuringReplay: false,
       },
     },

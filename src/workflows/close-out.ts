@@ -8,9 +8,9 @@ import type { Sinks } from '@temporalio/workflow';
 export interface CloseOutSinks extends Sinks {
   closeOut: {
     /**
-     * This run is completing; `sender` is the message's, for the event (a memo can lack it), and `at`
-     * the time the run reached its last state (the status's `updatedAt`), which the event carries.
+     * This run is completing in `state`, reached at `at` (the status's `updatedAt`, which the event
+     * carries); `sender` is the message's, for the event (a memo can lack it).
      */
-    runEnding(sender: string | null, at: string): void;
+    runEnding(end: { state: string; at: string; sender: string | null }): void;
   };
 }

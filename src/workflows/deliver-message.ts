@@ -232,7 +232,9 @@ async function finish(run: MessageRun): Promise<MessageStatus> {
   // An idle queue has nothing to wait for: no scope, no condition (each costs the worker a stack trace).
   if (run.effects.enabled && !run.effects.idle) await sideEffectsDrained(run.effects);
   const { status } = run;
-  if (run.effects.lean) closeOut.runEnding(run.message?.sender ?? null, status.updatedAt);
+  if (run.effects.lean) {
+    closeOut.runEnding({ state: status.state, at: status.updatedAt, sender: run.message?.sender ?? null });
+  }
   // One line per ended message (a sink call: no command, and not repeated when the history replays).
   log.info('message ended', {
     messageId: status.id,

@@ -85,9 +85,14 @@ test('the watcher records each closed run at the time it reached its state, look
         ids.map(async (id) => (await herald.client.workflow.getHandle(id).describe()).runId),
       );
       list.mockClear();
-      for (const [index, id] of ids.entries()) closeOut.watch(id, runIds[index]!, null, results[index]!.updatedAt);
+      for (const [index, id] of ids.entries()) {
+        closeOut.watch(id, runIds[index]!, { state: 'delivered', at: results[index]!.updatedAt, sender: null });
+      }
       await eventually(() => list.mock.calls.length, { until: (calls) => calls >= 1, what: 'a lookup' });
       expect(runIds.every((runId) => queries()[0]!.includes(runId))).toBe(true);
+      // Found, they are looked for no more: no second call in several intervals.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(list).toHaveBeenCalledTimes(1);
       for (const id of ids) expect(await herald.events.read({ afterId: 0, messageId: id })).toHaveLength(3);
 
       // A run that stays open is looked for until closeWaitMs, then forgotten: an idle watcher makes no call.
@@ -101,7 +106,7 @@ test('the watcher records each closed run at the time it reached its state, look
       await herald.waitFor(open, (status) => status.state === 'awaiting_reply');
       const openRun = (await herald.client.workflow.getHandle(open).describe()).runId;
       list.mockClear();
-      closeOut.watch(open, openRun, null);
+      closeOut.watch(open, openRun, { state: 'delivered', at: new Date().toISOString(), sender: null });
       await new Promise((resolve) => setTimeout(resolve, 2_500));
       const lookups = list.mock.calls.length;
       expect(lookups).toBeGreaterThanOrEqual(2);
@@ -119,6 +124,57 @@ test('the watcher records each closed run at the time it reached its state, look
     list.mockRestore();
     await closeOut.stop();
   }
+});
+
+test('a nudge whose state the close does not have (its task never committed) gives way to the close: state and time from Temporal', async () => {
+  const forgetful: CloseOutWatcher = { watch: () => {}, stop: async () => {} };
+  const closeOut = createCloseOutWatcher({
+    client: herald.client,
+    events: herald.events,
+    logger: createLogger('silent'),
+    pollMs: 100,
+  });
+  try {
+    await withWorker(forgetful, async () => {
+      const id = uniqueId('stale-nudge');
+      downstream.script('/stale-nudge', [{ status: 200 }]);
+      await herald.send({ id, destination: { url: downstream.url('/stale-nudge') }, body: {} });
+      await herald.client.workflow.getHandle(id).result();
+      const { runId, closeTime } = await herald.client.workflow.getHandle(id).describe();
+      closeOut.watch(id, runId, { state: 'replied', at: '2000-01-01T00:00:00.000Z', sender: 'stale' });
+      const logged = await eventually(() => herald.events.read({ afterId: 0, messageId: id }), {
+        until: (events) => events.length === 3,
+        what: 'the watcher to record the close',
+      });
+      expect(logged[2]).toMatchObject({ state: 'delivered', at: closeTime!.toISOString() });
+    });
+  } finally {
+    await closeOut.stop();
+  }
+});
+
+test('stop looks up the runs still waiting once more, so a run closed as the worker drained is recorded', async () => {
+  const forgetful: CloseOutWatcher = { watch: () => {}, stop: async () => {} };
+  // Far longer than the test: only stop() can look the run up.
+  const closeOut = createCloseOutWatcher({
+    client: herald.client,
+    events: herald.events,
+    logger: createLogger('silent'),
+    pollMs: 600_000,
+  });
+  await withWorker(forgetful, async () => {
+    const id = uniqueId('drained');
+    downstream.script('/drained', [{ status: 200 }]);
+    await herald.send({ id, destination: { url: downstream.url('/drained') }, body: {} });
+    const result = (await herald.client.workflow.getHandle(id).result()) as MessageStatus;
+    const { runId } = await herald.client.workflow.getHandle(id).describe();
+    closeOut.watch(id, runId, { state: 'delivered', at: result.updatedAt, sender: null });
+    expect(await herald.events.read({ afterId: 0, messageId: id })).toHaveLength(2);
+    await closeOut.stop();
+    const logged = await herald.events.read({ afterId: 0, messageId: id });
+    expect(logged.map((event) => event.state)).toEqual(['accepted', 'delivering', 'delivered']);
+    expect(logged[2]?.at).toBe(result.updatedAt);
+  });
 });
 
 test('a close-out its worker never made is recorded by the sweeper, once, after the run’s last event', async () => {

@@ -152,7 +152,7 @@ beforeAll(async () => {
   eventLog = openSqliteEventLog(join(dataDir, 'events.sqlite'));
   closeOut = createCloseOutWatcher({ client, events: eventLog, logger: createLogger('silent') });
   const sinks: InjectedSinks<CloseOutSinks> = {
-    closeOut: { runEnding: { fn: (info, sender, at) => closeOut.watch(info.workflowId, info.runId, sender, at) } },
+    closeOut: { runEnding: { fn: (info, end) => closeOut.watch(info.workflowId, info.runId, end) } },
   };
   worker = await Worker.create({
     connection,
