@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { recordEndedRun } from '../store/ended-run-events';
 import type { EventLog } from '../store/event-log';
 import { listClosedRuns } from '../temporal/ended-runs';
+import type { RunEnd } from '../workflows/close-out';
 
 /** How long a close is looked for: past it, the run is still going (its task did not commit), and the sweeper or a later nudge covers it. */
 export const CLOSE_WAIT_MS = 60_000;
@@ -32,14 +33,6 @@ const CLOSE_OUT_BATCH = 100;
 const CLOSE_OUT_MAX_BACKOFF_MS = 5_000;
 /** At stop, the last lookup (for the runs the draining worker closed) gets this long. */
 const FINAL_LOOKUP_MS = 2_000;
-
-/** What a nudge says: the state the closing task reached, when, and the message's sender. */
-export interface RunEnd {
-  state: string;
-  /** The status's `updatedAt` at that state. */
-  at: string;
-  sender: string | null;
-}
 
 export interface CloseOutWatcher {
   /**
@@ -61,7 +54,6 @@ export interface CloseOutWatcherOptions {
 }
 
 interface WaitingRun {
-  messageId: string;
   end: RunEnd;
   /** When it stops being looked for. */
   until: number;
@@ -128,10 +120,10 @@ export function createCloseOutWatcher(options: CloseOutWatcherOptions): CloseOut
   }
 
   return {
-    watch(messageId, runId, end) {
+    watch(_messageId, runId, end) {
       if (stopping) return;
       // A run nudging again (its first closing task did not commit) is looked for anew, with what the latest nudge says.
-      waiting.set(runId, { messageId, end, until: Date.now() + closeWaitMs });
+      waiting.set(runId, { end, until: Date.now() + closeWaitMs });
       schedule();
     },
     async stop() {

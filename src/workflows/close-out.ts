@@ -5,12 +5,18 @@
  */
 import type { Sinks } from '@temporalio/workflow';
 
+/** What a nudge says: the state the closing task reached, when, and the message's sender. */
+export interface RunEnd {
+  state: string;
+  /** The status's `updatedAt` at that state, which the event carries. */
+  at: string;
+  /** The message's sender, for the event (a memo can lack it). */
+  sender: string | null;
+}
+
 export interface CloseOutSinks extends Sinks {
   closeOut: {
-    /**
-     * This run is completing in `state`, reached at `at` (the status's `updatedAt`, which the event
-     * carries); `sender` is the message's, for the event (a memo can lack it).
-     */
-    runEnding(end: { state: string; at: string; sender: string | null }): void;
+    /** This run is completing as `end` says. */
+    runEnding(end: RunEnd): void;
   };
 }

@@ -8,7 +8,11 @@ import type { Worker } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
 import { createLogger } from '../../src/observability/logger';
 import type { MessageStatus } from '../../src/contract/message-status';
-import { createCloseOutWatcher, type CloseOutWatcher } from '../../src/runtime/close-out-watcher';
+import {
+  createCloseOutWatcher,
+  type CloseOutWatcher,
+  type CloseOutWatcherOptions,
+} from '../../src/runtime/close-out-watcher';
 import { startEndedRunSweeper } from '../../src/runtime/ended-run-sweeper';
 import { createHeraldWorker } from '../../src/runtime/herald-worker';
 import type { Downstream } from '../helpers/downstream';
@@ -51,14 +55,26 @@ async function withWorker(closeOut: CloseOutWatcher, body: () => Promise<void>):
   }
 }
 
+/** A close-out watcher on the fixture's client and event log. */
+const watcher = (options: Partial<CloseOutWatcherOptions>) =>
+  createCloseOutWatcher({ client: herald.client, events: herald.events, logger: createLogger('silent'), ...options });
+
+/** A worker's watcher that drops every nudge: its runs' last events are left to whoever looks them up. */
+const dropsNudges: CloseOutWatcher = { watch: () => {}, stop: async () => {} };
+
+/** Sends a message its destination takes at once, and waits for its run to close. */
+async function deliveredRun(prefix: string) {
+  const id = uniqueId(prefix);
+  downstream.script(`/${prefix}`, [{ status: 200 }]);
+  await herald.send({ id, destination: { url: downstream.url(`/${prefix}`) }, body: {} });
+  const handle = herald.client.workflow.getHandle(id);
+  const result = (await handle.result()) as MessageStatus;
+  const { runId, closeTime } = await handle.describe();
+  return { id, result, runId, closeTime };
+}
+
 test('the watcher records each closed run at the time it reached its state, looking up all waiting runs in one call, and forgets a run that does not close', async () => {
-  const closeOut = createCloseOutWatcher({
-    client: herald.client,
-    events: herald.events,
-    logger: createLogger('silent'),
-    closeWaitMs: 2_000,
-    pollMs: 100,
-  });
+  const closeOut = watcher({ closeWaitMs: 2_000, pollMs: 100 });
   const list = jest.spyOn(herald.client.workflow, 'list');
   const queries = () => list.mock.calls.map(([options]) => options?.query ?? '');
   try {
@@ -127,20 +143,10 @@ test('the watcher records each closed run at the time it reached its state, look
 });
 
 test('a nudge whose state the close does not have (its task never committed) gives way to the close: state and time from Temporal', async () => {
-  const forgetful: CloseOutWatcher = { watch: () => {}, stop: async () => {} };
-  const closeOut = createCloseOutWatcher({
-    client: herald.client,
-    events: herald.events,
-    logger: createLogger('silent'),
-    pollMs: 100,
-  });
+  const closeOut = watcher({ pollMs: 100 });
   try {
-    await withWorker(forgetful, async () => {
-      const id = uniqueId('stale-nudge');
-      downstream.script('/stale-nudge', [{ status: 200 }]);
-      await herald.send({ id, destination: { url: downstream.url('/stale-nudge') }, body: {} });
-      await herald.client.workflow.getHandle(id).result();
-      const { runId, closeTime } = await herald.client.workflow.getHandle(id).describe();
+    await withWorker(dropsNudges, async () => {
+      const { id, runId, closeTime } = await deliveredRun('stale-nudge');
       closeOut.watch(id, runId, { state: 'replied', at: '2000-01-01T00:00:00.000Z', sender: 'stale' });
       const logged = await eventually(() => herald.events.read({ afterId: 0, messageId: id }), {
         until: (events) => events.length === 3,
@@ -154,20 +160,10 @@ test('a nudge whose state the close does not have (its task never committed) giv
 });
 
 test('stop looks up the runs still waiting once more, so a run closed as the worker drained is recorded', async () => {
-  const forgetful: CloseOutWatcher = { watch: () => {}, stop: async () => {} };
   // Far longer than the test: only stop() can look the run up.
-  const closeOut = createCloseOutWatcher({
-    client: herald.client,
-    events: herald.events,
-    logger: createLogger('silent'),
-    pollMs: 600_000,
-  });
-  await withWorker(forgetful, async () => {
-    const id = uniqueId('drained');
-    downstream.script('/drained', [{ status: 200 }]);
-    await herald.send({ id, destination: { url: downstream.url('/drained') }, body: {} });
-    const result = (await herald.client.workflow.getHandle(id).result()) as MessageStatus;
-    const { runId } = await herald.client.workflow.getHandle(id).describe();
+  const closeOut = watcher({ pollMs: 600_000 });
+  await withWorker(dropsNudges, async () => {
+    const { id, result, runId } = await deliveredRun('drained');
     closeOut.watch(id, runId, { state: 'delivered', at: result.updatedAt, sender: null });
     expect(await herald.events.read({ afterId: 0, messageId: id })).toHaveLength(2);
     await closeOut.stop();
@@ -189,10 +185,8 @@ test('a close-out its worker never made is recorded by the sweeper, once, after 
   });
   try {
     await withWorker(forgetful, async () => {
-      const id = uniqueId('forgotten');
-      downstream.script('/forgotten', [{ status: 200 }]);
-      await herald.send({ id, destination: { url: downstream.url('/forgotten') }, body: {} });
-      expect(await herald.client.workflow.getHandle(id).result()).toMatchObject({ state: 'delivered' });
+      const { id, result } = await deliveredRun('forgotten');
+      expect(result).toMatchObject({ state: 'delivered' });
       expect(dropped).toContain(id);
 
       const logged = await eventually(() => herald.events.read({ afterId: 0, messageId: id }), {
