@@ -15,7 +15,7 @@
  * included), and history events and workflow tasks per message (a sample of histories). Prints medians
  * with min–max over rounds and the ratio herald/bare; writes JSON to bench/results/<name>-<time>.json.
  *
- * `--mode overload`: Herald alone; a short closed loop finds its capacity, then an open loop offers 3× that
+ * `--mode overload`: Herald alone; after the warm-up a closed loop finds its capacity, then an open loop offers 3× that
  * rate for 60 s and counts admitted (202), refused (429, Retry-After noted, not honoured) and failed; then
  * waits (bounded) until every admitted message arrived: lost = admitted − delivered, which must be 0.
  *
@@ -39,7 +39,7 @@
  *   --rounds R                       BENCH_ROUNDS             3 per variant and server
  *   --warmup N                       BENCH_WARMUP             100 messages per variant, not measured
  *   --history-sample N               BENCH_HISTORY_SAMPLE     20 histories per round
- *   --capacity-messages N            BENCH_CAPACITY_MESSAGES  300 (overload: the capacity loop)
+ *   --capacity-messages N            BENCH_CAPACITY_MESSAGES  500 (overload: the capacity loop, after the warm-up)
  *   --overload-factor X              BENCH_OVERLOAD_FACTOR    3
  *   --overload-seconds S             BENCH_OVERLOAD_SECONDS   60
  *   --drain-seconds S                BENCH_DRAIN_SECONDS      300 (overload: longest wait for the admitted)
@@ -151,6 +151,8 @@ async function main(): Promise<void> {
 
     if (options.mode === 'overload') {
       const [target] = targets;
+      // Warm, like the compared rounds: a cold worker's first messages would understate the capacity.
+      await warmUp(target!, target!.variants[0]!, downstream, options);
       const result = await runOverload({
         server: target!.server,
         herald: target!.variants[0]!,

@@ -133,7 +133,7 @@ export function parseBenchOptions(argv: readonly string[], processEnv: NodeJS.Pr
     rounds: integer('BENCH_ROUNDS', 3, 1, 100),
     warmup: integer('BENCH_WARMUP', 100, 0, 1_000_000),
     historySample: integer('BENCH_HISTORY_SAMPLE', 20, 0, 1000),
-    capacityMessages: integer('BENCH_CAPACITY_MESSAGES', 300, 1, 1_000_000),
+    capacityMessages: integer('BENCH_CAPACITY_MESSAGES', 500, 1, 1_000_000),
     overloadFactor: factor,
     rateLimit: integer('BENCH_RATE_LIMIT', 50, 1, 100_000),
     failFirst: integer('BENCH_FAIL_FIRST', 0, 0, 20),

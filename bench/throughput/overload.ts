@@ -191,7 +191,7 @@ export function formatOverload(result: OverloadResult): string {
     ],
     [
       'delivered/s in the window / overall',
-      `${result.deliveredPerSecondInWindow.toFixed(1)} / ${result.deliveredPerSecondOverall.toFixed(1)}`,
+      `${result.deliveredPerSecondInWindow.toFixed(1)} / ${result.deliveredPerSecondOverall.toFixed(1)} (${percentOf(result.deliveredPerSecondInWindow, result.capacity.deliveredPerSecond)} / ${percentOf(result.deliveredPerSecondOverall, result.capacity.deliveredPerSecond)} of capacity)`,
     ],
     ['drained after the window', `${result.drainedSeconds.toFixed(1)} s`],
     [
@@ -202,4 +202,8 @@ export function formatOverload(result: OverloadResult): string {
     ],
     ['lost (admitted − delivered)', String(result.lost)],
   ]);
+}
+
+function percentOf(value: number, of: number): string {
+  return of > 0 ? `${Math.round((value / of) * 100)}%` : 'n/a';
 }

@@ -76,6 +76,10 @@ export function openSqliteDeadLetterStore(path: string, options: { busyTimeoutMs
   const db = new Database(path, { timeout: options.busyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS });
   try {
     db.pragma('journal_mode = WAL');
+    // Said, not left to the default: better-sqlite3 builds SQLite with DEFAULT_WAL_SYNCHRONOUS=1, so a
+    // connection to a file already in WAL mode would commit unsynced (NORMAL). A dead letter, once
+    // written, must survive a power loss: every commit syncs the log.
+    db.pragma('synchronous = FULL');
     // One write transaction for the schema and the added columns: two processes opening a new file at
     // once would otherwise both see a column missing and the second ALTER fail (seen in npm run chaos).
     db.transaction(() => {

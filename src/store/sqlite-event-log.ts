@@ -56,6 +56,13 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
   const db = new Database(path, { timeout: options.busyTimeoutMs ?? 5_000 });
   try {
     db.pragma('journal_mode = WAL');
+    // Every message appends three events from the worker's main thread, and better-sqlite3 commits
+    // synchronously: FULL would block the thread for an fsync per append (about 0.4 ms here, against
+    // 0.02 ms unsynced). NORMAL keeps what a process crash cannot undo and gives up only the last moments
+    // before a power loss, as the embedded Temporal does (README: "speed and durability"). Said, not left
+    // to the default, which is FULL on the connection that first switches the file to WAL and NORMAL on
+    // later ones; this connection's setting only: the dead-letter store on the same file syncs (FULL).
+    db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
   } catch (error) {
     db.close();

@@ -17,6 +17,9 @@ export function openSqliteWithSchema(
   const db = new Database(path, { timeout: busyTimeoutMs });
   try {
     db.pragma('journal_mode = WAL');
+    // Said, not left to the default, which differs between the first connection and later ones (see
+    // sqlite-dead-letter-store.ts): destinations and ordering places are written rarely, and synced.
+    db.pragma('synchronous = FULL');
     db.transaction(() => db.exec(schema)).immediate();
   } catch (error) {
     db.close();

@@ -1,5 +1,6 @@
 /** The SQLite event log: the contract on a real file (in a directory it creates), and its in-process watch hint. */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteEventLog } from '../../src/store/sqlite-event-log';
@@ -68,6 +69,31 @@ test('watch: a hint soon after appends through this connection (one per tick), n
     await log.append(event(4, 'delivered', 'msg-1', 'run-2'));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(hints).toBe(2);
+  } finally {
+    await log.close();
+  }
+});
+
+test('appends survive a writer killed with SIGKILL before it closes the file (synchronous=NORMAL loses no commit to a process crash)', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'herald-event-log-'));
+  const file = join(dir, 'events.sqlite');
+  const writer = join(dir, 'writer.ts');
+  writeFileSync(
+    writer,
+    `import { openSqliteEventLog } from ${JSON.stringify(join(__dirname, '../../src/store/sqlite-event-log'))};
+const log = openSqliteEventLog(${JSON.stringify(file)});
+for (let seq = 1; seq <= 50; seq++) {
+  void log.append({ messageId: 'msg-k', runId: 'run-k', seq, state: 'delivering', destination: 'd', sender: null, at: new Date().toISOString() });
+}
+process.kill(process.pid, 'SIGKILL');
+`,
+  );
+  const result = spawnSync(process.execPath, ['--import', 'tsx', writer], { timeout: 30_000 });
+  expect(result.signal).toBe('SIGKILL');
+  const log = openSqliteEventLog(file);
+  try {
+    const events = await log.read({ afterId: 0, messageId: 'msg-k' });
+    expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   } finally {
     await log.close();
   }
