@@ -27,6 +27,10 @@ async function main(): Promise<number> {
       cliPath: cli.path,
       port: config.temporal.devServerPort,
       uiPort: config.temporal.uiPort,
+      // localhost, as the printed UI address: the same site, so the browser sends the codec session cookie.
+      ...(config.encryption.keyring && config.api.port !== 0
+        ? { uiCodecEndpoint: `http://localhost:${config.api.port}/codec` }
+        : {}),
       namespace: config.temporal.namespace,
       dataDir: config.dataDir,
       log: (line) => console.log(`[temporal] ${line}`),
@@ -70,6 +74,9 @@ function printAddresses(
   if (devCredentials.apiKey) lines.push(`  API key (dev):    ${devCredentials.apiKey}`);
   if (devCredentials.replySecret) lines.push(`  Reply secret (dev): ${devCredentials.replySecret}`);
   if (devCredentials.callbackSecret) lines.push(`  Callback secret (dev): ${devCredentials.callbackSecret}`);
+  if (devCredentials.encryptionKey) {
+    lines.push(`  Encryption key (dev): ${devCredentials.encryptionKey.id} in ${devCredentials.encryptionKey.file}`);
+  }
   lines.push('Press Ctrl-C to stop.', '');
   console.log(lines.join('\n'));
 }

@@ -3,6 +3,7 @@
  * schemas, one error handler maps every error to RFC 9457 problem+json, and API keys guard everything
  * but health and documentation.
  */
+import { codecRoutes } from './routes/codec';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -207,6 +208,7 @@ export async function buildApp(deps: ApiDependencies) {
 
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
+  await app.register(codecRoutes);
   await app.register(messageRoutes, { prefix: '/v1' });
   await app.register(deadLetterRoutes, { prefix: '/v1' });
   await app.register(eventRoutes, { prefix: '/v1' });

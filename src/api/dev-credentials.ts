@@ -1,17 +1,21 @@
 /**
  * Credentials for the embedded default (`npm start` with no TEMPORAL_ADDRESS): when no API key or reply
  * secret is configured, one is generated once, kept in the data directory, and printed at start, so a
- * new user can try the API with curl. Outside the embedded default, none is ever invented.
+ * new user can try the API with curl. The same for the payload encryption key, which is never printed
+ * (only its id and file). Outside the embedded default, none is ever invented.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HeraldConfig } from '../config/config';
+import { KEY_BYTES, parseKeyring } from '../encryption/keyring';
 
 export interface DevCredentials {
   apiKey?: string;
   replySecret?: string;
   callbackSecret?: string;
+  /** The generated encryption key's id and the file it is kept in (the key is not printed). */
+  encryptionKey?: { id: string; file: string };
 }
 
 function loadOrCreate(path: string, create: () => string): string {
@@ -45,6 +49,16 @@ export function applyDevCredentials(config: HeraldConfig): DevCredentials {
       () => `whsec_${randomBytes(32).toString('base64')}`,
     );
     config.callbackSecrets['*'] = generated.callbackSecret;
+  }
+  if (!config.encryption.keyring) {
+    const file = join(config.dataDir, 'dev-encryption-key');
+    // One key for the data directory's lifetime: its messages and dead letters need it as long as they exist.
+    const entry = loadOrCreate(file, () => `dev-1:${randomBytes(KEY_BYTES).toString('base64')}`);
+    const parsed = parseKeyring(entry);
+    if (!parsed.ok)
+      throw new Error(`${file}: ${parsed.problems.join('; ')} (remove the file only if no message needs it)`);
+    config.encryption.keyring = parsed.keyring;
+    generated.encryptionKey = { id: parsed.keyring.current.id, file };
   }
   return generated;
 }

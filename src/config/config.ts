@@ -5,6 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { parseAllowlist } from '../destinations/destination-policy';
+import { parseKeyring, type Keyring } from '../encryption/keyring';
 import { parseDuration } from '../contract/duration';
 import { ORDERING_DEAD_LETTER_MODES, type OrderingDeadLetterMode } from '../contract/message';
 import type { DeliverySettings } from '../retry/delivery-plan';
@@ -71,6 +72,19 @@ export interface HeraldConfig {
   replySecrets: Record<string, string>;
   /** Standard Webhooks secrets (`whsec_…`) Herald signs callbacks with, by API key name; `*` for any. */
   callbackSecrets: Record<string, string>;
+  /**
+   * Payload encryption (src/encryption): the keys every payload Herald writes to Temporal, and every
+   * dead letter at rest, is encrypted with. Absent: plaintext (the embedded default generates a key).
+   */
+  encryption: {
+    /** HERALD_ENCRYPTION_KEYS: `id:base64` entries, the first current. */
+    keyring: Keyring | undefined;
+    /**
+     * Browser origins allowed to call the codec endpoint (`/codec/*`) with credentials: the Temporal Web
+     * UI's. @defaultValue the embedded dev server's UI (HERALD_CODEC_CORS_ORIGINS, comma-separated)
+     */
+    codecCorsOrigins: string[];
+  };
   /** Hosts, IPs or CIDRs that may be called although private, loopback or link-local. */
   destinationAllowlist: string[];
   /** Run-time destination control (src/activities/destination-control.ts). */
@@ -426,12 +440,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     }
     return { enabled, refreshMs, operationsWebhook: { url, secret } };
   };
+  const encryptionSettings = (uiPort: number): HeraldConfig['encryption'] => {
+    const keysText = read('HERALD_ENCRYPTION_KEYS', '');
+    let keyring: Keyring | undefined;
+    if (keysText.trim() !== '') {
+      const parsed = parseKeyring(keysText);
+      if (parsed.ok) keyring = parsed.keyring;
+      else problems.push(...parsed.problems.map((problem) => `HERALD_ENCRYPTION_KEYS: ${problem}`));
+    }
+    const originsDefault = embedded ? `http://127.0.0.1:${uiPort},http://localhost:${uiPort}` : '';
+    const codecCorsOrigins = read('HERALD_CODEC_CORS_ORIGINS', originsDefault)
+      .split(',')
+      .map((origin) => origin.trim().replace(/\/$/, ''))
+      .filter(Boolean);
+    for (const origin of codecCorsOrigins) {
+      if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+        problems.push(`HERALD_CODEC_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port])`);
+      }
+    }
+    return { keyring, codecCorsOrigins };
+  };
   const replySecrets = secrets('HERALD_REPLY_SECRETS');
   const callbackSecrets = secrets('HERALD_CALLBACK_SECRETS');
   // The embedded dev server is for trying Herald on one machine, against receivers on that machine.
   const allowlistDefault = embedded ? 'localhost,127.0.0.1,::1' : '';
 
   const metricsPort = read('HERALD_METRICS_PORT', '9464').toLowerCase();
+  const uiPort = number('TEMPORAL_UI_PORT', 8233, 1, 65535);
   const config: HeraldConfig = {
     metrics: {
       port: metricsPort === 'off' ? null : number('HERALD_METRICS_PORT', 9464, 0, 65535),
@@ -448,6 +483,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     },
     replySecrets,
     callbackSecrets,
+    encryption: encryptionSettings(uiPort),
     // `none` switches off even the embedded default.
     destinationAllowlist: read('HERALD_DESTINATION_ALLOWLIST', allowlistDefault)
       .replace(/^none$/i, '')
@@ -464,7 +500,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       address: read('TEMPORAL_ADDRESS', ''),
       namespace: read('TEMPORAL_NAMESPACE', 'default'),
       devServerPort: number('TEMPORAL_PORT', 7233, 1, 65535),
-      uiPort: number('TEMPORAL_UI_PORT', 8233, 1, 65535),
+      uiPort,
     },
     taskQueue: read('HERALD_TASK_QUEUE', 'herald'),
     // Above the 30s default attempt timeout, below docker-compose's 60s stop_grace_period.

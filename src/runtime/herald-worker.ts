@@ -2,6 +2,7 @@
  * The Herald worker: runs deliverMessage workflows and their activities on a task queue. Activities are
  * assembled here from their factories, so tests build the same worker with their own dependencies.
  */
+import { heraldDataConverter } from '../encryption/payload-codec';
 import type { Client } from '@temporalio/client';
 import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { type InjectedSinks, type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -131,8 +132,10 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     },
   };
   const { tracing } = options;
+  const dataConverter = heraldDataConverter(config.encryption.keyring);
   return Worker.create({
     connection: options.connection,
+    ...(dataConverter ? { dataConverter } : {}),
     ...(tracing ? tracedWorkerOptions(tracing, sinks) : { sinks }),
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,

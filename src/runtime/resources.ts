@@ -4,6 +4,7 @@
  * stops taking requests, the worker drains, then the stores and connections close), logging each
  * failure and going on. Used by every entry point, the benchmark and the tests.
  */
+import { heraldDataConverter } from '../encryption/payload-codec';
 import { Client, Connection } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -182,9 +183,11 @@ export async function openResources<const O extends OpenResourcesOptions>(
     if (apiTracing) stack.push('api tracing', () => apiTracing.shutdown());
     // The client starts workflows for the API and signals attempts for the worker: its spans carry the trace on.
     const clientTracer = (apiTracing ?? workerTracing)?.tracer;
+    const dataConverter = heraldDataConverter(config.encryption.keyring);
     const client = new Client({
       connection,
       namespace: config.temporal.namespace,
+      ...(dataConverter ? { dataConverter } : {}),
       interceptors: clientTracer
         ? { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: clientTracer })] }
         : {},

@@ -12,6 +12,8 @@ export interface DevServerOptions {
   cliPath: string;
   port: number;
   uiPort: number;
+  /** The Web UI's remote codec (Herald's /codec on the API): the UI then offers to decode payloads. */
+  uiCodecEndpoint?: string;
   namespace: string;
   dataDir: string;
   /** Where the server's own output goes, line by line. */
@@ -78,6 +80,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     'warn',
     ...HERALD_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ...((options.tuning ?? 'tuned') === 'tuned' ? devServerTuningFlags({ inMemory }) : []),
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
     ...(options.extraArgs ?? []),
   ];
   // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and Temporal must

@@ -140,7 +140,12 @@ export async function messageInput(client: Client, id: string): Promise<Message 
       throw isNotFound(error) ? new MessageNotFoundError(id) : error;
     });
   const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
-  const [input] = payloads.map((payload) => client.options.loadedDataConverter.payloadConverter.fromPayload(payload));
+  // Through the codecs first (last encoder decodes first): the input is encrypted when
+  // HERALD_ENCRYPTION_KEYS is set (src/encryption).
+  const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
+  let decoded = payloads.slice(0, 1);
+  for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+  const input = decoded[0] ? payloadConverter.fromPayload(decoded[0]) : undefined;
   return input && typeof input === 'object' ? (input as Message) : undefined;
 }
 

@@ -27,6 +27,7 @@ describe('defaults', () => {
       api: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 1_048_576, keys: [], eventPollIntervalMs: 200 },
       replySecrets: {},
       callbackSecrets: {},
+      encryption: { keyring: undefined, codecCorsOrigins: ['http://127.0.0.1:8233', 'http://localhost:8233'] },
       destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
       destinationControl: { enabled: true, refreshMs: 1000, operationsWebhook: null },
       redriveRatePerSecond: 50,
@@ -648,5 +649,46 @@ describe('tracing (OTEL_*)', () => {
     expect(problemsOf({ OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual([expect.stringContaining('OTEL_TRACES_EXPORTER')]);
     // With tracing off, a protocol set for other services in the environment is no concern of Herald's.
     expect(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).tracing.tracesUrl).toBe('');
+  });
+});
+
+describe('encryption (HERALD_ENCRYPTION_KEYS, HERALD_CODEC_CORS_ORIGINS)', () => {
+  const k1 = Buffer.alloc(32, 1).toString('base64');
+  const k2 = Buffer.alloc(32, 2).toString('base64');
+
+  test('keys are id:base64, comma-separated, the first current; the others only decrypt', () => {
+    const { keyring } = loadConfig({ HERALD_ENCRYPTION_KEYS: ` k2:${k2} , k1:${k1}` }).encryption;
+    expect(keyring?.current.id).toBe('k2');
+    expect([...keyring!.byId.keys()]).toEqual(['k2', 'k1']);
+    expect(keyring!.byId.get('k1')!.key.equals(Buffer.alloc(32, 1))).toBe(true);
+  });
+
+  test('each bad entry is named, and no key material is ever printed', () => {
+    const short = Buffer.alloc(16, 7).toString('base64');
+    const problems = problemsOf({
+      HERALD_ENCRYPTION_KEYS: `nocolon,bad id:${k1},short:${short},k1:${k1},k1:${k2},again:${k1}`,
+      HERALD_CODEC_CORS_ORIGINS: 'http://ui.example.com/path',
+    });
+    expect(problems).toEqual([
+      'HERALD_ENCRYPTION_KEYS: entry 1: expected id:base64',
+      'HERALD_ENCRYPTION_KEYS: entry 2: the id must be 1–64 of A–Z a–z 0–9 . _ -',
+      'HERALD_ENCRYPTION_KEYS: entry 3 (short): the key must be 32 bytes in base64 (openssl rand -base64 32)',
+      'HERALD_ENCRYPTION_KEYS: entry 5 (k1): the id is given twice',
+      'HERALD_ENCRYPTION_KEYS: entry 6 (again): the same key is given twice',
+      'HERALD_CODEC_CORS_ORIGINS: "http://ui.example.com/path" is not an origin (scheme://host[:port])',
+    ]);
+    for (const problem of problems) for (const key of [k1, k2, short]) expect(problem).not.toContain(key);
+  });
+
+  test('the codec endpoint admits the embedded UI by default, and no origin outside it', () => {
+    expect(loadConfig({ TEMPORAL_UI_PORT: '9233' }).encryption.codecCorsOrigins).toEqual([
+      'http://127.0.0.1:9233',
+      'http://localhost:9233',
+    ]);
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }).encryption.codecCorsOrigins).toEqual([]);
+    expect(
+      loadConfig({ HERALD_CODEC_CORS_ORIGINS: 'https://temporal.example.com/, https://ui.example.com:8443' }).encryption
+        .codecCorsOrigins,
+    ).toEqual(['https://temporal.example.com', 'https://ui.example.com:8443']);
   });
 });
