@@ -1,4 +1,5 @@
 /** The one place errors become HTTP problems. Anything unrecognised is a 500 that says nothing of internals. */
+import { SealedValueError } from '../encryption/aes-gcm';
 import {
   DiscardNotAllowedError,
   InvalidListCursorError,
@@ -53,6 +54,8 @@ export function problemFromError(error: unknown): ProblemError {
     return new ProblemError('validation-failed', 'the message is invalid', { errors: error.errors });
   }
   if (error instanceof MessageNotFoundError) return new ProblemError('not-found', error.message);
+  // A record or payload under a key this host does not hold: a key retired too early, or hosts out of step.
+  if (error instanceof SealedValueError) return new ProblemError('payload-not-decodable', error.message);
   if (error instanceof MessageConflictError) return new ProblemError('conflict', error.message);
   if (error instanceof ReplyNotAcceptedError) return new ProblemError('reply-not-accepted', error.reason);
   if (error instanceof RedriveNotAllowedError) return new ProblemError('redrive-not-allowed', error.reason);

@@ -5,6 +5,7 @@
  * failure and going on. Used by every entry point, the benchmark and the tests.
  */
 import { heraldDataConverter } from '../encryption/payload-codec';
+import { sealedDeadLetterStore } from '../store/sealed-dead-letter-store';
 import { Client, Connection } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -198,7 +199,10 @@ export async function openResources<const O extends OpenResourcesOptions>(
       whenUnavailable,
     );
     stack.push('dead-letter store and event log', () => stores.close());
-    const { store, events, destinations, ordering } = stores;
+    const { events, destinations, ordering } = stores;
+    // Dead letters hold whole messages (bodies, credentials): at rest they are sealed with the payload keys.
+    const { keyring } = config.encryption;
+    const store = keyring ? sealedDeadLetterStore(stores.store, keyring) : stores.store;
     const resources: BaseResources & { worker?: RunningWorker; api?: ListeningApi } = {
       config,
       logger,

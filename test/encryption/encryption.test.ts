@@ -6,6 +6,7 @@
  * completes after key 2 became current, its new payloads under key 2.
  */
 import { Client } from '@temporalio/client';
+import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
@@ -224,6 +225,54 @@ describe('the codec endpoint', () => {
   });
 });
 
+describe('the dead-letter store at rest', () => {
+  test('a dead letter is stored sealed, and read back whole by the API (credentials redacted, as always)', async () => {
+    const id = uniqueId('enc-dl');
+    fixture.downstream.script(`/${id}`, [{ status: 404 }]);
+    const response = await fixture.api.call('POST', '/v1/messages', {
+      json: {
+        id,
+        destination: { url: fixture.downstream.url(`/${id}`), headers: { authorization: SECRET } },
+        body: { note: MARKER },
+      },
+    });
+    expect(response.status).toBe(202);
+    await fixture.herald.waitForState(id, 'dead_lettered');
+
+    const file = new Database(fixture.herald.config.deadLetterDbPath, { readonly: true });
+    try {
+      const row = file.prepare('SELECT * FROM dead_letters WHERE id = ?').get(id) as Record<string, unknown>;
+      expect(row).toBeDefined();
+      const stored = JSON.stringify(row);
+      expect(stored).not.toContain('planted-credential');
+      expect(stored).not.toContain(MARKER);
+      expect(stored).toContain('herald:sealed');
+      // What an operator filters on stays plain.
+      expect(row.reason).toBe('permanent_error');
+      expect(row.destination).toBe(new URL(fixture.downstream.url('/')).host);
+    } finally {
+      file.close();
+    }
+
+    const read = await fixture.api.call<{
+      message: { body: unknown; destination: { headers: Record<string, string> } };
+    }>('GET', `/v1/dead-letters/${id}`);
+    expect(read.status).toBe(200);
+    expect(read.body.message.body).toEqual({ note: MARKER });
+    expect(read.text).not.toContain('planted-credential');
+    // An API holding key 2 first still reads what key 1 sealed.
+    const rotated = await fixture.startApi({ HERALD_ENCRYPTION_KEYS: `${K2},${K1}` });
+    const again = await rotated.call<{ message: { body: unknown } }>('GET', `/v1/dead-letters/${id}`);
+    expect(again.body.message.body).toEqual({ note: MARKER });
+    // One without key 1 says which key it lacks, as a problem.
+    const withoutK1 = await fixture.startApi({ HERALD_ENCRYPTION_KEYS: K2 });
+    const refused = await withoutK1.call<{ detail: string }>('GET', `/v1/dead-letters/${id}`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.detail).toBe('encrypted with key "k1", which HERALD_ENCRYPTION_KEYS does not hold');
+  }, 60_000);
+});
+
+// Last: it replaces the fixture's worker with one holding key 2 first.
 describe('key rotation', () => {
   test('a message started under key 1 completes after key 2 becomes current; its new payloads use key 2', async () => {
     const id = await sendPlanted({ reply: { timeout: '5m' } });

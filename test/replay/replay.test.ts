@@ -9,6 +9,8 @@ import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { parseKeyring } from '../../src/encryption/keyring';
+import { heraldDataConverter } from '../../src/encryption/payload-codec';
 import { createLogger } from '../../src/observability/logger';
 import { bundleHeraldWorkflows, TRACING_WORKFLOW_INTERCEPTOR_MODULES } from '../../src/runtime/workflow-bundle';
 import { installRuntimeLogger } from '../../src/temporal/runtime-logger';
@@ -212,4 +214,29 @@ describe('with tracing on (the OpenTelemetry workflow interceptors in the bundle
     );
     expect(spans.getFinishedSpans()).toEqual([]);
   });
+});
+
+describe('with encryption on (a worker given HERALD_ENCRYPTION_KEYS)', () => {
+  // Histories recorded before encryption hold plaintext payloads: a worker with the codec must replay
+  // them as they ran (the codec passes a payload through when it is not encrypted), so that switching
+  // encryption on with messages in flight breaks none of them.
+  const parsed = parseKeyring(`replay:${Buffer.alloc(32, 5).toString('base64')}`);
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  const dataConverter = heraldDataConverter(parsed.keyring);
+
+  test.each(files.map((file) => [file.slice(HISTORIES_DIR.length + 1), file]))(
+    '%s replays with the codec',
+    async (_name, file) => {
+      const history = JSON.parse(readFileSync(file, 'utf8')) as HistoryJson;
+      await Worker.runReplayHistory(
+        {
+          workflowBundle: { codePath: process.env.HERALD_TEST_WORKFLOW_BUNDLE! },
+          replayName: `${file} (encrypted)`,
+          dataConverter,
+        },
+        history,
+        workflowIdOf(history),
+      );
+    },
+  );
 });

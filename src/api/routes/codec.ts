@@ -106,7 +106,18 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }
 
-  app.addHook('onRequest', async (request, reply) => corsFor(request, reply));
+  // Before the body is parsed: a caller without a key learns only that (401), whatever it sent.
+  app.addHook('onRequest', async (request, reply) => {
+    corsFor(request, reply);
+    if (request.method !== 'POST') return;
+    if (request.routeOptions.url === '/codec/session') {
+      const name = verifyKey(request.headers.authorization);
+      if (!name) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
+      request.apiKeyName = name;
+      return;
+    }
+    request.apiKeyName = authenticate(request);
+  });
 
   for (const path of ['/codec/decode', '/codec/encode', '/codec/session']) {
     app.options(path, { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
@@ -147,7 +158,6 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ),
     },
     async (request) => {
-      authenticate(request);
       checkNamespace(request);
       const payloads = request.body.payloads.map(fromWire);
       try {
@@ -171,7 +181,6 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ),
     },
     async (request) => {
-      authenticate(request);
       checkNamespace(request);
       return { payloads: (await requireCodec().encode(request.body.payloads.map(fromWire))).map(toWire) };
     },
@@ -191,8 +200,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const name = verifyKey(request.headers.authorization);
-      if (!name) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
+      const name = request.apiKeyName!;
       const ring = keyring;
       if (!ring)
         throw new ProblemError('encryption-off', 'payloads are not encrypted: HERALD_ENCRYPTION_KEYS is not set');
