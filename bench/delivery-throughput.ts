@@ -28,7 +28,8 @@
  *        fleet: the Temporal at TEMPORAL_ADDRESS (e.g. `npm run temporal:fleet`), not started here.
  *   --variants herald,bare           BENCH_VARIANTS           herald,bare (also: herald-observed, Herald with
  *        the worker's metrics port and tracing on, exporting OTLP to a counting sink on 127.0.0.1;
- *        herald-uncontrolled, Herald with HERALD_DESTINATION_CONTROL=off; herald-limited, Herald with
+ *        herald-uncontrolled, Herald with HERALD_DESTINATION_CONTROL=off; herald-encrypted, Herald with
+ *        payload encryption on; herald-limited, Herald with
  *        the downstream's destination limited to --rate-limit attempts per second)
  *   --rate-limit N                   BENCH_RATE_LIMIT         50 (herald-limited)
  *   --fail-first N                   BENCH_FAIL_FIRST         0: the receiver answers 503 to each message's first N

@@ -102,6 +102,17 @@ export function ratiosOf(rounds: readonly RoundResult[]): Ratio[] {
       ),
     );
   }
+  // What payload encryption costs: encrypted over plaintext, round by round.
+  for (const server of servers) {
+    ratios.push(
+      pairedRatio(
+        rounds,
+        `herald-encrypted / herald on ${server}`,
+        (r) => r.server === server && r.variant === 'herald-encrypted',
+        (r) => r.server === server && r.variant === 'herald',
+      ),
+    );
+  }
   // What observing Herald costs: metrics and tracing on over off, round by round.
   for (const server of servers) {
     ratios.push(

@@ -5,12 +5,14 @@
  * on 127.0.0.1 that counts and discards spans: what observing Herald costs), `herald-uncontrolled`
  * (HERALD_DESTINATION_CONTROL=off: what destination control costs when no destination has settings),
  * `herald-limited` (the downstream's destination limited to `rateLimit` attempts per second through
- * PUT /v1/destinations/{host}: what a limit attains and what its holds cost), and `bare` (bench/bare/:
+ * PUT /v1/destinations/{host}: what a limit attains and what its holds cost), `herald-encrypted`
+ * (HERALD_ENCRYPTION_KEYS set, a key made for the run: what payload encryption costs), and `bare` (bench/bare/:
  * one workflow, one activity doing the same POST). Both expose `send`, which resolves
  * once the message is accepted (POST /v1/messages → 202, or client.workflow.start resolved).
  */
 import { type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -19,7 +21,14 @@ import { startNodeChild, type BenchChild } from './child-processes';
 import { startOtlpSink, type OtlpSink } from './otlp-sink';
 import type { BenchServer } from './temporal-servers';
 
-export const VARIANTS = ['herald', 'herald-observed', 'herald-uncontrolled', 'herald-limited', 'bare'] as const;
+export const VARIANTS = [
+  'herald',
+  'herald-observed',
+  'herald-uncontrolled',
+  'herald-limited',
+  'herald-encrypted',
+  'bare',
+] as const;
 /** What runs when BENCH_VARIANTS is not given. */
 export const DEFAULT_VARIANTS: readonly VariantName[] = ['herald', 'bare'];
 export type VariantName = (typeof VARIANTS)[number];
@@ -64,7 +73,7 @@ const API_KEY = 'bench-key-0123456789abcdef';
 
 export async function startVariant(name: VariantName, options: StartVariantOptions): Promise<RunningVariant> {
   if (name === 'bare') return startBare(options);
-  if (name === 'herald' || name === 'herald-uncontrolled' || name === 'herald-limited') {
+  if (name !== 'herald-observed') {
     return startHerald(options, name);
   }
   const sink = await startOtlpSink();
@@ -108,6 +117,8 @@ async function startHerald(
     HERALD_DATABASE_URL: '',
     LOG_LEVEL: options.logLevel,
     ...(name === 'herald-uncontrolled' ? { HERALD_DESTINATION_CONTROL: 'off' } : {}),
+    // Every other variant runs without encryption (a fleet's default): the bench's own environment must not switch it on.
+    HERALD_ENCRYPTION_KEYS: name === 'herald-encrypted' ? `bench:${randomBytes(32).toString('base64')}` : '',
     ...observed,
   };
   const worker = startNodeChild(

@@ -13,7 +13,7 @@ test('herald and bare run by default; herald-observed is asked for; an unknown v
   ]);
   expect(parseBenchOptions([], { BENCH_VARIANTS: 'herald-observed' }).variants).toEqual(['herald-observed']);
   expect(() => parseBenchOptions(['--variants', 'herald,traced'], {})).toThrow(
-    'BENCH_VARIANTS: "traced" is not one of herald, herald-observed, herald-uncontrolled, herald-limited, bare',
+    'BENCH_VARIANTS: "traced" is not one of herald, herald-observed, herald-uncontrolled, herald-limited, herald-encrypted, bare',
   );
 });
 
