@@ -50,7 +50,7 @@ export function chromiumPath(): string {
  * Starts headless Chromium. Its first start on a fresh machine builds the font cache and, beside a busy test
  * suite on two cores, has taken more than 30 s to print its DevTools address; so it gets 90 s, and one more try.
  */
-async function launchChromium(executablePath: string): Promise<Browser> {
+export async function launchChromium(executablePath: string): Promise<Browser> {
   const launch = (timeout: number) =>
     puppeteer.launch({
       executablePath,

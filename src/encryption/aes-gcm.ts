@@ -1,6 +1,7 @@
 /**
- * AES-256-GCM with Node's crypto: a fresh 12-byte nonce per seal, the 16-byte tag appended, and the key
- * id as associated data (a sealed value moved under another key id fails to open instead of misleading).
+ * AES-256-GCM with Node's crypto: a fresh 12-byte nonce per seal, the 16-byte tag appended, and the
+ * purpose and key id as associated data: a value relabelled with another key id, or moved from one use to
+ * another (a dead-letter field handed to the codec as a payload), fails to open instead of misleading.
  * Layout: nonce (12) | ciphertext | tag (16).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
@@ -20,15 +21,20 @@ export class SealedValueError extends Error {
   }
 }
 
-export function seal(key: EncryptionKey, plaintext: Uint8Array): Buffer {
+/** What a sealed value is for; part of its associated data. */
+export type SealPurpose = 'payload' | 'dead-letter';
+
+const associatedData = (purpose: SealPurpose, keyId: string) => Buffer.from(`herald/${purpose}/v1|${keyId}`, 'utf8');
+
+export function seal(purpose: SealPurpose, key: EncryptionKey, plaintext: Uint8Array): Buffer {
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key.key, nonce);
-  cipher.setAAD(Buffer.from(key.id, 'utf8'));
+  cipher.setAAD(associatedData(purpose, key.id));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([nonce, body, cipher.getAuthTag()]);
 }
 
-export function open(keyring: Keyring, keyId: string, sealed: Uint8Array): Buffer {
+export function open(purpose: SealPurpose, keyring: Keyring, keyId: string, sealed: Uint8Array): Buffer {
   const key = keyring.byId.get(keyId);
   if (!key) {
     throw new SealedValueError(
@@ -39,7 +45,7 @@ export function open(keyring: Keyring, keyId: string, sealed: Uint8Array): Buffe
   if (sealed.length < NONCE_BYTES + TAG_BYTES) throw new SealedValueError('encrypted value too short', keyId);
   const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   const decipher = createDecipheriv('aes-256-gcm', key.key, bytes.subarray(0, NONCE_BYTES));
-  decipher.setAAD(Buffer.from(keyId, 'utf8'));
+  decipher.setAAD(associatedData(purpose, keyId));
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
   try {
     return Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);

@@ -8,7 +8,7 @@
  * Decoding passes through what is not encrypted: histories recorded before encryption was switched on
  * replay, and their messages go on, unchanged (test/replay, test/encryption).
  */
-import { DefaultFailureConverter, type Payload, type PayloadCodec } from '@temporalio/common';
+import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { open, seal } from './aes-gcm';
 import type { Keyring } from './keyring';
@@ -26,7 +26,7 @@ export class EncryptionCodec implements PayloadCodec {
     const { current } = this.keyring;
     return payloads.map((payload) => ({
       metadata: { encoding: utf8.encode(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8.encode(current.id) },
-      data: seal(current, temporal.api.common.v1.Payload.encode(payload).finish()),
+      data: seal('payload', current, temporal.api.common.v1.Payload.encode(payload).finish()),
     }));
   }
 
@@ -34,7 +34,9 @@ export class EncryptionCodec implements PayloadCodec {
     return payloads.map((payload) => {
       const keyId = encryptedWith(payload);
       if (keyId === undefined) return payload;
-      const inner = temporal.api.common.v1.Payload.decode(open(this.keyring, keyId, payload.data ?? new Uint8Array()));
+      const inner = temporal.api.common.v1.Payload.decode(
+        open('payload', this.keyring, keyId, payload.data ?? new Uint8Array()),
+      );
       return { metadata: inner.metadata, data: inner.data };
     });
   }
@@ -49,14 +51,11 @@ export function encryptedWith(payload: Payload): string | undefined {
 }
 
 /**
- * What a Temporal client or worker of Herald's is given: the codec, and a failure converter that moves
- * failure messages and stack traces (a destination's response excerpt can be in them) into an encoded
- * payload. Without a keyring: Temporal's defaults (plaintext).
+ * What a Temporal client or worker of Herald's is given: the codec. Without a keyring: Temporal's
+ * defaults (plaintext). Failure messages and stack traces are not payloads and stay plaintext (README:
+ * Encryption, what is not encrypted).
  */
-export function heraldDataConverter(keyring: Keyring | undefined) {
+export function heraldDataConverter(keyring: Keyring | undefined): DataConverter | undefined {
   if (!keyring) return undefined;
-  return {
-    payloadCodecs: [new EncryptionCodec(keyring)],
-    failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }),
-  };
+  return { payloadCodecs: [new EncryptionCodec(keyring)] };
 }

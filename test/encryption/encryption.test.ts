@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
-import { API_KEY, signedReply } from '../helpers/api';
+import { API_KEY, OTHER_API_KEY, signedReply } from '../helpers/api';
 import { eventually } from '../helpers/eventually';
 import { startFixture, type HeraldFixture } from '../helpers/fixture';
 import { uniqueId } from '../helpers/herald';
@@ -222,6 +222,14 @@ describe('the codec endpoint', () => {
       body: JSON.stringify({ payloads }),
     });
     expect(forged.status).toBe(401);
+    // A key taken out of HERALD_API_KEYS ends its sessions: another host without it refuses the same cookie.
+    const withoutKey = await fixture.startApi({ HERALD_API_KEYS: `other:${OTHER_API_KEY}` });
+    const ended = await fetch(`${withoutKey.url}/codec/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: cookie.split(';')[0]! },
+      body: JSON.stringify({ payloads }),
+    });
+    expect(ended.status).toBe(401);
   });
 });
 

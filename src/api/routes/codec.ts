@@ -69,6 +69,9 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const codec = keyring ? new EncryptionCodec(keyring) : undefined;
   const verifyKey = createApiKeyVerifier(config.api.keys);
   const allowed = new Set(codecCorsOrigins);
+  const keyNames = new Set(config.api.keys.map((key) => key.name));
+  // Behind a TLS terminator the request looks like http: a UI served over https means the cookie is too.
+  const secureCookie = codecCorsOrigins.some((origin) => origin.startsWith('https://'));
 
   /** CORS headers for an allowed origin; a request from another origin gets none (the browser refuses it). */
   function corsFor(request: FastifyRequest, reply: FastifyReply): void {
@@ -86,7 +89,8 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (byKey) return byKey;
     const session = cookieValue(request.headers.cookie, CODEC_SESSION_COOKIE);
     const bySession = session && keyring ? verifyCodecSession(keyring, session) : undefined;
-    if (bySession) return bySession;
+    // A key removed from HERALD_API_KEYS ends its sessions too.
+    if (bySession && keyNames.has(bySession)) return bySession;
     throw new ProblemError(
       'unauthorized',
       'send an API key as "Authorization: Bearer <key>", or sign in once with POST /codec/session',
@@ -205,7 +209,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!ring)
         throw new ProblemError('encryption-off', 'payloads are not encrypted: HERALD_ENCRYPTION_KEYS is not set');
       const now = Date.now();
-      const secure = request.protocol === 'https' ? '; Secure' : '';
+      const secure = request.protocol === 'https' || secureCookie ? '; Secure' : '';
       void reply.header(
         'set-cookie',
         `${CODEC_SESSION_COOKIE}=${issueCodecSession(ring, name, now)}; Path=/codec; HttpOnly; SameSite=Lax; Max-Age=${CODEC_SESSION_TTL_MS / 1000}${secure}`,
