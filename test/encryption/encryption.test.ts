@@ -9,6 +9,8 @@ import { Client } from '@temporalio/client';
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { encryptionKeyUsage } from '../../src/runtime/encryption-key-usage';
+import { openSqliteDeadLetterStore } from '../../src/store/sqlite-dead-letter-store';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
 import { API_KEY, OTHER_API_KEY, signedReply } from '../helpers/api';
 import { eventually } from '../helpers/eventually';
@@ -22,6 +24,8 @@ const SECRET = 'Bearer planted-credential-7f3a9c';
 const MARKER = 'planted-body-marker-51d2e8';
 
 let fixture: HeraldFixture;
+/** The dead letter of 'the dead-letter store at rest', parked under key 1 (the rotation looks for it). */
+let parkedId: string | undefined;
 
 beforeAll(async () => {
   fixture = await startFixture({
@@ -246,6 +250,7 @@ describe('the dead-letter store at rest', () => {
     });
     expect(response.status).toBe(202);
     await fixture.herald.waitForState(id, 'dead_lettered');
+    parkedId = id;
 
     const file = new Database(fixture.herald.config.deadLetterDbPath, { readonly: true });
     try {
@@ -316,5 +321,21 @@ describe('key rotation', () => {
     expect(keyIds[0]).toBe('k1');
     expect(keyIds.at(-1)).toBe('k2');
     expect(JSON.stringify(history.events)).not.toContain(MARKER);
+
+    // Before retiring key 1: what still needs it (npm run encryption:key-usage), read from Temporal and the raw store.
+    const raw = openSqliteDeadLetterStore(fixture.herald.config.deadLetterDbPath);
+    try {
+      const deps = { client: plain, taskQueue: fixture.herald.taskQueue, deadLetters: raw };
+      const k1 = await encryptionKeyUsage(deps, 'k1');
+      expect(k1.runningWorkflows.ids).toContain(parkedId);
+      expect(k1.runningWorkflows.ids).not.toContain(id); // replied: closed
+      expect(k1.deadLetters.ids).toEqual([parkedId]);
+      expect(k1.closedRunsKept).toBeGreaterThanOrEqual(1);
+      const k2 = await encryptionKeyUsage(deps, 'k2');
+      expect(k2.runningWorkflows.count).toBe(0);
+      expect(k2.deadLetters.count).toBe(0);
+    } finally {
+      await raw.close();
+    }
   }, 120_000);
 });
