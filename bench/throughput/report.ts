@@ -1,5 +1,6 @@
 /** The comparison's summary: per server and variant, the median of each figure over rounds with its range. */
 import type { RoundResult } from './round';
+import type { VariantName } from './variants';
 import { spread, type Spread } from './stats';
 import { formatSpread, formatTable } from './table';
 
@@ -83,47 +84,24 @@ export function pairedRatio(
 /** Herald/bare on each server, and each tuned dev server against file-legacy when both ran. */
 export function ratiosOf(rounds: readonly RoundResult[]): Ratio[] {
   const servers = [...new Set(rounds.map((r) => r.server))];
-  const ratios: (Ratio | undefined)[] = servers.map((server) =>
-    pairedRatio(
-      rounds,
-      `herald / bare on ${server}`,
-      (r) => r.server === server && r.variant === 'herald',
-      (r) => r.server === server && r.variant === 'bare',
+  // Each pair, server by server, round by round: Herald against the bare workflow; what destination
+  // control costs with nothing configured; what payload encryption costs; what observing Herald costs.
+  const pairs: [numerator: VariantName, denominator: VariantName][] = [
+    ['herald', 'bare'],
+    ['herald', 'herald-uncontrolled'],
+    ['herald-encrypted', 'herald'],
+    ['herald-observed', 'herald'],
+  ];
+  const ratios: (Ratio | undefined)[] = pairs.flatMap(([numerator, denominator]) =>
+    servers.map((server) =>
+      pairedRatio(
+        rounds,
+        `${numerator} / ${denominator} on ${server}`,
+        (r) => r.server === server && r.variant === numerator,
+        (r) => r.server === server && r.variant === denominator,
+      ),
     ),
   );
-  // What destination control costs with nothing configured, and what a rate limit attains.
-  for (const server of servers) {
-    ratios.push(
-      pairedRatio(
-        rounds,
-        `herald / herald-uncontrolled on ${server}`,
-        (r) => r.server === server && r.variant === 'herald',
-        (r) => r.server === server && r.variant === 'herald-uncontrolled',
-      ),
-    );
-  }
-  // What payload encryption costs: encrypted over plaintext, round by round.
-  for (const server of servers) {
-    ratios.push(
-      pairedRatio(
-        rounds,
-        `herald-encrypted / herald on ${server}`,
-        (r) => r.server === server && r.variant === 'herald-encrypted',
-        (r) => r.server === server && r.variant === 'herald',
-      ),
-    );
-  }
-  // What observing Herald costs: metrics and tracing on over off, round by round.
-  for (const server of servers) {
-    ratios.push(
-      pairedRatio(
-        rounds,
-        `herald-observed / herald on ${server}`,
-        (r) => r.server === server && r.variant === 'herald-observed',
-        (r) => r.server === server && r.variant === 'herald',
-      ),
-    );
-  }
   if (servers.includes('file-legacy')) {
     for (const server of servers.filter((s) => s !== 'file-legacy' && s !== 'fleet')) {
       for (const variant of new Set(rounds.map((r) => r.variant))) {

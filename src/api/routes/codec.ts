@@ -67,6 +67,9 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app;
   const { keyring, codecCorsOrigins } = config.encryption;
   const codec = keyring ? new EncryptionCodec(keyring) : undefined;
+  const encryptionOff = () =>
+    new ProblemError('encryption-off', 'payloads are not encrypted: HERALD_ENCRYPTION_KEYS is not set');
+  const keyRequired = () => new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
   const verifyKey = createApiKeyVerifier(config.api.keys);
   const allowed = new Set(codecCorsOrigins);
   const keyNames = new Set(config.api.keys.map((key) => key.name));
@@ -98,8 +101,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   function requireCodec(): EncryptionCodec {
-    if (!codec)
-      throw new ProblemError('encryption-off', 'payloads are not encrypted: HERALD_ENCRYPTION_KEYS is not set');
+    if (!codec) throw encryptionOff();
     return codec;
   }
 
@@ -116,7 +118,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (request.method !== 'POST') return;
     if (request.routeOptions.url === '/codec/session') {
       const name = verifyKey(request.headers.authorization);
-      if (!name) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
+      if (!name) throw keyRequired();
       request.apiKeyName = name;
       return;
     }
@@ -206,8 +208,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const name = request.apiKeyName!;
       const ring = keyring;
-      if (!ring)
-        throw new ProblemError('encryption-off', 'payloads are not encrypted: HERALD_ENCRYPTION_KEYS is not set');
+      if (!ring) throw encryptionOff();
       const now = Date.now();
       const secure = request.protocol === 'https' || secureCookie ? '; Secure' : '';
       void reply.header(
