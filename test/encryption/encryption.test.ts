@@ -147,6 +147,14 @@ describe('the codec endpoint', () => {
     return encoded.body.payloads;
   };
 
+  test('takes an empty list left out, as the Temporal CLI sends a query without arguments', async () => {
+    for (const path of ['/codec/encode', '/codec/decode']) {
+      const answered = await fixture.api.call<{ payloads: unknown[] }>('POST', path, { json: {} });
+      expect(answered.status).toBe(200);
+      expect(answered.body.payloads).toEqual([]);
+    }
+  });
+
   test('refuses a caller without a key, or with a wrong one, with a 401 problem', async () => {
     const payloads = await encryptedPayload();
     for (const authorization of [null, 'Bearer wrong-key-0123456789abcdef']) {

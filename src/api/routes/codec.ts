@@ -28,7 +28,8 @@ const WirePayload = Type.Object({
   metadata: Type.Optional(Type.Record(Type.String(), Type.String({ contentEncoding: 'base64' }))),
   data: Type.Optional(Type.String({ contentEncoding: 'base64' })),
 });
-const Payloads = Type.Object({ payloads: Type.Array(WirePayload, { maxItems: 10_000 }) });
+// Protobuf JSON leaves an empty list out: the CLI encodes a query with no arguments as `{}`.
+const Payloads = Type.Object({ payloads: Type.Optional(Type.Array(WirePayload, { maxItems: 10_000 })) });
 type WirePayloadType = { metadata?: Record<string, string>; data?: string };
 
 /** A history page holds many payloads: more than a message's own body limit. */
@@ -165,7 +166,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       checkNamespace(request);
-      const payloads = request.body.payloads.map(fromWire);
+      const payloads = (request.body.payloads ?? []).map(fromWire);
       try {
         return { payloads: (await requireCodec().decode(payloads)).map(toWire) };
       } catch (error) {
@@ -188,7 +189,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       checkNamespace(request);
-      return { payloads: (await requireCodec().encode(request.body.payloads.map(fromWire))).map(toWire) };
+      return { payloads: (await requireCodec().encode((request.body.payloads ?? []).map(fromWire))).map(toWire) };
     },
   );
 
