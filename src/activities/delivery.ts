@@ -33,6 +33,9 @@ import type { NewMessageEvent } from '../contract/message-event';
 import type { EventLog } from '../store/event-log';
 import { appendInOrder } from './events';
 import type { WorkerMetrics } from '../observability/worker-metrics';
+import type { BlobStore } from '../blobs/blob-store';
+import { verifiedRead } from '../blobs/verified-read';
+import type { Readable } from 'node:stream';
 
 export interface DeliverInput {
   message: Message;
@@ -77,6 +80,8 @@ export interface DeliveryDependencies {
   events?: EventLog;
   /** undici dispatcher (connection pool); the global one when absent. */
   dispatcher?: Dispatcher;
+  /** Where a body by reference (`bodyRef`) is read from; without it such a message cannot be delivered. */
+  blobs?: BlobStore;
   /** With tracing on: each request is a client span, child of the attempt's activity span. */
   tracer?: Tracer;
   random?: () => number;
@@ -173,6 +178,17 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       throw new InvalidDestinationError(url.error, attemptRecord);
     }
     const url: URL = parsed;
+    const missingBody = message.bodyRef && !(deps.blobs && (await deps.blobs.get(message.bodyRef.id)));
+    if (missingBody) {
+      // Gone from the store (deleted by hand, or the store is not the one the API wrote to): no retry brings it back.
+      const error = `the message's body (blob ${message.bodyRef!.id}) is not in the blob store`;
+      const attemptRecord = record(
+        { outcome: 'permanent', cause: 'body_missing' },
+        { errorType: 'PermanentDeliveryError', error },
+      );
+      await finish(message, attemptRecord);
+      throw new PermanentDeliveryError(error, attemptRecord);
+    }
 
     // Destination control: the live settings decide this attempt's policy, and whether it goes now.
     const live = deps.control ? await deps.control.settingsFor(host) : undefined;
@@ -452,8 +468,14 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     const headers: Record<string, string> = Object.fromEntries(
       Object.entries(lowercaseKeys(message.destination.headers ?? {})).filter(([name]) => !isTransportHeader(name)),
     );
-    let body: string | Buffer | undefined;
-    if (message.bodyBase64 !== undefined) {
+    let body: string | Buffer | Readable | undefined;
+    if (message.bodyRef !== undefined && deps.blobs) {
+      // Streamed from the store for each request (a retry after a 401 sends it again), checked as it goes.
+      const ref = message.bodyRef;
+      body = verifiedRead(await deps.blobs.open(ref.id), ref);
+      headers['content-type'] = message.contentType ?? headers['content-type'] ?? ref.contentType;
+      headers['content-length'] = String(ref.size);
+    } else if (message.bodyBase64 !== undefined) {
       body = Buffer.from(message.bodyBase64, 'base64');
       headers['content-type'] = message.contentType ?? headers['content-type'] ?? 'application/octet-stream';
     } else if (message.body !== undefined) {

@@ -16,7 +16,8 @@ import { parseRetryAfter } from '../retry/retry-after';
 import { isLiteralHostBlocked, type DestinationPolicy } from '../destinations/destination-policy';
 import { readExcerpt } from './delivery';
 import { PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
-import type { AttemptRecord } from '../contract/message-status';
+import type { AttemptRecord, ReplyRecord } from '../contract/message-status';
+import { replyPointerUrl } from '../blobs/reply-pointer';
 
 export interface NotifyInput {
   /** Stable per callback: the `webhook-id`, so the sender can drop a callback it already processed. */
@@ -35,6 +36,8 @@ export interface NotifyDependencies {
   logger: Logger;
   /** Counts callback attempts, sent or failed (herald_callbacks_total). */
   metrics: WorkerMetrics;
+  /** Where a large reply is served (HERALD_PUBLIC_URL), and how long its pointer works (HERALD_BLOB_POINTER_TTL). */
+  replyPointers?: { publicUrl: string; ttlMs: number };
   random?: () => number;
 }
 
@@ -43,6 +46,24 @@ const EXCERPT_BYTES = 512;
 
 export function createNotifyActivities(deps: NotifyDependencies) {
   const random = deps.random ?? Math.random;
+
+  /**
+   * A reply kept in the blob store goes as a pointer (`reply.bodyUrl`), made at each attempt so it is
+   * fresh when it arrives; the payload the workflow holds (and a dead-lettered callback keeps) has none.
+   */
+  function withReplyPointer(payload: unknown, secret: string): unknown {
+    const data = (payload as { data?: { id?: unknown; reply?: ReplyRecord | null } } | null)?.data;
+    const ref = data?.reply?.bodyRef;
+    if (!deps.replyPointers || !ref || typeof data?.id !== 'string') return payload;
+    const bodyUrl = replyPointerUrl({
+      publicUrl: deps.replyPointers.publicUrl,
+      callbackSecret: secret,
+      messageId: data.id,
+      blobId: ref.id,
+      expiresAtMs: Date.now() + deps.replyPointers.ttlMs,
+    });
+    return { ...(payload as object), data: { ...data, reply: { ...data.reply, bodyUrl } } };
+  }
   return {
     /** Sends one callback attempt. */
     async notify(input: NotifyInput): Promise<AttemptRecord> {
@@ -78,7 +99,7 @@ export function createNotifyActivities(deps: NotifyDependencies) {
         });
         throw new PermanentDeliveryError(`callback URL ${url.hostname} is not an allowed address`, failed);
       }
-      const body = JSON.stringify(input.payload);
+      const body = JSON.stringify(withReplyPointer(input.payload, secret));
       const timestamp = new Date();
       const signature = new Webhook(secret).sign(input.callbackId, timestamp, body);
       let status: number | undefined;

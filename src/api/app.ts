@@ -4,6 +4,7 @@
  * but health and documentation.
  */
 import { codecRoutes } from './routes/codec';
+import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -17,6 +18,7 @@ import type { EventHub } from './event-hub';
 import { problemFromError } from './error-mapping';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './json-depth';
 import { refuseMessageBreakingWireRules } from './message-wire-rules';
+import { refuseMultipartElsewhere } from './message-upload';
 import { ProblemError } from './problem';
 import { refuseKeyInQuery, withLoggableUrls } from './query-credentials';
 import { traceRequests } from '../observability/api-tracing';
@@ -109,6 +111,7 @@ export async function buildApp(deps: ApiDependencies) {
   app.decorate('deadLetterStore', decorations.deadLetterStore);
   app.decorate('eventLog', decorations.eventLog);
   app.decorate('orderingStore', decorations.orderingStore);
+  app.decorate('blobs', decorations.blobs);
   app.decorate('eventHub', decorations.eventHub);
   app.addHook('preClose', drainOnClose(app.server, decorations.eventHub, app.log, apiDrainMs(deps.config)));
   app.decorate('destinationPolicy', decorations.destinationPolicy);
@@ -133,6 +136,16 @@ export async function buildApp(deps: ApiDependencies) {
     }
   });
 
+  // A large body comes as multipart/form-data to POST /v1/messages (api/message-upload.ts), streamed:
+  // one envelope field of at most the JSON body limit, one file of at most HERALD_MAX_BODY_BYTES.
+  // No part-count limits: busboy stops delivering parts at one, leaving the request unread; a part
+  // after the body is refused by the route instead (message-upload.ts). One byte over the largest body
+  // is read, so the blob store sees it and refuses the body (a truncated file would look complete).
+  await app.register(multipart, {
+    limits: { fieldSize: deps.config.api.bodyLimitBytes, fileSize: deps.config.blobs.maxBodyBytes + 1 },
+    throwFileSizeLimit: false,
+  });
+
   // An absent body is an empty object: optional-body POSTs (cancel, bulk redrive) validate, and a
   // required field missing from an empty POST is named like any other missing field.
   app.addHook('preValidation', async (request) => {
@@ -149,6 +162,7 @@ export async function buildApp(deps: ApiDependencies) {
 
   app.addHook('onRequest', async (request, reply) => {
     refuseKeyInQuery(request.url);
+    await refuseMultipartElsewhere(request);
     // A known path with another method is 405 with Allow (RFC 9110 §15.5.6), decided before any body is
     // parsed: a method such as QUERY would otherwise fail on its missing Content-Type first.
     if (request.routeOptions.url === undefined) {

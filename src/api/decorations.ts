@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/config';
 import { parseAllowlist, type DestinationPolicy } from '../destinations/destination-policy';
+import type { BlobStore } from '../blobs/blob-store';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { DestinationStore } from '../store/destination-store';
 import type { EventLog } from '../store/event-log';
@@ -32,6 +33,8 @@ export interface ApiDependencies {
   destinations?: DestinationStore;
   /** Where messages with an ordering key claim their place. */
   ordering: OrderingStore;
+  /** Where bodies and replies above HERALD_INLINE_BODY_BYTES are kept. */
+  blobs: BlobStore;
   logger: Logger;
   /** With tracing on (config.tracing), every request but probes and docs gets a server span. */
   tracer?: Tracer;
@@ -48,6 +51,8 @@ declare module 'fastify' {
     eventLog: EventLog;
     /** The ordering sequencer: a message with an ordering key claims its place here before it starts. */
     orderingStore: OrderingStore;
+    /** Bodies and replies too large for a workflow's history (src/blobs). */
+    blobs: BlobStore;
     /** The one reader of the event log that every open stream subscribes to; closed first on close. */
     eventHub: EventHub;
     /** Whether a new message may start now (admission control); its backlog poll stops on close. */
@@ -86,6 +91,7 @@ export function dependencyDecorations(deps: ApiDependencies) {
     deadLetterStore: deps.store,
     eventLog: deps.events,
     orderingStore: deps.ordering,
+    blobs: deps.blobs,
     eventHub: (deps.createEventHub ?? createEventHub)({
       events: deps.events,
       pollIntervalMs: deps.config.api.eventPollIntervalMs,

@@ -1,4 +1,5 @@
 /** The one place errors become HTTP problems. Anything unrecognised is a 500 that says nothing of internals. */
+import { BlobNotFoundError, BlobTooLargeError } from '../blobs/blob-store';
 import { SealedValueError } from '../encryption/aes-gcm';
 import {
   DiscardNotAllowedError,
@@ -45,7 +46,10 @@ export function problemFromError(error: unknown): ProblemError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ProblemError('payload-too-large', err.message);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ProblemError('unsupported-media-type', 'send application/json');
+      return new ProblemError(
+        'unsupported-media-type',
+        'send application/json (or multipart/form-data to POST /v1/messages, for a large body)',
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ProblemError('invalid-json', err.message);
@@ -54,6 +58,8 @@ export function problemFromError(error: unknown): ProblemError {
     return new ProblemError('validation-failed', 'the message is invalid', { errors: error.errors });
   }
   if (error instanceof MessageNotFoundError) return new ProblemError('not-found', error.message);
+  if (error instanceof BlobTooLargeError) return new ProblemError('payload-too-large', error.message);
+  if (error instanceof BlobNotFoundError) return new ProblemError('not-found', error.message);
   // A record or payload under a key this host does not hold: a key retired too early, or hosts out of step.
   if (error instanceof SealedValueError) return new ProblemError('payload-not-decodable', error.message);
   if (error instanceof MessageConflictError) return new ProblemError('conflict', error.message);

@@ -58,8 +58,16 @@ export interface HeraldConfig {
   api: {
     host: string;
     port: number;
-    /** Largest request body accepted (413 beyond); kept below Temporal's 2 MiB payload limit. */
+    /**
+     * Largest JSON request body accepted (413 beyond); a larger message body goes as a multipart upload
+     * (up to `blobs.maxBodyBytes`). @defaultValue 1 MiB (HERALD_BODY_LIMIT_BYTES)
+     */
     bodyLimitBytes: number;
+    /**
+     * Herald's API as the world reaches it: pointers in callbacks (to large replies) start with it.
+     * @defaultValue `http://<HERALD_API_HOST>:<HERALD_API_PORT>` (HERALD_PUBLIC_URL)
+     */
+    publicUrl: string;
     keys: ApiKey[];
     /**
      * How often each API process reads the event log without a wake-up hint. Appends made in the same
@@ -176,6 +184,25 @@ export interface HeraldConfig {
     url: string;
     /** Connections each process keeps at most in its pool (plus one for LISTEN). @defaultValue 10 */
     poolSize: number;
+  };
+  /**
+   * Large bodies by reference (src/blobs): a body (or reply) above `inlineBytes` lives in the blob store
+   * and the workflow carries only its reference; the delivery streams it from there.
+   */
+  blobs: {
+    /**
+     * HERALD_BLOB_STORE: `postgres` (the database of HERALD_DATABASE_URL) or a directory. @defaultValue
+     * `postgres` with HERALD_DATABASE_URL, else `$HERALD_DATA_DIR/blobs`
+     */
+    store: { kind: 'postgres' } | { kind: 'file'; directory: string };
+    /** Largest message body accepted (multipart upload; 413 beyond). @defaultValue 64 MiB (HERALD_MAX_BODY_BYTES) */
+    maxBodyBytes: number;
+    /** Bodies and replies above this go to the blob store. @defaultValue 128 KiB (HERALD_INLINE_BODY_BYTES) */
+    inlineBytes: number;
+    /** A blob is deleted this long after its message ended (and has no dead letter waiting). @defaultValue 7d (HERALD_BLOB_RETENTION) */
+    retentionMs: number;
+    /** How long a pointer to a large reply (in a callback) works without an API key. @defaultValue 1h (HERALD_BLOB_POINTER_TTL) */
+    pointerTtlMs: number;
   };
   retention: {
     /** Redriven and discarded dead-letter records are deleted this long after; 0 keeps them. @defaultValue 30d */
@@ -341,6 +368,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     };
   };
   const dataDir = resolve(read('HERALD_DATA_DIR', '.data'));
+  const byteSize = (name: string, fallback: string, min: number, max: number): number => {
+    const raw = read(name, fallback);
+    const bytes = parseByteSize(raw);
+    if (bytes === undefined || bytes < min || bytes > max) {
+      problems.push(`${name}: must be a size from ${min} bytes to ${max} bytes, such as 64MiB or 128KiB; got "${raw}"`);
+      return Number.NaN;
+    }
+    return bytes;
+  };
+  const blobStore = (): HeraldConfig['blobs']['store'] => {
+    const raw = read('HERALD_BLOB_STORE', read('HERALD_DATABASE_URL', '') ? 'postgres' : join(dataDir, 'blobs'));
+    if (raw.toLowerCase() === 'postgres') {
+      if (!read('HERALD_DATABASE_URL', '')) problems.push('HERALD_BLOB_STORE: postgres needs HERALD_DATABASE_URL');
+      return { kind: 'postgres' };
+    }
+    return { kind: 'file', directory: resolve(raw.replace(/^file:\/\//, '')) };
+  };
+  const publicUrl = (): string => {
+    // Listening on every address is no address to point at: this machine's loopback is.
+    const host = read('HERALD_API_HOST', '127.0.0.1').replace(/^(0\.0\.0\.0|::|\[::\])$/, '127.0.0.1');
+    const raw =
+      read('HERALD_PUBLIC_URL', '') ||
+      `http://${host.includes(':') ? `[${host}]` : host}:${read('HERALD_API_PORT', '3000')}`;
+    if (!/^https?:\/\/[^/\s]+(\/\S*)?$/.test(raw)) {
+      problems.push(`HERALD_PUBLIC_URL: must be an http:// or https:// URL, got "${raw}"`);
+    }
+    return raw.replace(/\/+$/, '');
+  };
   const tokenProviders = json<Record<string, TokenProviderConfig>>('HERALD_TOKEN_PROVIDERS', {});
   for (const [host, provider] of Object.entries(tokenProviders)) {
     for (const key of ['tokenUrl', 'clientId', 'clientSecret'] as const) {
@@ -478,6 +533,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       host: read('HERALD_API_HOST', '127.0.0.1'),
       port: number('HERALD_API_PORT', 3000, 0, 65535),
       bodyLimitBytes: number('HERALD_BODY_LIMIT_BYTES', 1_048_576, 1024, 1_800_000),
+      publicUrl: publicUrl(),
       keys,
       eventPollIntervalMs: duration('HERALD_EVENT_POLL_INTERVAL', '200ms'),
     },
@@ -517,6 +573,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     database: {
       url: databaseUrl(read('HERALD_DATABASE_URL', '')),
       poolSize: number('HERALD_DATABASE_POOL_SIZE', 10, 1, 1000),
+    },
+    blobs: {
+      store: blobStore(),
+      maxBodyBytes: byteSize('HERALD_MAX_BODY_BYTES', '64MiB', 1024, 2 ** 40),
+      inlineBytes: byteSize('HERALD_INLINE_BODY_BYTES', '128KiB', 1024, 1_048_576),
+      retentionMs: duration('HERALD_BLOB_RETENTION', '7d'),
+      pointerTtlMs: duration('HERALD_BLOB_POINTER_TTL', '1h'),
     },
     retention: {
       deadLetterRecordsMs: duration('HERALD_DEAD_LETTER_RECORD_RETENTION', '30d'),
@@ -587,6 +650,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   ] as const) {
     if (value > limit) problems.push(`${variable}: the default must not exceed ${limitVariable}`);
   }
+  if (config.blobs.pointerTtlMs <= 0) problems.push('HERALD_BLOB_POINTER_TTL: must be above 0');
   if (config.retention.intervalMs === 0) problems.push('HERALD_RETENTION_INTERVAL: must be above 0');
   if (config.delivery.defaults.attemptTimeoutMs > config.delivery.defaults.deadlineMs) {
     problems.push('HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE');

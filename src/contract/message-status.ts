@@ -4,6 +4,7 @@
  * the same schemas, so a field cannot exist on one side only. Sandbox-safe (TypeBox, no Node built-in).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { BlobRefSchema } from './blob-ref';
 import { FieldErrorSchema } from './field-error';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -107,9 +108,18 @@ const replyIdentityFields = {
 export const ReplyBodySchema = Type.Object(replyFields, { additionalProperties: false });
 export type ReplyBody = Static<typeof ReplyBodySchema>;
 
+/**
+ * A reply body above HERALD_INLINE_BODY_BYTES, kept in the blob store: the reply carries `bodyRef`
+ * instead of `body`, and GET /v1/messages/{id}/reply/body (or the pointer in a callback) serves it.
+ */
+const storedReplyFields = {
+  body: Type.Optional(replyFields.body),
+  bodyRef: Type.Optional(BlobRefSchema),
+};
+
 /** A downstream's reply, as it is handed to the workflow (with its identity when it came through the API). */
 export const ReplyInputSchema = Type.Object(
-  { ...replyFields, ...replyIdentityFields },
+  { ...replyFields, ...storedReplyFields, ...replyIdentityFields },
   { additionalProperties: false },
 );
 export type ReplyInput = Static<typeof ReplyInputSchema>;
@@ -123,6 +133,7 @@ export function isSameReply(a: ReplyInput | null | undefined, b: ReplyInput | nu
 /** A reply the message took. */
 export const ReplyRecordSchema = Type.Object({
   ...replyFields,
+  ...storedReplyFields,
   ...replyIdentityFields,
   receivedAt: DateTime(),
   via: Type.Union([Type.Literal('signal'), Type.Literal('update')]),

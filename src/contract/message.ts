@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { BlobRefSchema } from './blob-ref';
 import { DURATION_PATTERN } from './duration';
 import type { FieldError } from './field-error';
 import { contentTypeErrors, destinationHeaderErrors, HEADER_NAME_PATTERN } from './header-rules';
@@ -101,6 +102,8 @@ export const MessageSchema = Type.Object(
     id: Type.String({ pattern: MESSAGE_ID_PATTERN }),
     /** Name of the API key that sent it (set by the API, never by the sender); selects the callback secret. */
     sender: Type.Optional(Type.String({ maxLength: 100 })),
+    /** A body too large to ride in the history: kept in the blob store (set by the API, never by the sender). */
+    bodyRef: Type.Optional(BlobRefSchema),
     ...messageFields,
   },
   { additionalProperties: false },
@@ -153,10 +156,15 @@ export function schemaErrors(schema: Parameters<typeof Value.Errors>[0], input: 
   return [...byField].map(([field, message]) => ({ field, message }));
 }
 
-function crossFieldErrors(message: MessageInput): FieldError[] {
+function crossFieldErrors(message: MessageInput | Message): FieldError[] {
   const errors: FieldError[] = [];
   if (message.body !== undefined && message.bodyBase64 !== undefined) {
     errors.push({ field: '/bodyBase64', message: 'give either body (JSON) or bodyBase64, not both' });
+  }
+  if ('bodyRef' in message && message.bodyRef !== undefined) {
+    if (message.body !== undefined || message.bodyBase64 !== undefined) {
+      errors.push({ field: '/bodyRef', message: 'a body by reference goes without body or bodyBase64' });
+    }
   }
   // `<id>.callback-…` names a message's callback workflows; a message may not take such an id.
   if (message.id?.includes('.callback-')) {

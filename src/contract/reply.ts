@@ -5,7 +5,9 @@ import type { ReplyInput } from './message-status';
 export function validateReply(reply: ReplyInput | undefined): string | undefined {
   if (reply === null || typeof reply !== 'object' || Array.isArray(reply))
     return 'a reply must be an object with a body';
-  if (!('body' in reply) || reply.body === undefined) return 'a reply needs a body';
+  const stored = 'bodyRef' in reply && reply.bodyRef !== undefined;
+  if (stored && reply.body !== undefined) return 'a reply has a body or a bodyRef, not both';
+  if (!stored && (!('body' in reply) || reply.body === undefined)) return 'a reply needs a body';
   if (reply.status !== undefined && (!Number.isInteger(reply.status) || reply.status < 100 || reply.status > 599)) {
     return 'reply status must be an integer from 100 to 599';
   }

@@ -52,6 +52,8 @@ interface ErrorLike {
 export function classifyTransportError(error: unknown): Classification & { outcome: 'retryable' | 'permanent' } {
   for (let current = error as ErrorLike | undefined, depth = 0; current && depth < 5; depth++) {
     if (current.code === 'EDESTINATIONBLOCKED') return { outcome: 'permanent', cause: 'destination_blocked' };
+    // The stored body is not the one accepted (blobs/verified-read.ts): sending it again cannot help.
+    if (current.code === 'EBLOBINTEGRITY') return { outcome: 'permanent', cause: 'body_corrupt' };
     if (current.name === 'TimeoutError' || current.name === 'AbortError')
       return { outcome: 'retryable', cause: 'timeout' };
     const code = typeof current.code === 'string' ? current.code : '';

@@ -30,6 +30,7 @@ import type { EventLog } from '../store/event-log';
 import type { CloseOutSinks } from '../workflows/close-out';
 import { createCloseOutWatcher, type CloseOutWatcher } from './close-out-watcher';
 import type { Tracing } from '../observability/tracing';
+import type { BlobStore } from '../blobs/blob-store';
 import { bundleHeraldWorkflows, TRACING_WORKFLOW_INTERCEPTOR_MODULES } from './workflow-bundle';
 
 export interface HeraldWorkerOptions {
@@ -45,6 +46,8 @@ export interface HeraldWorkerOptions {
   destinations?: DestinationStore;
   /** Where workflows publish state changes for the API's event streams. */
   events: EventLog;
+  /** Where bodies by reference are read from (absent only in tests of other things). */
+  blobs?: BlobStore;
   logger: Logger;
   /**
    * A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start.
@@ -114,11 +117,19 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       reportHold: (messageId, hold) => client.workflow.getHandle(messageId).signal(deliveryHeldSignal, hold),
       control,
       events: options.events,
+      blobs: options.blobs,
       metrics,
     }),
     ...createDeadLetterActivities({ store: options.store, logger, metrics }),
     ...createSettingsActivities(config.delivery),
-    ...createNotifyActivities({ secrets: callbackSecrets, destinationPolicy, dispatcher, logger, metrics }),
+    ...createNotifyActivities({
+      secrets: callbackSecrets,
+      destinationPolicy,
+      dispatcher,
+      logger,
+      metrics,
+      replyPointers: { publicUrl: config.api.publicUrl, ttlMs: config.blobs.pointerTtlMs },
+    }),
     ...createEventActivities({ events: options.events, logger }),
     ...createOrderingActivities(client),
   };

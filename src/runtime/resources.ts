@@ -18,6 +18,7 @@ import { startMetricsListener } from '../observability/metrics-listener';
 import { countingOutcomes } from '../observability/outcome-counter';
 import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics';
 import { startTracing } from '../observability/tracing';
+import type { BlobStore } from '../blobs/blob-store';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { DestinationStore } from '../store/destination-store';
 import type { EventLog } from '../store/event-log';
@@ -31,6 +32,7 @@ import { startEndedRunSweeper } from './ended-run-sweeper';
 import { createHeraldWorker, type HeraldWorkerOptions } from './herald-worker';
 import { isStoreUnavailable, retryStartup } from './startup-retry';
 import { startRetention } from './retention';
+import { sweepBlobs } from './blob-sweeper';
 import { heapLimitForBudgetMiB, WORKER_MEMORY_COST } from '../config/workflow-cache';
 import { getHeapStatistics } from 'node:v8';
 
@@ -141,6 +143,8 @@ export interface BaseResources {
   destinations: DestinationStore;
   /** The ordering sequencer (the API claims places of messages with an ordering key). */
   ordering: OrderingStore;
+  /** Bodies and replies too large for a workflow's history (src/blobs). */
+  blobs: BlobStore;
   /** Closes everything in reverse order of opening; every step runs even when one fails. */
   close(): Promise<void>;
 }
@@ -199,7 +203,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       whenUnavailable,
     );
     stack.push('dead-letter store and event log', () => stores.close());
-    const { events, destinations, ordering } = stores;
+    const { events, destinations, ordering, blobs } = stores;
     // Dead letters hold whole messages (bodies, credentials): at rest they are sealed with the payload keys.
     const { keyring } = config.encryption;
     const store = keyring ? sealedDeadLetterStore(stores.store, keyring) : stores.store;
@@ -212,6 +216,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
       events,
       destinations,
       ordering,
+      blobs,
       close: () => stack.close(),
     };
 
@@ -237,6 +242,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         store,
         destinations,
         events: workerEvents,
+        blobs,
         logger,
         metrics,
         tracing: workerTracing,
@@ -258,7 +264,14 @@ export async function openResources<const O extends OpenResourcesOptions>(
       const sweeper = startEndedRunSweeper({ client, taskQueue: config.taskQueue, events: workerEvents, logger });
       stack.push('ended-run sweeper', () => sweeper.stop());
       // Workers, not APIs, clean up: every fleet has one, and the passes of several are safe together.
-      const retention = startRetention({ store, events, retention: config.retention, logger });
+      const sweep = { blobs, client, store, retentionMs: config.blobs.retentionMs };
+      const retention = startRetention({
+        store,
+        events,
+        retention: config.retention,
+        sweepBlobs: (stopped) => sweepBlobs(sweep, stopped),
+        logger,
+      });
       stack.push('retention', () => retention.stop());
       logger.info(
         {
@@ -283,6 +296,7 @@ export async function openResources<const O extends OpenResourcesOptions>(
         events,
         destinations,
         ordering,
+        blobs,
         logger,
         tracer: apiTracing?.tracer,
         ...(options.api === true ? {} : options.api),

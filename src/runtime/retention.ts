@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/config';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import type { EventLog } from '../store/event-log';
+import type { BlobSweep } from './blob-sweeper';
 
 /** Rows per delete statement: milliseconds of work, a lock held no longer. */
 export const RETENTION_BATCH_SIZE = 1_000;
@@ -23,6 +24,8 @@ export interface RetentionOptions {
   store: Pick<DeadLetterStore, 'prune'>;
   events: Pick<EventLog, 'prune'>;
   retention: HeraldConfig['retention'];
+  /** The blob sweep (runtime/blob-sweeper.ts), run after the stores in each pass; absent, none. */
+  sweepBlobs?: (stopped: () => boolean) => Promise<BlobSweep>;
   logger: Logger;
   batchSize?: number;
   pauseMs?: number;
@@ -35,6 +38,8 @@ export interface RetentionOptions {
 export interface RetentionPass {
   deadLetters: number;
   events: number;
+  /** Blobs no message needs any more, and partial ones of puts that died. */
+  blobs: number;
 }
 
 /** Runs one pass over both stores; `stopped` is checked between batches, so a stop does not wait for a long pass. */
@@ -57,13 +62,13 @@ export async function runRetentionPass(
     }
     return deleted;
   };
-  return {
-    deadLetters: await drain(
-      (olderThan, size) => options.store.prune(olderThan, size),
-      options.retention.deadLetterRecordsMs,
-    ),
-    events: await drain((olderThan, size) => options.events.prune(olderThan, size), options.retention.eventsMs),
-  };
+  const deadLetters = await drain(
+    (olderThan, size) => options.store.prune(olderThan, size),
+    options.retention.deadLetterRecordsMs,
+  );
+  const events = await drain((olderThan, size) => options.events.prune(olderThan, size), options.retention.eventsMs);
+  const swept = options.sweepBlobs ? await options.sweepBlobs(stopped) : { deleted: 0, abandoned: 0 };
+  return { deadLetters, events, blobs: swept.deleted + swept.abandoned };
 }
 
 /** A delay of `ms` jittered by ±20 %. */
@@ -89,9 +94,9 @@ export function startRetention(options: RetentionOptions): { stop(): Promise<voi
   const pass = async () => {
     try {
       const deleted = await runRetentionPass({ ...options, stopped: () => stopped });
-      if (deleted.deadLetters > 0 || deleted.events > 0) {
+      if (deleted.deadLetters > 0 || deleted.events > 0 || deleted.blobs > 0) {
         options.logger.info(
-          { deadLetterRecords: deleted.deadLetters, events: deleted.events },
+          { deadLetterRecords: deleted.deadLetters, events: deleted.events, blobs: deleted.blobs },
           'retention: deleted old records',
         );
       }

@@ -4,6 +4,9 @@
  */
 import { Pool, type ClientConfig } from 'pg';
 import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/blob-store';
+import { openFileBlobStore } from '../blobs/file-blob-store';
+import { createPostgresBlobStore } from '../blobs/postgres-blob-store';
 import type { HeraldConfig } from '../config/config';
 import type { DeadLetterStore } from './dead-letter-store';
 import type { DestinationStore } from './destination-store';
@@ -32,6 +35,8 @@ export interface Stores {
   destinations: DestinationStore;
   /** Places of messages on their ordering keys (used by the API only). */
   ordering: OrderingStore;
+  /** Bodies and replies above HERALD_INLINE_BODY_BYTES (HERALD_BLOB_STORE: a directory, or PostgreSQL). */
+  blobs: BlobStore;
   /** `sqlite` or `postgres`. */
   kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -51,13 +56,16 @@ export async function openStores(config: HeraldConfig, options: { logger: Logger
       const destinations = openSqliteDestinationStore(config.deadLetterDbPath);
       const ordering = openSqliteOrderingStore(config.deadLetterDbPath);
       const opened = events;
+      const blobs = fileBlobs(config);
       return {
         store,
         events: opened,
         destinations,
         ordering,
+        blobs,
         kind: 'sqlite',
         close: async () => {
+          await blobs.close();
           await ordering.close();
           await destinations.close();
           await opened.close();
@@ -90,19 +98,29 @@ export async function openStores(config: HeraldConfig, options: { logger: Logger
   const events = createPostgresEventLog(pool, { listenConnection: connection, logger: options.logger });
   const destinations = createPostgresDestinationStore(pool);
   const ordering = createPostgresOrderingStore(pool);
+  const blobs = config.blobs.store.kind === 'postgres' ? createPostgresBlobStore(pool) : fileBlobs(config);
   let closing: Promise<void> | undefined;
   return {
     store,
     events,
     destinations,
     ordering,
+    blobs,
     kind: 'postgres',
     close: () =>
       (closing ??= (async () => {
+        await blobs.close();
         await ordering.close();
         await events.close();
         await store.close();
         await pool.end();
       })()),
   };
+}
+
+/** The directory blob store HERALD_BLOB_STORE names (a PostgreSQL one needs HERALD_DATABASE_URL: config refuses it otherwise). */
+function fileBlobs(config: HeraldConfig): BlobStore {
+  const { store } = config.blobs;
+  if (store.kind !== 'file') throw new Error('HERALD_BLOB_STORE=postgres needs HERALD_DATABASE_URL');
+  return openFileBlobStore(store.directory);
 }

@@ -234,6 +234,33 @@ END
 $fn$;
 `,
   },
+  {
+    version: 6,
+    name: 'the blob store',
+    // A blob's bytes are rows of 1 MiB (postgres-blob-store.ts), so a put or a read holds one of them
+    // in memory, never the blob. A row stays incomplete until its last chunk is in: readers see only
+    // complete ones, and the sweep deletes incomplete ones that are old (a put that died), chunks with them.
+    sql: `
+CREATE TABLE herald_blobs (
+  id           text COLLATE "C" PRIMARY KEY,
+  message_id   text COLLATE "C" NOT NULL,
+  kind         text NOT NULL,
+  content_type text NOT NULL,
+  sender       text COLLATE "C",
+  size         bigint,
+  sha256       text,
+  complete     boolean NOT NULL DEFAULT false,
+  created_at   timestamptz(3) NOT NULL DEFAULT now()
+);
+CREATE INDEX herald_blobs_by_created_at ON herald_blobs (created_at);
+CREATE TABLE herald_blob_chunks (
+  blob_id text COLLATE "C" NOT NULL REFERENCES herald_blobs (id) ON DELETE CASCADE,
+  seq     integer NOT NULL,
+  data    bytea NOT NULL,
+  PRIMARY KEY (blob_id, seq)
+);
+`,
+  },
 ];
 
 /** The schema version this build of Herald knows (the last migration's). */

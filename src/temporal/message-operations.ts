@@ -59,8 +59,15 @@ import type { OrderingStart } from '../workflows/ordering-turn';
 import { isNotFound, isTransient } from './temporal-errors';
 
 /** A stable hash of a message's content (everything but its id), to tell a resend from a different message. */
-export function contentHash(message: MessageInput): string {
+export function contentHash(message: MessageInput | Message): string {
   const { id: _id, ...content } = message;
+  // A body by reference is its bytes, not where they are kept: a resend stores them under a new blob id.
+  if ('bodyRef' in content && content.bodyRef) {
+    const { id: _blob, ...bytes } = content.bodyRef;
+    return createHash('sha256')
+      .update(canonicalJson({ ...content, bodyRef: bytes }))
+      .digest('hex');
+  }
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 

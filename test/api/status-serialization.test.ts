@@ -132,6 +132,30 @@ test('a message retried, dead-lettered, sent inputs it ignored, redriven and rep
   expect(seenDeadLetters.at(-1)).toMatchObject({ state: 'redriven', redriveCount: 1 });
 });
 
+test('a message whose reply went to the blob store (above HERALD_INLINE_BODY_BYTES) is served whole', async () => {
+  const id = uniqueId('large-reply');
+  const sent = await api.call('POST', '/v1/messages', {
+    json: { id, destination: { url: downstream.url('/large-reply') }, reply: { timeout: '1m' } },
+  });
+  expect(sent.status).toBe(202);
+  await herald.waitForState(id, 'awaiting_reply');
+  const { raw, headers } = signed(id, { body: { text: 'r'.repeat(200 * 1024) }, status: 200 });
+  const replied = await api.call('POST', `/v1/messages/${id}/reply`, { raw, headers });
+  expect(replied.status).toBe(200);
+  const final = await expectServedAsQueried(id);
+  expect(final.reply).toMatchObject({ bodyRef: { contentType: 'application/json' } });
+  expect(final.reply).not.toHaveProperty('body');
+
+  // And a dead letter of a message whose body went there.
+  downstream.script('/large-refused', [{ status: 400, body: 'too much' }]);
+  const refused = uniqueId('large-body');
+  const large = { id: refused, destination: { url: downstream.url('/large-refused') }, body: 'b'.repeat(200 * 1024) };
+  expect((await api.call('POST', '/v1/messages', { json: large })).status).toBe(202);
+  await herald.waitForState(refused, 'dead_lettered');
+  await expectDeadLetterServedAsStored(refused);
+  expect(seenDeadLetters.at(-1)).toMatchObject({ message: { bodyRef: { contentType: 'application/json' } } });
+});
+
 test('a discarded dead letter, and the callback that never reached its sender, are served whole', async () => {
   downstream.script('/discarded', [{ status: 410 }]);
   // The sender's callback URL refuses connections: the callback is dead-lettered, with the error.

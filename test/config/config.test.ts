@@ -24,7 +24,14 @@ describe('defaults', () => {
     const dataDir = resolve('.data');
     const expected: HeraldConfig = {
       metrics: { port: 9464, host: '127.0.0.1', token: '', maxDestinations: 200 },
-      api: { host: '127.0.0.1', port: 3000, bodyLimitBytes: 1_048_576, keys: [], eventPollIntervalMs: 200 },
+      api: {
+        host: '127.0.0.1',
+        port: 3000,
+        bodyLimitBytes: 1_048_576,
+        publicUrl: 'http://127.0.0.1:3000',
+        keys: [],
+        eventPollIntervalMs: 200,
+      },
       replySecrets: {},
       callbackSecrets: {},
       encryption: { keyring: undefined, codecCorsOrigins: ['http://127.0.0.1:8233', 'http://localhost:8233'] },
@@ -57,6 +64,13 @@ describe('defaults', () => {
       dataDir,
       deadLetterDbPath: join(dataDir, 'dead-letters.sqlite'),
       database: { url: '', poolSize: 10 },
+      blobs: {
+        store: { kind: 'file', directory: join(dataDir, 'blobs') },
+        maxBodyBytes: 64 * 2 ** 20,
+        inlineBytes: 128 * 1024,
+        retentionMs: 7 * DAY,
+        pointerTtlMs: 3_600_000,
+      },
       retention: { deadLetterRecordsMs: 30 * DAY, eventsMs: 7 * DAY, intervalMs: 3_600_000 },
       logLevel: 'info',
       delivery: {
@@ -146,6 +160,7 @@ describe('values are read and parsed', () => {
       HERALD_API_HOST: '0.0.0.0',
       HERALD_API_PORT: '8080',
       HERALD_BODY_LIMIT_BYTES: '65536',
+      HERALD_PUBLIC_URL: 'https://herald.example.com',
       HERALD_EVENT_POLL_INTERVAL: '1s',
       HERALD_API_KEYS: 'ops:abcdefghijklmnop, ci:0123456789abcdef0123',
       HERALD_REPLY_SECRETS: '{"*":"whsec_abc","api.example.com":"whsec_def"}',
@@ -190,6 +205,7 @@ describe('values are read and parsed', () => {
       host: '0.0.0.0',
       port: 8080,
       bodyLimitBytes: 65_536,
+      publicUrl: 'https://herald.example.com',
       keys: [
         { name: 'ops', key: 'abcdefghijklmnop' },
         { name: 'ci', key: '0123456789abcdef0123' },
@@ -536,6 +552,57 @@ describe('the database and retention', () => {
     expect(storeDescription(loadConfig({ HERALD_DATABASE_URL: 'postgres://herald:secret@db:5432/herald' }))).toBe(
       'PostgreSQL db:5432/herald',
     );
+  });
+});
+
+describe('large bodies (HERALD_BLOB_STORE, HERALD_MAX_BODY_BYTES, …)', () => {
+  test('the blob store is PostgreSQL with a database, a directory without one, or what HERALD_BLOB_STORE says', () => {
+    expect(loadConfig({ HERALD_DATA_DIR: '/srv/herald' }).blobs.store).toEqual({
+      kind: 'file',
+      directory: '/srv/herald/blobs',
+    });
+    expect(loadConfig({ HERALD_DATABASE_URL: 'postgres://db/herald' }).blobs.store).toEqual({ kind: 'postgres' });
+    expect(loadConfig({ HERALD_BLOB_STORE: 'file:///mnt/blobs' }).blobs.store).toEqual({
+      kind: 'file',
+      directory: '/mnt/blobs',
+    });
+    expect(problemsOf({ HERALD_BLOB_STORE: 'postgres' })).toEqual([
+      'HERALD_BLOB_STORE: postgres needs HERALD_DATABASE_URL',
+    ]);
+  });
+
+  test('sizes take units; the pointer lives a while', () => {
+    const { blobs } = loadConfig({
+      HERALD_MAX_BODY_BYTES: '1GiB',
+      HERALD_INLINE_BODY_BYTES: '64KiB',
+      HERALD_BLOB_RETENTION: '1d',
+      HERALD_BLOB_POINTER_TTL: '10m',
+    });
+    expect(blobs).toMatchObject({
+      maxBodyBytes: 2 ** 30,
+      inlineBytes: 65_536,
+      retentionMs: DAY,
+      pointerTtlMs: 600_000,
+    });
+    expect(
+      problemsOf({ HERALD_MAX_BODY_BYTES: 'big', HERALD_INLINE_BODY_BYTES: '2MiB', HERALD_BLOB_POINTER_TTL: '0' }),
+    ).toEqual([
+      'HERALD_MAX_BODY_BYTES: must be a size from 1024 bytes to 1099511627776 bytes, such as 64MiB or 128KiB; got "big"',
+      'HERALD_INLINE_BODY_BYTES: must be a size from 1024 bytes to 1048576 bytes, such as 64MiB or 128KiB; got "2MiB"',
+      'HERALD_BLOB_POINTER_TTL: must be above 0',
+    ]);
+  });
+
+  test('HERALD_PUBLIC_URL: the API as callbacks point at it, by default its own address', () => {
+    expect(loadConfig({ HERALD_API_PORT: '3100' }).api.publicUrl).toBe('http://127.0.0.1:3100');
+    // Listening on every address is no address to point at: this machine's loopback is.
+    expect(loadConfig({ HERALD_API_HOST: '0.0.0.0' }).api.publicUrl).toBe('http://127.0.0.1:3000');
+    expect(loadConfig({ HERALD_PUBLIC_URL: 'https://herald.example.com/' }).api.publicUrl).toBe(
+      'https://herald.example.com',
+    );
+    expect(problemsOf({ HERALD_PUBLIC_URL: 'herald.example.com' })).toEqual([
+      'HERALD_PUBLIC_URL: must be an http:// or https:// URL, got "herald.example.com"',
+    ]);
   });
 });
 

@@ -81,7 +81,7 @@ test('a pass deletes everything past retention in batches, pausing between them,
     pauseMs: 50,
     now: () => NOW,
   });
-  expect(pass).toEqual({ deadLetters: 25, events: 30 });
+  expect(pass).toEqual({ deadLetters: 25, events: 30, blobs: 0 });
   // 10, 10, 5: two pauses between three batches, then it stops (the last batch was short).
   expect(calls).toEqual([10, 10, 5]);
   expect(Date.now() - startedAt).toBeGreaterThanOrEqual(100);
@@ -90,7 +90,11 @@ test('a pass deletes everything past retention in batches, pausing between them,
     ...Array(5).fill('new'),
   ]);
   expect((await events.read({ afterId: 0 })).map((e) => e.messageId.split('-')[0])).toEqual(Array(5).fill('new'));
-  expect(await runRetentionPass({ store, events, retention, now: () => NOW })).toEqual({ deadLetters: 0, events: 0 });
+  expect(await runRetentionPass({ store, events, retention, now: () => NOW })).toEqual({
+    deadLetters: 0,
+    events: 0,
+    blobs: 0,
+  });
 });
 
 test('a retention of 0 keeps everything', async () => {
@@ -101,7 +105,7 @@ test('a retention of 0 keeps everything', async () => {
     retention: { ...retention, deadLetterRecordsMs: 0, eventsMs: 0 },
     now: () => NOW,
   });
-  expect(pass).toEqual({ deadLetters: 0, events: 0 });
+  expect(pass).toEqual({ deadLetters: 0, events: 0, blobs: 0 });
   expect((await store.list()).records).toHaveLength(3);
 });
 

@@ -32,6 +32,8 @@ test('a new database is migrated to the latest version and each step recorded; a
     "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
   );
   expect(tables.map((t) => t.name)).toEqual([
+    'herald_blob_chunks',
+    'herald_blobs',
     'herald_dead_letters',
     'herald_destination_changes',
     'herald_destination_state',

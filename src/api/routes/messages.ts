@@ -19,6 +19,15 @@ import { urlErrors } from '../../contract/url-rules';
 import type { OrderingStore } from '../../store/ordering-store';
 import type { OrderingStart } from '../../workflows/ordering-turn';
 import { ProblemError } from '../problem';
+import { blobRef, intakeBody, spillJsonBody } from '../../blobs/body-intake';
+import type { BlobRecord } from '../../blobs/blob-store';
+import type { Message } from '../../contract/message';
+import { drainUpload, noPartsAfterBody, readUploadEnvelope, uploadedBody } from '../message-upload';
+import { pointerRefusal } from '../../blobs/reply-pointer';
+import { createApiKeyVerifier } from '../auth';
+import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import type { ReplyBody } from '../../contract/message-status';
 import { verifyReplySignature } from '../reply-signature';
 import {
   CancelInputSchema,
@@ -32,7 +41,8 @@ import {
 
 /** /v1/messages routes; dependencies come from the instance (see ../decorations.ts). */
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config, temporal, admission, orderingStore } = app;
+  const { config, temporal, admission, orderingStore, blobs } = app;
+  const verifyKey = createApiKeyVerifier(config.api.keys);
 
   /**
    * Only the API key that sent a message may cancel it or point its outcome at a new URL (a callback
@@ -54,7 +64,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'sendMessage',
         summary: 'Send a message',
         description:
-          'Validates the message, checks its destination, and starts its delivery. The id (body `id` or `Idempotency-Key` header) makes sending idempotent: the same content again answers 200 with the existing message, other content 409. While Temporal is behind, a new message is refused with 429 and `Retry-After` (admission control): keep it and send it again, with the same id, after that many seconds. A message with `orderingKey` takes the next place on its key and destination host when it is accepted, and is delivered only after the one before it has its outcome.',
+          'Validates the message, checks its destination, and starts its delivery. The id (body `id` or `Idempotency-Key` header) makes sending idempotent: the same content again answers 200 with the existing message, other content 409. While Temporal is behind, a new message is refused with 429 and `Retry-After` (admission control): keep it and send it again, with the same id, after that many seconds. A message with `orderingKey` takes the next place on its key and destination host when it is accepted, and is delivered only after the one before it has its outcome. A body larger than the JSON limit (HERALD_BODY_LIMIT_BYTES) goes as `multipart/form-data`: a `message` field (this JSON, without a body) and then a `body` file, streamed, up to HERALD_MAX_BODY_BYTES. A body above HERALD_INLINE_BODY_BYTES is kept in the blob store and delivered from there.',
         tags: ['messages'],
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         body: MessageInputSchema,
@@ -65,6 +75,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ...rateLimitedResponse(),
         },
       },
+      config: { multipart: true },
+      preValidation: readUploadEnvelope,
+      // A refused upload is read to its end, so the client hears why (see drainUpload).
+      onError: async (request) => drainUpload(request),
     },
     async (request, reply) => {
       const headerKey = request.headers['idempotency-key'];
@@ -75,10 +89,16 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         });
       }
       // The sender is the API key's name: it picks the key's callback secret and scopes /v1/events.
+      if (request.upload && (body.body !== undefined || body.bodyBase64 !== undefined)) {
+        const detail = 'a multipart message has its body in the "body" file, not in the message field';
+        throw new ProblemError('validation-failed', detail, { errors: [{ field: '/body', message: detail }] });
+      }
+      // A body the blob store may keep is kept under the message's id, so the id is known before the start.
+      const storesBody = request.upload !== undefined || (request.rawBody?.length ?? 0) > config.blobs.inlineBytes;
       const message: MessageInput & { sender?: string } = {
         ...body,
         // A message with an ordering key needs its id before it starts: its place is claimed under it.
-        id: body.id ?? headerKey ?? (body.orderingKey !== undefined ? newMessageId() : undefined),
+        id: body.id ?? headerKey ?? (body.orderingKey !== undefined || storesBody ? newMessageId() : undefined),
         sender: request.apiKeyName,
       };
       const planned = resolveDeliveryPlan(message, config.delivery);
@@ -96,10 +116,23 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Admission control last: a message that would be refused anyway is told why first, and only a
       // start that would happen is weighed against the backlog.
       const id = message.id;
-      const started = await admission.admitStart(
-        async () => temporal.startMessage(message, await claimPlace(orderingStore, message, config.orderingDeadLetter)),
-        async () => id !== undefined && (await temporal.messageExists(id)),
-      );
+      const { message: toStart, blob } = storesBody
+        ? await takeBody(message as Message, request)
+        : { message, blob: undefined };
+      let started;
+      try {
+        started = await admission.admitStart(
+          async () =>
+            temporal.startMessage(toStart, await claimPlace(orderingStore, toStart, config.orderingDeadLetter)),
+          async () => id !== undefined && (await temporal.messageExists(id)),
+        );
+      } catch (error) {
+        // Refused, or not started: no blob is left behind for a message that does not exist.
+        if (blob) await blobs.delete(blob.id);
+        throw error;
+      }
+      // A resend: the message that runs has the body it was first sent with.
+      if (blob && started.existing) await blobs.delete(blob.id);
       request.log.info(
         { messageId: started.id, existing: started.existing, apiKey: request.apiKeyName },
         'message accepted',
@@ -111,6 +144,33 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .send(started);
     },
   );
+
+  /**
+   * The body of a multipart send (streamed: inline up to the threshold, else into the blob store), or
+   * a JSON body above the threshold moved to the blob store.
+   */
+  async function takeBody(message: Message, request: FastifyRequest): Promise<{ message: Message; blob?: BlobRecord }> {
+    const sender = request.apiKeyName !== undefined ? { sender: request.apiKeyName } : {};
+    const limits = { inlineBytes: config.blobs.inlineBytes, maxBytes: config.blobs.maxBodyBytes, ...sender };
+    if (!request.upload) {
+      return spillJsonBody(message, request.rawBody?.length ?? 0, blobs, limits);
+    }
+    const file = await uploadedBody(request);
+    if (!file) return { message };
+    const contentType = message.contentType ?? file.mimetype ?? 'application/octet-stream';
+    const taken = await intakeBody(file.file, blobs, { ...limits, messageId: message.id, kind: 'body', contentType });
+    try {
+      await noPartsAfterBody(request);
+    } catch (error) {
+      if (taken.kind === 'stored') await blobs.delete(taken.blob.id);
+      throw error;
+    }
+    request.upload = undefined; // read to its end
+    if (taken.kind === 'inline') {
+      return { message: { ...message, bodyBase64: taken.bytes.toString('base64'), contentType } };
+    }
+    return { message: { ...message, bodyRef: blobRef(taken.blob) }, blob: taken.blob };
+  }
 
   app.get(
     '/messages/:id',
@@ -177,7 +237,19 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const webhookId = verifyReplySignature(config.replySecrets, id, host, rawBody, request.headers);
       // The signed webhook-id and the body's hash identify the reply, so an identical resend is recognised.
       const bodyHash = createHash('sha256').update(rawBody).digest('hex');
-      const outcome = await temporal.submitReply(id, { ...request.body, webhookId, bodyHash });
+      // A large reply is kept in the blob store, and the workflow takes its reference (see storedReply).
+      const { reply: taken, blob } = await storedReply(id, request.body, rawBody.length);
+      let outcome;
+      try {
+        outcome = await temporal.submitReply(id, { ...taken, webhookId, bodyHash });
+      } catch (error) {
+        if (blob) await blobs.delete(blob.id);
+        throw error;
+      }
+      // A resend of a reply the message took already: the message keeps the first one's blob.
+      if (blob && outcome.kind === 'settled' && outcome.status.reply?.bodyRef?.id !== blob.id) {
+        await blobs.delete(blob.id);
+      }
       if (outcome.kind === 'settled') return { ...outcome.status, source: 'workflow' as const };
       request.log.info({ messageId: id, via: outcome.via }, 'reply held; the message has not settled yet');
       return reply
@@ -185,6 +257,84 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .header('location', `/v1/messages/${encodeURIComponent(id)}`)
         .header('retry-after', '1')
         .send(await temporal.readStatus(id));
+    },
+  );
+
+  /** A reply whose body is above HERALD_INLINE_BODY_BYTES, with the body moved to the blob store. */
+  async function storedReply(id: string, reply: ReplyBody, rawLength: number) {
+    if (rawLength <= config.blobs.inlineBytes) return { reply, blob: undefined };
+    const bytes = Buffer.from(JSON.stringify(reply.body));
+    if (bytes.length <= config.blobs.inlineBytes) return { reply, blob: undefined };
+    const sender = await temporal.messageSender(id);
+    const blob = await blobs.put(Readable.from([bytes]), {
+      messageId: id,
+      kind: 'reply',
+      contentType: 'application/json',
+      ...(sender !== undefined ? { sender } : {}),
+      maxBytes: config.blobs.maxBodyBytes,
+    });
+    const { body: _body, ...rest } = reply;
+    return { reply: { ...rest, bodyRef: blobRef(blob) }, blob };
+  }
+
+  app.get(
+    '/messages/:id/reply/body',
+    {
+      schema: {
+        operationId: 'getReplyBody',
+        summary: 'Get a large reply’s body',
+        description:
+          'Serves the body of a reply kept in the blob store (above HERALD_INLINE_BODY_BYTES: the status shows `reply.bodyRef` instead of `reply.body`), streamed, with its content type, length and `Repr-Digest` (SHA-256). With an API key; or without one, with the `expires` and `sig` of the pointer (`reply.bodyUrl`) a callback carried, until it expires (HERALD_BLOB_POINTER_TTL).',
+        tags: ['messages'],
+        params: IdParamsSchema,
+        querystring: Type.Object({
+          expires: Type.Optional(Type.String({ maxLength: 20 })),
+          sig: Type.Optional(Type.String({ maxLength: 100 })),
+        }),
+        response: { 200: Type.Unknown({ description: 'the reply body, as it was sent' }), ...problems(401, 404) },
+      },
+      // The pointer works without a key: the handler checks one or the other.
+      config: { public: true },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { expires, sig } = request.query;
+      const keyName = verifyKey(request.headers.authorization);
+      if (!keyName && (expires === undefined || sig === undefined)) {
+        throw new ProblemError(
+          'unauthorized',
+          'send an API key as "Authorization: Bearer <key>", or use the pointer a callback carried',
+        );
+      }
+      const status = await temporal.readStatus(id);
+      const ref = status.reply?.bodyRef;
+      // Only a reply blob of this message: a reference handed in by another client cannot open another's body.
+      const blob = ref ? await blobs.get(ref.id) : undefined;
+      if (!keyName) {
+        const sender = await temporal.messageSender(id);
+        const refusal = pointerRefusal({
+          callbackSecret: config.callbackSecrets[sender ?? ''] ?? config.callbackSecrets['*'],
+          messageId: id,
+          blobId: ref?.id ?? '',
+          expires: expires!,
+          sig: sig!,
+          nowMs: Date.now(),
+        });
+        if (refusal) throw new ProblemError('unauthorized', `the pointer does not open this reply: ${refusal}`);
+      }
+      if (!ref || !blob || blob.messageId !== id || blob.kind !== 'reply') {
+        const detail = !status.reply
+          ? 'the message has no reply'
+          : !ref
+            ? 'the reply’s body is inline: read it from the status'
+            : 'the reply’s body is no longer kept (HERALD_BLOB_RETENTION)';
+        throw new ProblemError('not-found', detail);
+      }
+      return reply
+        .type(blob.contentType)
+        .header('content-length', String(blob.size))
+        .header('repr-digest', `sha-256=:${Buffer.from(blob.sha256, 'hex').toString('base64')}:`)
+        .send(await blobs.open(blob.id));
     },
   );
 
