@@ -17,6 +17,7 @@ import { bundleWorkflowCode, type BundleOptions } from '@temporalio/worker';
 export const PRELOADED_WORKFLOW_MODULES: readonly string[] = [
   '@sinclair/typebox',
   '@sinclair/typebox/value',
+  require.resolve('../contract/blob-ref'),
   require.resolve('../contract/callback'),
   require.resolve('../contract/duration'),
   require.resolve('../contract/error-types'),
