@@ -62,6 +62,7 @@ const PLAN: Plan[] = [
   { starts: 'npx herald send', mode: 'run' },
   { starts: 'npx herald tail', mode: 'background', ready: 'tail' },
   { starts: 'SECRET=$(cat .data/dev-reply-secret)', mode: 'run' },
+  { starts: 'head -c 5000000 /dev/urandom > big.bin', mode: 'run' },
   { starts: "import { readFileSync } from 'node:fs';", mode: 'run' },
   {
     starts: 'curl -s http://127.0.0.1:3000/metrics',
