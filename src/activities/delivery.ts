@@ -178,7 +178,10 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
       throw new InvalidDestinationError(url.error, attemptRecord);
     }
     const url: URL = parsed;
-    const missingBody = message.bodyRef && !(deps.blobs && (await deps.blobs.get(message.bodyRef.id)));
+    const stored = message.bodyRef && deps.blobs ? await deps.blobs.get(message.bodyRef.id) : undefined;
+    // Only this message's own body: a reference handed in by another client (the Temporal CLI) cannot
+    // send another message's body, or a reply, anywhere.
+    const missingBody = message.bodyRef && !(stored && stored.messageId === message.id && stored.kind === 'body');
     if (missingBody) {
       // Gone from the store (deleted by hand, or the store is not the one the API wrote to): no retry brings it back.
       const error = `the message's body (blob ${message.bodyRef!.id}) is not in the blob store`;

@@ -34,7 +34,13 @@ const envelopeProblem = (message: string) =>
 export async function readUploadEnvelope(request: FastifyRequest): Promise<void> {
   if (!request.isMultipart()) return;
   const parts = request.parts();
+  // Kept before any check, so a refusal drains what is left of the upload (drainUpload).
+  request.upload = parts;
   const first = await parts.next();
+  if (!first.done && first.value.type === 'file') request.uploadFile = first.value;
+  if (!first.done && first.value.type === 'field' && first.value.valueTruncated) {
+    throw new ProblemError('payload-too-large', `the "${UPLOAD_ENVELOPE_FIELD}" field is over HERALD_BODY_LIMIT_BYTES`);
+  }
   if (first.done || first.value.type !== 'field' || first.value.fieldname !== UPLOAD_ENVELOPE_FIELD) {
     throw envelopeProblem(
       `a multipart message starts with a "${UPLOAD_ENVELOPE_FIELD}" field (the message as JSON), then the "${UPLOAD_BODY_FIELD}" file`,
@@ -44,7 +50,6 @@ export async function readUploadEnvelope(request: FastifyRequest): Promise<void>
   const { value } = first.value;
   if (typeof value !== 'string') {
     request.body = value;
-    request.upload = parts;
     return;
   }
   try {
@@ -52,7 +57,6 @@ export async function readUploadEnvelope(request: FastifyRequest): Promise<void>
   } catch (error) {
     throw new ProblemError('invalid-json', `the "${UPLOAD_ENVELOPE_FIELD}" field: ${(error as Error).message}`);
   }
-  request.upload = parts;
 }
 
 /** The body file of a multipart send, or undefined when it has none; refuses any other part. */

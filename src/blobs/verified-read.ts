@@ -38,5 +38,8 @@ export function verifiedRead(source: Readable, ref: BlobRef): Readable {
     },
   });
   source.on('error', (error) => check.destroy(error));
+  // A request cut short (a timeout, a cancel, a failed check) destroys only what it reads: the file
+  // (or query) underneath is released with it, not when the garbage collector finds it.
+  check.on('close', () => source.destroy());
   return source.pipe(check);
 }

@@ -651,6 +651,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     if (value > limit) problems.push(`${variable}: the default must not exceed ${limitVariable}`);
   }
   if (config.blobs.pointerTtlMs <= 0) problems.push('HERALD_BLOB_POINTER_TTL: must be above 0');
+  if (config.blobs.maxBodyBytes < config.blobs.inlineBytes) {
+    problems.push('HERALD_MAX_BODY_BYTES: must not be below HERALD_INLINE_BODY_BYTES');
+  }
   if (config.retention.intervalMs === 0) problems.push('HERALD_RETENTION_INTERVAL: must be above 0');
   if (config.delivery.defaults.attemptTimeoutMs > config.delivery.defaults.deadlineMs) {
     problems.push('HERALD_RETRY_ATTEMPT_TIMEOUT: must not exceed HERALD_RETRY_DEADLINE');

@@ -57,9 +57,9 @@ export async function sweepBlobs(options: BlobSweepOptions, stopped: () => boole
     const page = await options.blobs.listCreatedBefore(createdBefore, BATCH_SIZE, afterId);
     result.abandoned += page.abandoned;
     for (const blob of page.blobs) {
-      if ((await verdict(options, blob, now(), graceMs)) === 'delete' && (await options.blobs.delete(blob.id))) {
-        result.deleted += 1;
-      }
+      // One message Temporal cannot describe just now is looked at again next pass; the others go on.
+      const decided = await verdict(options, blob, now(), graceMs).catch(() => 'unknown' as const);
+      if (decided === 'delete' && (await options.blobs.delete(blob.id))) result.deleted += 1;
     }
     if (page.blobs.length < BATCH_SIZE) break;
     afterId = page.blobs[page.blobs.length - 1]!.id;

@@ -6,6 +6,7 @@
  * message needs; a large reply reaches the sender's callback as a pointer that works once authorised.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
@@ -13,6 +14,8 @@ import { Webhook } from 'standardwebhooks';
 import type { BlobStore } from '../../src/blobs/blob-store';
 import { openFileBlobStore } from '../../src/blobs/file-blob-store';
 import { sweepBlobs } from '../../src/runtime/blob-sweeper';
+import { blobRef } from '../../src/blobs/body-intake';
+import { MESSAGE_WORKFLOW } from '../../src/contract/definitions';
 import type { Message } from '../../src/contract/message';
 import { OTHER_API_KEY, signedReply } from '../helpers/api';
 import { eventually } from '../helpers/eventually';
@@ -94,15 +97,21 @@ async function payloadSizes(id: string): Promise<number[]> {
   return sizes;
 }
 
-/** Peak RSS of this process while `run` runs, sampled every 20 ms, above what it was at the start. */
-async function rssGrowthDuring<T>(run: () => Promise<T>): Promise<{ result: T; growthBytes: number }> {
-  global.gc?.();
-  const before = process.memoryUsage().rss;
+/** The resident memory of process `pid` now (VmRSS), in bytes. */
+function rssOf(pid: number): number {
+  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!line) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(line[1]) * 1024;
+}
+
+/** Peak RSS of process `pid` while `run` runs, sampled every 20 ms, above what it was at the start. */
+async function rssGrowthDuring<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; growthBytes: number }> {
+  const before = rssOf(pid);
   let peak = before;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 20);
   try {
     const result = await run();
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, rssOf(pid));
     return { result, growthBytes: peak - before };
   } finally {
     clearInterval(sampler);
@@ -114,19 +123,33 @@ describe('a 50 MiB body, sent as a multipart upload', () => {
   const body = generatedBody(size, 50);
   let id: string;
 
-  test('is accepted, the process growing by far less than the body, and delivered byte for byte', async () => {
+  test('is accepted, the API process growing by far less than the body, and delivered byte for byte', async () => {
+    // An API process of its own, so its memory is the API's alone (the worker delivers in this one).
+    const api = await fixture.startApiProcess({ HERALD_MAX_BODY_BYTES: '60MiB' });
     // Warm up the path (the first upload loads the multipart parser, opens files, fills pools).
     const warm = await sendMultipart(
-      fixture.api.url,
+      api.url,
       { destination: { url: downstream.url } },
       generatedBody(2 * MiB, 2).stream(),
     );
     expect(warm.status).toBe(202);
     await fixture.herald.waitForState(String(warm.body.id), 'delivered', 30_000);
 
+    // The first large upload a process takes grows it to where its garbage collector keeps up (measured:
+    // about 35 MiB, the same for 50 or 150 MiB); after that a body costs it next to nothing more.
+    const first = await rssGrowthDuring(api.child.pid!, async () => {
+      const answer = await sendMultipart(
+        api.url,
+        { destination: { url: downstream.url } },
+        generatedBody(size, 51).stream(),
+      );
+      await fixture.herald.waitForState(String(answer.body.id), 'delivered', 60_000);
+    });
+    expect(first.growthBytes).toBeLessThan(45 * MiB);
+
     id = uniqueId('large');
-    const { result: sent, growthBytes } = await rssGrowthDuring(async () => {
-      const answer = await sendMultipart(fixture.api.url, { id, destination: { url: downstream.url } }, body.stream(), {
+    const { result: sent, growthBytes } = await rssGrowthDuring(api.child.pid!, async () => {
+      const answer = await sendMultipart(api.url, { id, destination: { url: downstream.url } }, body.stream(), {
         contentType: 'application/x-herald-test',
       });
       await fixture.herald.waitForState(id, 'delivered', 60_000);
@@ -134,9 +157,11 @@ describe('a 50 MiB body, sent as a multipart upload', () => {
     });
     expect(sent.status).toBe(202);
     expect(sent.body).toMatchObject({ id, state: 'accepted', existing: false });
-    // The body went through the API, the blob store, the delivery and a destination in this one process.
-    console.log(`50 MiB upload and delivery: RSS grew by ${(growthBytes / MiB).toFixed(1)} MiB`);
-    expect(growthBytes).toBeLessThan(25 * MiB); // half the body: it is never held whole
+    const mib = (bytes: number) => (bytes / MiB).toFixed(1);
+    console.log(
+      `50 MiB uploads: the API process's RSS grew by ${mib(first.growthBytes)}, then ${mib(growthBytes)} MiB`,
+    );
+    expect(growthBytes).toBeLessThan(10 * MiB); // a fifth of the body: it is never held whole
     expect(downstream.received.get(id)).toEqual({
       size,
       sha256: body.sha256,
@@ -194,6 +219,25 @@ describe('bodies above and below the threshold', () => {
       contentType: 'text/plain',
     });
     expect((await storedBlobs()).some((blob) => blob.messageId === id)).toBe(false);
+  });
+});
+
+describe('a reference handed in by another client', () => {
+  test('cannot send another message’s body: the delivery refuses it as body_missing, sending nothing', async () => {
+    const owner = uniqueId('owner');
+    const message = { id: owner, destination: { url: downstream.url }, body: { text: 'y'.repeat(200 * 1024) } };
+    expect((await fixture.api.call('POST', '/v1/messages', { json: message })).status).toBe(202);
+    await fixture.herald.waitForState(owner, 'delivered');
+    const [blob] = (await storedBlobs()).filter((stored) => stored.messageId === owner);
+    const thief = uniqueId('thief');
+    await fixture.herald.client.workflow.start(MESSAGE_WORKFLOW, {
+      workflowId: thief,
+      taskQueue: fixture.herald.taskQueue,
+      args: [{ id: thief, destination: { url: downstream.url }, bodyRef: blobRef(blob!) }],
+    });
+    const status = await fixture.herald.waitForState(thief, 'dead_lettered');
+    expect(status.attempts.map((attempt) => attempt.cause)).toEqual(['body_missing']);
+    expect(downstream.received.has(thief)).toBe(false);
   });
 });
 

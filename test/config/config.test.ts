@@ -591,6 +591,10 @@ describe('large bodies (HERALD_BLOB_STORE, HERALD_MAX_BODY_BYTES, …)', () => {
       'HERALD_INLINE_BODY_BYTES: must be a size from 1024 bytes to 1048576 bytes, such as 64MiB or 128KiB; got "2MiB"',
       'HERALD_BLOB_POINTER_TTL: must be above 0',
     ]);
+    // An upload cut at a limit below the threshold would pass for a whole inline body.
+    expect(problemsOf({ HERALD_MAX_BODY_BYTES: '64KiB' })).toEqual([
+      'HERALD_MAX_BODY_BYTES: must not be below HERALD_INLINE_BODY_BYTES',
+    ]);
   });
 
   test('HERALD_PUBLIC_URL: the API as callbacks point at it, by default its own address', () => {

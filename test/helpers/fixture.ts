@@ -57,6 +57,8 @@ export interface HeraldFixture {
   startApi(env?: Record<string, string>): Promise<TestApi>;
   /** Runs `src/worker.ts` as a child process on this fixture's config; resolves once it polls. */
   startWorkerProcess(env?: Record<string, string>): Promise<WorkerProcess>;
+  /** Runs `src/api-server.ts` as a child process on this fixture's config (any free port); resolves once it listens. */
+  startApiProcess(env?: Record<string, string>): Promise<WorkerProcess & { url: string }>;
   /** Closes everything it started, newest first (also done at the end of the test file). */
   close(): Promise<void>;
 }
@@ -109,6 +111,13 @@ export async function startFixture(options: FixtureOptions = {}): Promise<Herald
         stack.push('another api', () => other.close());
         return testApi(other.api, apiConfig, () => other.close());
       },
+      async startApiProcess(more = {}) {
+        const api = spawnWorker({ ...env, LOG_LEVEL: 'info', HERALD_API_PORT: '0', ...more }, 'src/api-server.ts');
+        stack.push('api process', () => stopChild(api));
+        const listening = () => api.logs().find((line) => line.msg === 'API listening');
+        await eventually(() => listening() !== undefined, { what: 'the API process to listen', timeoutMs: 60_000 });
+        return { ...api, url: String(listening()!.url) };
+      },
       async startWorkerProcess(more = {}) {
         const worker = spawnWorker({ ...env, LOG_LEVEL: 'info', ...more });
         stack.push('worker process', () => stopChild(worker));
@@ -136,9 +145,9 @@ export async function closeFixtures(): Promise<void> {
   for (const stack of [...open].reverse()) await closeStack(stack);
 }
 
-function spawnWorker(env: Record<string, string>): WorkerProcess {
+function spawnWorker(env: Record<string, string>, entry = 'src/worker.ts'): WorkerProcess {
   // node with tsx's loader, not `npx tsx` (whose own process would stand between the signal and the worker).
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: { ...process.env, ...env },
   });

@@ -19,8 +19,9 @@ import { urlErrors } from '../../contract/url-rules';
 import type { OrderingStore } from '../../store/ordering-store';
 import type { OrderingStart } from '../../workflows/ordering-turn';
 import { ProblemError } from '../problem';
+import { problemFromError } from '../error-mapping';
 import { blobRef, intakeBody, spillJsonBody } from '../../blobs/body-intake';
-import type { BlobRecord } from '../../blobs/blob-store';
+import { BlobTooLargeError, type BlobRecord } from '../../blobs/blob-store';
 import type { Message } from '../../contract/message';
 import { drainUpload, noPartsAfterBody, readUploadEnvelope, uploadedBody } from '../message-upload';
 import { pointerRefusal } from '../../blobs/reply-pointer';
@@ -127,8 +128,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           async () => id !== undefined && (await temporal.messageExists(id)),
         );
       } catch (error) {
-        // Refused, or not started: no blob is left behind for a message that does not exist.
-        if (blob) await blobs.delete(blob.id);
+        // Refused (a 4xx): no blob is left behind for a message that does not exist. Not after a 5xx:
+        // the start may have reached Temporal (a timed-out call), and the sweeper deletes an orphan.
+        if (blob && refusedForGood(error)) await blobs.delete(blob.id);
         throw error;
       }
       // A resend: the message that runs has the body it was first sent with.
@@ -145,6 +147,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  /** Whether a request was refused for good (a 4xx), so what it stored can go. */
+  const refusedForGood = (error: unknown) => problemFromError(error).status < 500;
+
   /**
    * The body of a multipart send (streamed: inline up to the threshold, else into the blob store), or
    * a JSON body above the threshold moved to the blob store.
@@ -159,6 +164,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!file) return { message };
     const contentType = message.contentType ?? file.mimetype ?? 'application/octet-stream';
     const taken = await intakeBody(file.file, blobs, { ...limits, messageId: message.id, kind: 'body', contentType });
+    if (file.file.truncated) {
+      // busboy cut the file at its limit: what was read is not the body that was sent.
+      if (taken.kind === 'stored') await blobs.delete(taken.blob.id);
+      throw new BlobTooLargeError(config.blobs.maxBodyBytes);
+    }
     try {
       await noPartsAfterBody(request);
     } catch (error) {
@@ -243,7 +253,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       try {
         outcome = await temporal.submitReply(id, { ...taken, webhookId, bodyHash });
       } catch (error) {
-        if (blob) await blobs.delete(blob.id);
+        if (blob && refusedForGood(error)) await blobs.delete(blob.id);
         throw error;
       }
       // A resend of a reply the message took already: the message keeps the first one's blob.
