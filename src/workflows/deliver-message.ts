@@ -21,6 +21,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -62,7 +63,7 @@ import {
 import { deadLetterReason, lastAttemptFailure } from './activity-failure';
 import { DEAD_LETTER_ACTIVITY_OPTIONS, deliveryActivityOptions, LOCAL_ACTIVITY_OPTIONS } from './activity-options';
 import type { CloseOutSinks } from './close-out';
-import { currentDetails, firstRoundOf, MessageRun } from './message-run';
+import { currentDetails, firstRoundOf, isContinuedRun, MessageRun, type ContinuedRun } from './message-run';
 import { isOrderingStart, type OrderingStart } from './ordering-turn';
 import { sideEffectsDrained, startSideEffects } from './side-effect-runner';
 
@@ -81,7 +82,19 @@ export interface MessageStartOptions {
    * the message: the same message sent again is the same content whatever place it was given.
    */
   ordering?: OrderingStart;
+  /** Set by a run that continued as new (see continueRun): where the message stands, to go on from. */
+  continued?: ContinuedRun;
 }
+
+/**
+ * Rounds one run holds before it continues as new: each redriven round adds its delivery, dead letter
+ * and update events (and an inline body in two activity inputs), so a message redriven without end
+ * would grow one history without bound. After this many, the next round starts a new run of the same
+ * workflow id, handed the status, attempts and callbacks whole (MessageRun.continuation).
+ */
+export const ROUNDS_PER_RUN = 10;
+/** The patch that added continue-as-new; asked only on that rare path, so other runs carry no marker. */
+const CONTINUE_AS_NEW_PATCH = 'herald-continue-as-new-v1';
 
 /**
  * How long a message waiting for its predecessor trusts its registration before it registers again,
@@ -223,6 +236,29 @@ function signalFailure(error: unknown): { type?: string; error: string } {
   return { ...(type ? { type } : {}), error: error instanceof Error ? error.message : String(error) };
 }
 
+/**
+ * Continues the message in a new run, at `round`: once every handler has answered and every event and
+ * callback queued has gone (the next run starts with an empty queue), with the same memo (sender,
+ * content hash) and search attributes. Messages with an ordering key do not: their successors wait on
+ * this run's signals.
+ */
+async function continueRun(
+  run: MessageRun,
+  message: Message,
+  round: number,
+  settings: DeliverySettings,
+): Promise<never> {
+  // The redrive's update answers once the message delivers again: it does, here, and the next run
+  // goes on from `delivering` (runRound does not enter it twice).
+  run.setState('delivering');
+  if (!allHandlersFinished()) await condition(allHandlersFinished);
+  if (run.effects.enabled && !run.effects.idle) await sideEffectsDrained(run.effects);
+  log.info('message continues as new', { messageId: message.id, round, attempts: run.status.attempts.length });
+  const { memo, typedSearchAttributes } = workflowInfo();
+  const next = makeContinueAsNewFunc<typeof heraldMessage>({ memo, typedSearchAttributes });
+  return next(message, { settings, continued: run.continuation(round) });
+}
+
 /** Every way out of the workflow goes through here, so no event or callback is left behind. */
 async function finish(run: MessageRun): Promise<MessageStatus> {
   // A message with an ordering key hands its turn on at any end, and waits for the signals to be sent
@@ -289,7 +325,8 @@ async function runRound(run: MessageRun, message: Message, round: number, plan: 
     run.cancel();
     return DONE;
   }
-  run.setState('delivering');
+  // A continued run starts in `delivering`: the run before entered it (see continueRun).
+  if (run.status.state !== 'delivering') run.setState('delivering');
   const delivered = await deliverWithRetries(run, message, round, plan);
   if (delivered.kind === 'dead_letter') return delivered;
   if (run.cancelRequested && !run.hasReply) {
@@ -391,10 +428,12 @@ async function runMessage(
   const { workflowId, runId, memo, typedSearchAttributes } = workflowInfo();
   // Only lean runs take a place: older runs' histories have no ordering (and replay without it).
   const ordering = lean && isOrderingStart(start?.ordering) ? start.ordering : undefined;
+  const continued = lean && isContinuedRun(start?.continued, workflowId) ? start.continued : undefined;
   const run: MessageRun = new MessageRun({
     id: workflowId,
     runId,
     firstRound: firstRoundOf(memo),
+    continued,
     publishing,
     lean,
     discardedState: committed,
@@ -467,6 +506,9 @@ async function runMessage(
       if (outcome.kind === 'done') break;
       const parked = await parkDeadLetter(run, message, round, outcome.reason, plan);
       if (!parked) break;
+      if (lean && !ordering && round - run.firstRound + 1 >= ROUNDS_PER_RUN && patched(CONTINUE_AS_NEW_PATCH)) {
+        return await continueRun(run, message, round + 1, settings);
+      }
     }
   } catch (error) {
     // Cancelling the workflow itself (e.g. `temporal workflow cancel`) ends the message as cancelled,

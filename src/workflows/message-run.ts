@@ -107,6 +107,35 @@ export interface MessageRunOptions {
    * reported back with `orderingReleaseEnded`.
    */
   releaseSuccessors?: (successors: string[]) => void;
+  /** What the run this one continues (continue-as-new) handed over; its first round is `round`. */
+  continued?: ContinuedRun;
+}
+
+/**
+ * What a run hands the next when it continues as new (see deliver-message.ts): the message's status,
+ * attempts and redrives whole, and the callbacks it owes, so the message reads as one across runs.
+ */
+export interface ContinuedRun {
+  /** The first round of the next run. */
+  round: number;
+  status: MessageStatus;
+  subscriptions: string[];
+}
+
+/** Whether a start option is a ContinuedRun for message `id` (any client can start the workflow). */
+export function isContinuedRun(value: unknown, id: string): value is ContinuedRun {
+  const run = value as Partial<ContinuedRun> | null | undefined;
+  return (
+    typeof run === 'object' &&
+    run !== null &&
+    Number.isInteger(run.round) &&
+    (run.round ?? 0) > 1 &&
+    typeof run.status === 'object' &&
+    run.status?.id === id &&
+    Array.isArray(run.status.attempts) &&
+    Array.isArray(run.subscriptions) &&
+    run.subscriptions.every((url) => typeof url === 'string')
+  );
 }
 
 /** The state and rules of one message run (see the file comment). */
@@ -121,6 +150,8 @@ export class MessageRun {
   private readonly discardedState: boolean;
   private validated: Message | undefined;
   private readonly subscriptions: string[] = [];
+  /** Whether this run continues an earlier one (it was accepted there: not again here). */
+  private readonly continues: boolean;
   private pendingReply: ReplyRecord | null = null;
   private cancelRequest: { reason: string; at: string } | null = null;
   private redriveRequested = false;
@@ -135,7 +166,8 @@ export class MessageRun {
   constructor(options: MessageRunOptions) {
     this.clock = options.now ?? (() => new Date().toISOString());
     this.onStateChange = options.onStateChange ?? (() => undefined);
-    this.firstRound = options.firstRound ?? 1;
+    this.firstRound = options.continued?.round ?? options.firstRound ?? 1;
+    this.continues = options.continued !== undefined;
     this.discardedState = options.discardedState ?? false;
     this.effects = new SideEffectQueue({
       messageId: options.id,
@@ -168,6 +200,15 @@ export class MessageRun {
       createdAt,
       updatedAt: createdAt,
     };
+    if (options.continued) {
+      Object.assign(this.status, options.continued.status);
+      this.subscriptions.push(...options.continued.subscriptions);
+    }
+  }
+
+  /** What the next run needs to go on where this one stops (continue-as-new, before round `round`). */
+  continuation(round: number): ContinuedRun {
+    return { round, status: { ...this.status }, subscriptions: [...this.subscriptions] };
   }
 
   /** The current time, as the run records it. */
@@ -207,6 +248,8 @@ export class MessageRun {
       };
     }
     this.status.destination = destinationHost(message.destination.url);
+    // A continued run took the message, and its callback, in the first run.
+    if (this.continues) return { ok: true, message };
     if (message.callback) this.subscriptions.push(message.callback.url);
     this.publish('accepted');
     return { ok: true, message };

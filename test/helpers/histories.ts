@@ -15,7 +15,8 @@ export const HISTORIES_DIR = join(__dirname, '..', 'replay', 'histories');
 /** Where new recordings go: runs of the `heraldMessage` type (the lean run, see workflows/deliver-message.ts). */
 export const RECORDING_DIR = join(HISTORIES_DIR, 'herald-message');
 
-export async function recordHistory(client: Client, workflowId: string, name: string): Promise<void> {
+/** Records the history of `workflowId`'s latest run, or of `runId` (a run that continued as new). */
+export async function recordHistory(client: Client, workflowId: string, name: string, runId?: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   // `temporal workflow show --output json` writes the standard history JSON (as the Web UI downloads it).
   const cli = findTemporalCli({ install: false, log: () => undefined });
@@ -26,6 +27,7 @@ export async function recordHistory(client: Client, workflowId: string, name: st
       'show',
       '--workflow-id',
       workflowId,
+      ...(runId ? ['--run-id', runId] : []),
       '--output',
       'json',
       '--address',
