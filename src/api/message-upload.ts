@@ -25,6 +25,22 @@ declare module 'fastify' {
 export const UPLOAD_ENVELOPE_FIELD = 'message';
 export const UPLOAD_BODY_FIELD = 'body';
 
+/**
+ * An upload that does not parse (no boundary, a part cut short, the form unterminated) is the client's
+ * error: busboy says so with a plain Error, which would otherwise read as a 500. Errors @fastify/multipart
+ * raises carry their own 4xx status and pass as they are.
+ */
+export function malformedUpload(error: unknown): unknown {
+  if (error instanceof ProblemError || (error as { statusCode?: number }).statusCode !== undefined) return error;
+  return new ProblemError('malformed-request', `the multipart upload is malformed: ${(error as Error).message}`);
+}
+
+/** The next part of an upload, a parse failure as the client's 400. */
+const nextPart = (parts: AsyncIterableIterator<Multipart>) =>
+  parts.next().catch((error: unknown) => {
+    throw malformedUpload(error);
+  });
+
 const envelopeProblem = (message: string) =>
   new ProblemError('validation-failed', message, {
     errors: [{ field: `multipart:${UPLOAD_ENVELOPE_FIELD}`, message }],
@@ -33,10 +49,15 @@ const envelopeProblem = (message: string) =>
 /** preValidation of the send route: a multipart request's envelope becomes the body the schema checks. */
 export async function readUploadEnvelope(request: FastifyRequest): Promise<void> {
   if (!request.isMultipart()) return;
-  const parts = request.parts();
+  let parts: AsyncIterableIterator<Multipart>;
+  try {
+    parts = request.parts();
+  } catch (error) {
+    throw malformedUpload(error); // busboy refuses a content type without a boundary at once
+  }
   // Kept before any check, so a refusal drains what is left of the upload (drainUpload).
   request.upload = parts;
-  const first = await parts.next();
+  const first = await nextPart(parts);
   if (!first.done && first.value.type === 'file') request.uploadFile = first.value;
   if (!first.done && first.value.type === 'field' && first.value.valueTruncated) {
     throw new ProblemError('payload-too-large', `the "${UPLOAD_ENVELOPE_FIELD}" field is over HERALD_BODY_LIMIT_BYTES`);
@@ -63,7 +84,7 @@ export async function readUploadEnvelope(request: FastifyRequest): Promise<void>
 export async function uploadedBody(request: FastifyRequest): Promise<MultipartFile | undefined> {
   const parts = request.upload;
   if (!parts) return undefined;
-  const next = await parts.next();
+  const next = await nextPart(parts);
   if (next.done) return undefined;
   if (next.value.type === 'file') request.uploadFile = next.value;
   if (next.value.type !== 'file' || next.value.fieldname !== UPLOAD_BODY_FIELD) {
@@ -77,7 +98,7 @@ export async function uploadedBody(request: FastifyRequest): Promise<MultipartFi
 
 /** Refuses anything after the body file (read once the body is stored). */
 export async function noPartsAfterBody(request: FastifyRequest): Promise<void> {
-  const next = await request.upload?.next();
+  const next = request.upload && (await nextPart(request.upload));
   if (next && !next.done) {
     if (next.value.type === 'file') request.uploadFile = next.value;
     const message = `nothing may follow the "${UPLOAD_BODY_FIELD}" file`;

@@ -36,7 +36,7 @@ export function replyPointerUrl(options: {
 }): string {
   const expires = Math.floor(options.expiresAtMs / 1000);
   const sig = signature(options.callbackSecret, options.messageId, options.blobId, expires);
-  return `${options.publicUrl}${replyBodyPath(options.messageId)}?expires=${expires}&sig=${sig}`;
+  return `${options.publicUrl}${replyBodyPath(options.messageId)}?blob=${options.blobId}&expires=${expires}&sig=${sig}`;
 }
 
 /** Why a pointer does not open the reply, or undefined when it does. */

@@ -28,7 +28,7 @@ const BATCH_SIZE = 100;
 export interface BlobSweepOptions {
   blobs: BlobStore;
   client: Client;
-  store: Pick<DeadLetterStore, 'get'>;
+  store: Pick<DeadLetterStore, 'get' | 'list'>;
   /** How long after its message closed a blob is kept (HERALD_BLOB_RETENTION). */
   retentionMs: number;
   orphanGraceMs?: number;
@@ -52,13 +52,18 @@ export async function sweepBlobs(options: BlobSweepOptions, stopped: () => boole
   // Younger blobs are not looked at: a put may still be writing one (the store deletes partials older than this).
   const createdBefore = new Date(now() - graceMs).toISOString();
   const result: BlobSweep = { deleted: 0, abandoned: 0 };
+  // A callback that never reached its sender may be replayed with a pointer to the reply: its message's
+  // blobs stay while it waits. Such dead letters are few; one listing per sweep finds them all.
+  const owedCallbacks = await messagesWithWaitingCallbacks(options.store);
   let afterId: string | undefined;
   while (!stopped()) {
     const page = await options.blobs.listCreatedBefore(createdBefore, BATCH_SIZE, afterId);
     result.abandoned += page.abandoned;
     for (const blob of page.blobs) {
       // One message Temporal cannot describe just now is looked at again next pass; the others go on.
-      const decided = await verdict(options, blob, now(), graceMs).catch(() => 'unknown' as const);
+      const decided = owedCallbacks.has(blob.messageId)
+        ? 'dead_letter'
+        : await verdict(options, blob, now(), graceMs).catch(() => 'unknown' as const);
       if (decided === 'delete' && (await options.blobs.delete(blob.id))) result.deleted += 1;
     }
     if (page.blobs.length < BATCH_SIZE) break;
@@ -81,4 +86,21 @@ async function verdict(options: BlobSweepOptions, blob: BlobRecord, now: number,
   if (!description) return now - Date.parse(blob.createdAt) >= graceMs ? 'delete' : 'retained';
   const closedAt = description.closeTime?.getTime() ?? now;
   return now - closedAt >= options.retentionMs ? 'delete' : 'retained';
+}
+
+/** The messages that have a callback dead letter waiting for a redrive. */
+async function messagesWithWaitingCallbacks(store: Pick<DeadLetterStore, 'list'>): Promise<Set<string>> {
+  const messages = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await store.list({
+      kind: 'callback',
+      state: 'dead_lettered',
+      limit: 500,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const record of page.records) if (record.callback) messages.add(record.callback.messageId);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return messages;
 }

@@ -279,6 +279,30 @@ describe('refused sends leave no blob', () => {
     expect((await storedBlobs()).length).toBe(before);
   }, 60_000);
 
+  test('an upload that does not parse is a 400, never a 500', async () => {
+    const envelope = JSON.stringify({ destination: { url: downstream.url } });
+    const cutShort =
+      `--b\r\nContent-Disposition: form-data; name="message"\r\n\r\n${envelope}\r\n` +
+      `--b\r\nContent-Disposition: form-data; name="body"; filename="x"\r\n\r\nthe body breaks off here`;
+    for (const [contentType, body] of [
+      ['multipart/form-data; boundary=b', cutShort],
+      ['multipart/form-data', cutShort],
+      ['multipart/form-data; boundary=b', 'not multipart at all'],
+    ] as const) {
+      const before = (await storedBlobs()).length;
+      const response = await request(`${fixture.api.url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${OTHER_API_KEY}`, 'content-type': contentType },
+        body,
+      });
+      const problem = (await response.body.json()) as { status: number; type: string };
+      expect([contentType, response.statusCode]).toEqual([contentType, problem.status]);
+      expect(response.statusCode).toBeGreaterThanOrEqual(400);
+      expect(response.statusCode).toBeLessThan(500);
+      expect((await storedBlobs()).length).toBe(before);
+    }
+  });
+
   test('multipart goes to the send route only', async () => {
     const response = await request(`${fixture.api.url}/v1/dead-letters/redrive`, {
       method: 'POST',
@@ -327,6 +351,35 @@ describe('the blob sweeper', () => {
     const swept = await sweep(Date.now() + 2 * 60_000);
     expect(swept.deleted).toBeGreaterThanOrEqual(1);
     expect(await mine(cancelled)).toHaveLength(0);
+
+    // A reply blob whose message ended long ago, while a callback of it waits as a dead letter: kept
+    // (a redrive of the callback hands out a pointer to it), then deleted once the callback is discarded.
+    const owing = uniqueId('owes-callback');
+    const replyBlob = await blobs.put(generatedBody(1000, 10).stream(), {
+      messageId: owing,
+      kind: 'reply',
+      contentType: 'application/json',
+      maxBytes: 10_000,
+    });
+    const callbackId = `${owing}.callback-1`;
+    await fixture.herald.store.put({
+      id: callbackId,
+      kind: 'callback',
+      callback: { messageId: owing, url: 'http://127.0.0.1:9/cb', sender: null, payload: {} },
+      message: { id: owing, destination: { url: 'http://127.0.0.1:9/hook' } },
+      reason: 'callback_failed',
+      lastError: { type: 'RetryableDeliveryError', message: 'callback receiver answered HTTP 503' },
+      attempts: [],
+      round: 1,
+      destination: '127.0.0.1:9',
+      messageCreatedAt: new Date().toISOString(),
+      deadLetteredAt: new Date().toISOString(),
+    });
+    await sweep(Date.now() + 2 * 60_000);
+    expect(await blobs.get(replyBlob.id)).toBeDefined();
+    await fixture.herald.store.markDiscarded(callbackId, new Date().toISOString());
+    await sweep(Date.now() + 2 * 60_000);
+    expect(await blobs.get(replyBlob.id)).toBeUndefined();
 
     // An orphan: a blob whose message never started (the API died between the upload and the start).
     const orphan = await blobs.put(generatedBody(1000, 9).stream(), {
@@ -395,10 +448,13 @@ describe('a large reply', () => {
     expect(keyed.body).toEqual(answer);
 
     // Refused: no key and no pointer, a tampered signature, another message's id, an expired pointer.
+    // And a message that does not exist answers the same 401: a pointer's check asks Temporal nothing.
+    const blob = pointer.searchParams.get('blob');
     const refusals = [
       `/v1/messages/${id}/reply/body`,
-      `/v1/messages/${id}/reply/body?expires=${pointer.searchParams.get('expires')}&sig=${'A'.repeat(43)}`,
-      `/v1/messages/${id}/reply/body?expires=1000&sig=${pointer.searchParams.get('sig')}`,
+      `/v1/messages/${id}/reply/body?blob=${blob}&expires=${pointer.searchParams.get('expires')}&sig=${'A'.repeat(43)}`,
+      `/v1/messages/${id}/reply/body?blob=${blob}&expires=1000&sig=${pointer.searchParams.get('sig')}`,
+      `/v1/messages/no-such-message/reply/body${pointer.search}`,
     ];
     for (const path of refusals) {
       const refused = await request(`${fixture.api.url}${path}`);

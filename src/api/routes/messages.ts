@@ -23,7 +23,7 @@ import { problemFromError } from '../error-mapping';
 import { blobRef, intakeBody, spillJsonBody } from '../../blobs/body-intake';
 import { BlobTooLargeError, type BlobRecord } from '../../blobs/blob-store';
 import type { Message } from '../../contract/message';
-import { drainUpload, noPartsAfterBody, readUploadEnvelope, uploadedBody } from '../message-upload';
+import { drainUpload, malformedUpload, noPartsAfterBody, readUploadEnvelope, uploadedBody } from '../message-upload';
 import { pointerRefusal } from '../../blobs/reply-pointer';
 import { createApiKeyVerifier } from '../auth';
 import { Readable } from 'node:stream';
@@ -163,7 +163,15 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const file = await uploadedBody(request);
     if (!file) return { message };
     const contentType = message.contentType ?? file.mimetype ?? 'application/octet-stream';
-    const taken = await intakeBody(file.file, blobs, { ...limits, messageId: message.id, kind: 'body', contentType });
+    const taken = await intakeBody(file.file, blobs, {
+      ...limits,
+      messageId: message.id,
+      kind: 'body',
+      contentType,
+    }).catch((error: unknown) => {
+      // The upload broke off or did not parse (the file stream failed), unlike the store failing.
+      throw file.file.errored ? malformedUpload(error) : error;
+    });
     if (file.file.truncated) {
       // busboy cut the file at its limit: what was read is not the body that was sent.
       if (taken.kind === 'stored') await blobs.delete(taken.blob.id);
@@ -294,10 +302,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getReplyBody',
         summary: 'Get a large reply’s body',
         description:
-          'Serves the body of a reply kept in the blob store (above HERALD_INLINE_BODY_BYTES: the status shows `reply.bodyRef` instead of `reply.body`), streamed, with its content type, length and `Repr-Digest` (SHA-256). With an API key; or without one, with the `expires` and `sig` of the pointer (`reply.bodyUrl`) a callback carried, until it expires (HERALD_BLOB_POINTER_TTL).',
+          'Serves the body of a reply kept in the blob store (above HERALD_INLINE_BODY_BYTES: the status shows `reply.bodyRef` instead of `reply.body`), streamed, with its content type, length and `Repr-Digest` (SHA-256). With an API key; or without one, with the `blob`, `expires` and `sig` of the pointer (`reply.bodyUrl`) a callback carried, until it expires (HERALD_BLOB_POINTER_TTL).',
         tags: ['messages'],
         params: IdParamsSchema,
         querystring: Type.Object({
+          blob: Type.Optional(Type.String({ maxLength: 40 })),
           expires: Type.Optional(Type.String({ maxLength: 20 })),
           sig: Type.Optional(Type.String({ maxLength: 100 })),
         }),
@@ -308,38 +317,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { id } = request.params;
-      const { expires, sig } = request.query;
+      const { expires, sig, blob: pointed } = request.query;
       const keyName = verifyKey(request.headers.authorization);
-      if (!keyName && (expires === undefined || sig === undefined)) {
-        throw new ProblemError(
-          'unauthorized',
-          'send an API key as "Authorization: Bearer <key>", or use the pointer a callback carried',
-        );
-      }
-      const status = await temporal.readStatus(id);
-      const ref = status.reply?.bodyRef;
-      // Only a reply blob of this message: a reference handed in by another client cannot open another's body.
-      const blob = ref ? await blobs.get(ref.id) : undefined;
-      if (!keyName) {
-        const sender = await temporal.messageSender(id);
-        const refusal = pointerRefusal({
-          callbackSecret: config.callbackSecrets[sender ?? ''] ?? config.callbackSecrets['*'],
-          messageId: id,
-          blobId: ref?.id ?? '',
-          expires: expires!,
-          sig: sig!,
-          nowMs: Date.now(),
-        });
-        if (refusal) throw new ProblemError('unauthorized', `the pointer does not open this reply: ${refusal}`);
-      }
-      if (!ref || !blob || blob.messageId !== id || blob.kind !== 'reply') {
-        const detail = !status.reply
-          ? 'the message has no reply'
-          : !ref
-            ? 'the reply’s body is inline: read it from the status'
-            : 'the reply’s body is no longer kept (HERALD_BLOB_RETENTION)';
-        throw new ProblemError('not-found', detail);
-      }
+      const blob = keyName ? await replyBlobByStatus(id) : await replyBlobByPointer(id, pointed, expires, sig);
       return reply
         .type(blob.contentType)
         .header('content-length', String(blob.size))
@@ -347,6 +327,49 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .send(await blobs.open(blob.id));
     },
   );
+
+  /** With an API key: the blob the message's reply names (from its status). */
+  async function replyBlobByStatus(id: string): Promise<BlobRecord> {
+    const status = await temporal.readStatus(id);
+    const ref = status.reply?.bodyRef;
+    const blob = ref ? await blobs.get(ref.id) : undefined;
+    // Only a reply blob of this message: a reference handed in by another client cannot open another's body.
+    if (ref && blob && blob.messageId === id && blob.kind === 'reply') return blob;
+    const detail = !status.reply
+      ? 'the message has no reply'
+      : !ref
+        ? 'the reply’s body is inline: read it from the status'
+        : 'the reply’s body is no longer kept (HERALD_BLOB_RETENTION)';
+    throw new ProblemError('not-found', detail);
+  }
+
+  /**
+   * Without a key: the pointer names the blob, and its signature is checked from the blob's own record
+   * (message, kind, sender), asking Temporal nothing, so a caller without a valid pointer learns nothing
+   * (every refusal is the same 401) and costs one store read.
+   */
+  async function replyBlobByPointer(id: string, blobId?: string, expires?: string, sig?: string) {
+    if (blobId === undefined || expires === undefined || sig === undefined) {
+      throw new ProblemError(
+        'unauthorized',
+        'send an API key as "Authorization: Bearer <key>", or use the pointer a callback carried',
+      );
+    }
+    const blob = /^blob_[0-9a-z]{26}$/.test(blobId) ? await blobs.get(blobId) : undefined;
+    const refusal =
+      !blob || blob.messageId !== id || blob.kind !== 'reply'
+        ? 'it names no reply of this message that is still kept'
+        : pointerRefusal({
+            callbackSecret: config.callbackSecrets[blob.sender ?? ''] ?? config.callbackSecrets['*'],
+            messageId: id,
+            blobId,
+            expires,
+            sig,
+            nowMs: Date.now(),
+          });
+    if (refusal) throw new ProblemError('unauthorized', `the pointer does not open this reply: ${refusal}`);
+    return blob!;
+  }
 
   app.post(
     '/messages/:id/subscriptions',
