@@ -22,7 +22,10 @@ async function main(): Promise<number> {
   const stores = await openStores(config, { logger: createLogger('warn') });
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const usage = await encryptionKeyUsage({ client, taskQueue: config.taskQueue, deadLetters: stores.store }, keyId);
+    const usage = await encryptionKeyUsage(
+      { client, taskQueue: config.taskQueue, deadLetters: stores.store, blobs: stores.blobs },
+      keyId,
+    );
     const list = (ids: string[], count: number) => (count > ids.length ? `${ids.join(', ')}, …` : ids.join(', '));
     console.log(`key ${keyId}:`);
     console.log(
@@ -36,10 +39,16 @@ async function main(): Promise<number> {
         (usage.deadLetters.count > 0 ? ` (${list(usage.deadLetters.ids, usage.deadLetters.count)})` : ''),
     );
     console.log(
+      `  blobs (large bodies, replies) sealed with it: ${usage.blobs.count}` +
+        (usage.blobs.count > 0 ? ` (${list(usage.blobs.ids, usage.blobs.count)})` : ''),
+    );
+    console.log(
       `  closed runs Temporal still keeps: ${usage.closedRunsKept} (readable only with the keys they were written with, until the namespace's retention removes them)`,
     );
-    const needed = usage.runningWorkflows.count + usage.deadLetters.count > 0;
-    console.log(needed ? `  → still needed: keep ${keyId}` : `  → nothing running or dead-lettered needs ${keyId}`);
+    const needed = usage.runningWorkflows.count + usage.deadLetters.count + usage.blobs.count > 0;
+    console.log(
+      needed ? `  → still needed: keep ${keyId}` : `  → nothing running, dead-lettered or stored needs ${keyId}`,
+    );
     return needed ? 2 : 0;
   } finally {
     await stores.close();

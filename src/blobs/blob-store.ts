@@ -14,6 +14,8 @@ export interface BlobRecord extends BlobRef {
   /** The API key name that sent the message, when known: pointers to it are signed with its callback secret. */
   sender?: string;
   createdAt: string;
+  /** The key its bytes are sealed with at rest (HERALD_ENCRYPTION_KEYS); absent: kept as they came. */
+  keyId?: string;
 }
 
 export interface BlobPutOptions {

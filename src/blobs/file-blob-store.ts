@@ -11,14 +11,21 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BLOB_ID_PATTERN } from '../contract/blob-ref';
+import type { Keyring } from '../encryption/keyring';
+import { openedAtRest, sealFrames } from './blob-sealing';
 import { BlobNotFoundError, BlobTooLargeError, newBlobId, type BlobRecord, type BlobStore } from './blob-store';
 
 const BLOB_ID = new RegExp(BLOB_ID_PATTERN);
 /** A file of the store: the id, what it holds, and whether it is still being written. */
 const BLOB_FILE = /^(blob_[0-9a-z]{26})\.(bin|json)(\.part)?$/;
 
-/** The blob store in `directory` (made when missing); close() has nothing to release. */
-export function openFileBlobStore(directory: string): BlobStore {
+/**
+ * The blob store in `directory` (made when missing); close() has nothing to release. With `keyring`,
+ * bytes are sealed at rest with its current key (blob-sealing.ts); the record's size and SHA-256 are
+ * the body's own.
+ */
+export function openFileBlobStore(directory: string, options: { keyring?: Keyring } = {}): BlobStore {
+  const { keyring } = options;
   mkdirSync(directory, { recursive: true });
   const path = (id: string, suffix: string) => join(directory, `${id}${suffix}`);
   // Ids become file names: anything but a blob id (a `../`, say) names no blob.
@@ -56,7 +63,9 @@ export function openFileBlobStore(directory: string): BlobStore {
         // which would be before the sync.
         await writeDurably(path(id, '.bin.part'), (file) =>
           pipeline(source, counter, async (chunks: AsyncIterable<Buffer>) => {
-            for await (const chunk of chunks) await writeAll(file, chunk);
+            for await (const chunk of keyring ? sealFrames(chunks, keyring.current) : chunks) {
+              await writeAll(file, chunk);
+            }
           }),
         );
         await rename(path(id, '.bin.part'), path(id, '.bin'));
@@ -69,6 +78,7 @@ export function openFileBlobStore(directory: string): BlobStore {
           size,
           sha256: hash.digest('hex'),
           createdAt,
+          ...(keyring ? { keyId: keyring.current.id } : {}),
         };
         await writeDurably(path(id, '.json.part'), (file) => file.writeFile(JSON.stringify(record)));
         await rename(path(id, '.json.part'), path(id, '.json'));
@@ -86,12 +96,13 @@ export function openFileBlobStore(directory: string): BlobStore {
     get: readRecord,
 
     async open(id) {
-      if (!known(id) || !(await readRecord(id))) throw new BlobNotFoundError(id);
+      const record = await readRecord(id);
+      if (!record) throw new BlobNotFoundError(id);
       // Opened here, not on the stream's first read, so a blob deleted meanwhile fails this call.
       const file = await open(path(id, '.bin'), 'r').catch((error: unknown) => {
         throw isMissing(error) ? new BlobNotFoundError(id) : error;
       });
-      return file.createReadStream();
+      return openedAtRest(file.createReadStream(), record, keyring);
     },
 
     async delete(id) {

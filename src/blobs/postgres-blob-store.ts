@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Pool } from 'pg';
 import type { BlobKind } from '../contract/blob-ref';
+import type { Keyring } from '../encryption/keyring';
+import { openedAtRest, sealFrames } from './blob-sealing';
 import { BlobNotFoundError, BlobTooLargeError, newBlobId, type BlobRecord, type BlobStore } from './blob-store';
 
 /** Bytes per chunk row: large enough that a 64 MiB body is 64 round trips, small enough to hold one. */
@@ -21,12 +23,14 @@ interface BlobRow {
   size: string;
   sha256: string;
   created_at: Date;
+  key_id: string | null;
 }
 
-const RECORD_COLUMNS = 'id, message_id, kind, content_type, sender, size, sha256, created_at';
+const RECORD_COLUMNS = 'id, message_id, kind, content_type, sender, size, sha256, created_at, key_id';
 
 /** The blob store over `pool` (already migrated: see open-stores.ts); close() leaves the pool to its owner. */
-export function createPostgresBlobStore(pool: Pool): BlobStore {
+export function createPostgresBlobStore(pool: Pool, options: { keyring?: Keyring } = {}): BlobStore {
+  const { keyring } = options;
   const get = async (id: string): Promise<BlobRecord | undefined> => {
     const { rows } = await pool.query<BlobRow>(
       `SELECT ${RECORD_COLUMNS} FROM herald_blobs WHERE id = $1 AND complete`,
@@ -58,11 +62,18 @@ export function createPostgresBlobStore(pool: Pool): BlobStore {
             bytes,
           ]);
         };
+        // Counted and hashed as the body arrives, then (with a keyring) sealed: the record describes the body.
+        const counted = async function* () {
+          for await (const piece of source) {
+            size += piece.byteLength;
+            if (size > options.maxBytes) throw new BlobTooLargeError(options.maxBytes);
+            hash.update(piece);
+            yield Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+          }
+        };
+        const stored = keyring ? sealFrames(counted(), keyring.current) : counted();
         // The source is not read while a chunk is being inserted: that is the backpressure.
-        for await (const piece of source) {
-          size += piece.byteLength;
-          if (size > options.maxBytes) throw new BlobTooLargeError(options.maxBytes);
-          hash.update(piece);
+        for await (const piece of stored) {
           let offset = 0;
           while (offset < piece.byteLength) {
             const taken = Math.min(CHUNK_BYTES - filled, piece.byteLength - offset);
@@ -79,8 +90,8 @@ export function createPostgresBlobStore(pool: Pool): BlobStore {
         const sha256 = hash.digest('hex');
         // No row when the sweep took this put for a dead one (it was older than the sweep's cut).
         const { rows } = await pool.query<BlobRow>(
-          `UPDATE herald_blobs SET size = $2, sha256 = $3, complete = true WHERE id = $1 RETURNING ${RECORD_COLUMNS}`,
-          [id, size, sha256],
+          `UPDATE herald_blobs SET size = $2, sha256 = $3, key_id = $4, complete = true WHERE id = $1 RETURNING ${RECORD_COLUMNS}`,
+          [id, size, sha256, keyring?.current.id ?? null],
         );
         if (!rows[0]) throw new Error(`blob ${id} was deleted while it was being written`);
         return toRecord(rows[0]);
@@ -97,23 +108,26 @@ export function createPostgresBlobStore(pool: Pool): BlobStore {
       const record = await get(id);
       if (!record) throw new BlobNotFoundError(id);
       const { size } = record;
+      const sealed = record.keyId !== undefined;
       async function* chunks() {
         let sent = 0;
         // Until the recorded size, not until a chunk is missing: a blob deleted while it is read fails
-        // the stream rather than ending it short.
-        for (let seq = 0; sent < size; seq++) {
+        // the stream rather than ending it short. Sealed bytes are longer than the body: they are read
+        // to their last chunk, and the opening fails on a blob cut short.
+        for (let seq = 0; sealed || sent < size; seq++) {
           const { rows } = await pool.query<{ data: Buffer }>(
             'SELECT data FROM herald_blob_chunks WHERE blob_id = $1 AND seq = $2',
             [id, seq],
           );
           const data = rows[0]?.data;
+          if (!data && sealed) return;
           if (!data) throw new BlobNotFoundError(id);
           sent += data.length;
           yield data;
         }
       }
       // Bytes, not objects: the stream asks for the next chunk only once the last one is taken.
-      return Readable.from(chunks(), { objectMode: false });
+      return openedAtRest(Readable.from(chunks(), { objectMode: false }), record, keyring);
     },
 
     async delete(id) {
@@ -150,5 +164,6 @@ function toRecord(row: BlobRow): BlobRecord {
     size: Number(row.size),
     sha256: row.sha256,
     createdAt: row.created_at.toISOString(),
+    ...(row.key_id === null ? {} : { keyId: row.key_id }),
   };
 }

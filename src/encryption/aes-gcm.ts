@@ -22,19 +22,27 @@ export class SealedValueError extends Error {
 }
 
 /** What a sealed value is for; part of its associated data. */
-export type SealPurpose = 'payload' | 'dead-letter';
+export type SealPurpose = 'payload' | 'dead-letter' | 'blob';
 
-const associatedData = (purpose: SealPurpose, keyId: string) => Buffer.from(`herald/${purpose}/v1|${keyId}`, 'utf8');
+/** `context` binds a value to its place within its use (a blob's frame: its index, and whether it is the last). */
+const associatedData = (purpose: SealPurpose, keyId: string, context?: string) =>
+  Buffer.from(`herald/${purpose}/v1|${keyId}${context === undefined ? '' : `|${context}`}`, 'utf8');
 
-export function seal(purpose: SealPurpose, key: EncryptionKey, plaintext: Uint8Array): Buffer {
+export function seal(purpose: SealPurpose, key: EncryptionKey, plaintext: Uint8Array, context?: string): Buffer {
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key.key, nonce);
-  cipher.setAAD(associatedData(purpose, key.id));
+  cipher.setAAD(associatedData(purpose, key.id, context));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([nonce, body, cipher.getAuthTag()]);
 }
 
-export function open(purpose: SealPurpose, keyring: Keyring, keyId: string, sealed: Uint8Array): Buffer {
+export function open(
+  purpose: SealPurpose,
+  keyring: Keyring,
+  keyId: string,
+  sealed: Uint8Array,
+  context?: string,
+): Buffer {
   const key = keyring.byId.get(keyId);
   if (!key) {
     throw new SealedValueError(
@@ -45,7 +53,7 @@ export function open(purpose: SealPurpose, keyring: Keyring, keyId: string, seal
   if (sealed.length < NONCE_BYTES + TAG_BYTES) throw new SealedValueError('encrypted value too short', keyId);
   const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   const decipher = createDecipheriv('aes-256-gcm', key.key, bytes.subarray(0, NONCE_BYTES));
-  decipher.setAAD(associatedData(purpose, keyId));
+  decipher.setAAD(associatedData(purpose, keyId, context));
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
   try {
     return Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);

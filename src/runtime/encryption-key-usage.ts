@@ -6,6 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { KEY_ID_METADATA } from '../encryption/payload-codec';
+import type { BlobStore } from '../blobs/blob-store';
 import type { DeadLetterStore } from '../store/dead-letter-store';
 import { sealedKeysOf } from '../store/sealed-dead-letter-store';
 
@@ -17,6 +18,8 @@ export interface KeyUsage {
   runningChecked: number;
   /** Dead-letter records sealed with the key. */
   deadLetters: { count: number; ids: string[] };
+  /** Blobs (large bodies and replies) sealed with the key at rest. */
+  blobs: { count: number; ids: string[] };
   /** Closed runs Temporal still keeps (their histories need the keys they were written with, until retention). */
   closedRunsKept: number;
 }
@@ -33,7 +36,7 @@ function keyIdsIn(value: unknown, found: Set<string>, depth = 0): void {
 }
 
 export async function encryptionKeyUsage(
-  deps: { client: Client; taskQueue: string; deadLetters: DeadLetterStore },
+  deps: { client: Client; taskQueue: string; deadLetters: DeadLetterStore; blobs?: BlobStore },
   keyId: string,
   sampleLimit = 20,
 ): Promise<KeyUsage> {
@@ -43,6 +46,7 @@ export async function encryptionKeyUsage(
     runningWorkflows: { count: 0, ids: [] },
     runningChecked: 0,
     deadLetters: { count: 0, ids: [] },
+    blobs: { count: 0, ids: [] },
     closedRunsKept: 0,
   };
   const queue = taskQueue.replace(/'/g, "\\'");
@@ -83,5 +87,17 @@ export async function encryptionKeyUsage(
     }
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
+  // Every blob, whatever its age (the sweep's listing, with a cut no blob is younger than).
+  const everything = new Date(Date.now() + 86_400_000).toISOString();
+  for (let afterId: string | undefined, more = deps.blobs !== undefined; more;) {
+    const page = await deps.blobs!.listCreatedBefore(everything, 500, afterId);
+    for (const blob of page.blobs) {
+      if (blob.keyId !== keyId) continue;
+      usage.blobs.count += 1;
+      if (usage.blobs.ids.length < sampleLimit) usage.blobs.ids.push(`${blob.id} (${blob.messageId})`);
+    }
+    more = page.blobs.length === 500;
+    afterId = page.blobs.at(-1)?.id;
+  }
   return usage;
 }

@@ -98,7 +98,10 @@ export async function openStores(config: HeraldConfig, options: { logger: Logger
   const events = createPostgresEventLog(pool, { listenConnection: connection, logger: options.logger });
   const destinations = createPostgresDestinationStore(pool);
   const ordering = createPostgresOrderingStore(pool);
-  const blobs = config.blobs.store.kind === 'postgres' ? createPostgresBlobStore(pool) : fileBlobs(config);
+  const blobs =
+    config.blobs.store.kind === 'postgres'
+      ? createPostgresBlobStore(pool, { keyring: config.encryption.keyring })
+      : fileBlobs(config);
   let closing: Promise<void> | undefined;
   return {
     store,
@@ -122,5 +125,6 @@ export async function openStores(config: HeraldConfig, options: { logger: Logger
 function fileBlobs(config: HeraldConfig): BlobStore {
   const { store } = config.blobs;
   if (store.kind !== 'file') throw new Error('HERALD_BLOB_STORE=postgres needs HERALD_DATABASE_URL');
-  return openFileBlobStore(store.directory);
+  // Bodies at rest are sealed with the payload keys, as the dead letters are.
+  return openFileBlobStore(store.directory, { keyring: config.encryption.keyring });
 }

@@ -261,6 +261,12 @@ CREATE TABLE herald_blob_chunks (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'blobs: the key their bytes are sealed with at rest',
+    // Null: kept as they came (a blob put without HERALD_ENCRYPTION_KEYS, or before this version).
+    sql: `ALTER TABLE herald_blobs ADD COLUMN key_id text;`,
+  },
 ];
 
 /** The schema version this build of Herald knows (the last migration's). */

@@ -1,5 +1,7 @@
 /** The file blob store: the contract on a fresh directory per test, and the sweep of files a dead put left. */
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { keyringOf, readAll } from './blob-sealing.test-helpers';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newBlobId } from '../../src/blobs/blob-store';
@@ -26,6 +28,47 @@ describeBlobStore('file', async () => {
       rmSync(directory, { recursive: true, force: true });
     },
   };
+});
+
+const KEYRING = keyringOf(`k1:${Buffer.alloc(32, 1).toString('base64')}`);
+
+describeBlobStore('file (sealed at rest)', async () => {
+  const directory = newDirectory();
+  const store = openFileBlobStore(directory, { keyring: KEYRING });
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+});
+
+test('sealed at rest: the file holds no byte of the body in the clear; the keys rotate; no key, no body', async () => {
+  const directory = newDirectory();
+  const marker = Buffer.from('planted-marker-in-a-blob-0b5e');
+  const body = Buffer.concat([Buffer.alloc(100_000, 'x'), marker, Buffer.alloc(100_000, 'y')]);
+  const options = { messageId: 'msg_1', kind: 'body' as const, contentType: 'text/plain', maxBytes: 1_000_000 };
+  const underK1 = openFileBlobStore(directory, { keyring: KEYRING });
+  const record = await underK1.put(Readable.from([body]), options);
+  expect(record).toMatchObject({ size: body.length, keyId: 'k1' });
+  expect(readFileSync(join(directory, `${record.id}.bin`)).includes(marker)).toBe(false);
+
+  // Key 2 current, key 1 still held: the blob sealed under key 1 reads; new ones go under key 2.
+  const k2 = `k2:${Buffer.alloc(32, 2).toString('base64')}`;
+  const rotated = openFileBlobStore(directory, {
+    keyring: keyringOf(`${k2},k1:${Buffer.alloc(32, 1).toString('base64')}`),
+  });
+  expect(Buffer.concat(await readAll(await rotated.open(record.id))).equals(body)).toBe(true);
+  expect((await rotated.put(Readable.from([body]), options)).keyId).toBe('k2');
+
+  // Without key 1, or without keys at all, it does not open.
+  await expect(
+    openFileBlobStore(directory, { keyring: keyringOf(k2) })
+      .open(record.id)
+      .then(readAll),
+  ).rejects.toThrow(/key "k1"/);
+  await expect(openFileBlobStore(directory).open(record.id)).rejects.toThrow(/HERALD_ENCRYPTION_KEYS is not set/);
 });
 
 test('the directory is made when missing, with its parents', async () => {

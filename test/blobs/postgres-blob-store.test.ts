@@ -2,16 +2,21 @@
  * The PostgreSQL blob store: the contract on a real PostgreSQL (a database of its own per test), the
  * chunk rows a body becomes, and the sweep of rows a dead put left.
  */
+import { Readable } from 'node:stream';
 import { Pool } from 'pg';
+import type { Keyring } from '../../src/encryption/keyring';
+import { keyringOf, readAll } from './blob-sealing.test-helpers';
 import { newBlobId, type BlobPutOptions } from '../../src/blobs/blob-store';
 import { CHUNK_BYTES, createPostgresBlobStore } from '../../src/blobs/postgres-blob-store';
 import { migratePostgres } from '../../src/store/postgres-migrations';
 import { createTestDatabase, sqlOn } from '../helpers/postgres';
 import { describeBlobStore, pseudoRandomBody } from './blob-store.contract';
 
-const openOn = async (url: string) => {
+const KEYRING = keyringOf(`k1:${Buffer.alloc(32, 1).toString('base64')}`);
+
+const openOn = async (url: string, keyring?: Keyring) => {
   const pool = new Pool({ connectionString: url, max: 4 });
-  const store = createPostgresBlobStore(pool);
+  const store = createPostgresBlobStore(pool, { keyring });
   return {
     store,
     close: async () => {
@@ -35,6 +40,31 @@ const options: BlobPutOptions = {
 };
 
 describeBlobStore('PostgreSQL', async () => openOn(await newDatabase()));
+describeBlobStore('PostgreSQL (sealed at rest)', async () => openOn(await newDatabase(), KEYRING));
+
+test('sealed at rest, the chunk rows hold no byte of the body in the clear, and a blob put before reads too', async () => {
+  const url = await newDatabase();
+  const plain = await openOn(url);
+  const sealed = await openOn(url, KEYRING);
+  try {
+    const marker = Buffer.from('planted-marker-in-a-blob-0b5e');
+    const body = Buffer.concat([Buffer.alloc(200_000, 'x'), marker, Buffer.alloc(200_000, 'y')]);
+    const record = await sealed.store.put(Readable.from([body]), options);
+    expect(record).toMatchObject({ size: body.length, keyId: 'k1' });
+    const rows = await sqlOn<{ data: Buffer }>(url, 'SELECT data FROM herald_blob_chunks WHERE blob_id = $1', [
+      record.id,
+    ]);
+    expect(Buffer.concat(rows.map((row) => row.data)).includes(marker)).toBe(false);
+    expect(Buffer.concat(await readAll(await sealed.store.open(record.id))).equals(body)).toBe(true);
+    // Put before encryption was on: read as it is, by a store that has the keys.
+    const before = await plain.store.put(Readable.from([body]), options);
+    expect(before.keyId).toBeUndefined();
+    expect(Buffer.concat(await readAll(await sealed.store.open(before.id))).equals(body)).toBe(true);
+  } finally {
+    await sealed.close();
+    await plain.close();
+  }
+});
 
 describe('the PostgreSQL blob store', () => {
   let url: string;

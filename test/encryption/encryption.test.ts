@@ -9,6 +9,9 @@ import { Client } from '@temporalio/client';
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openFileBlobStore } from '../../src/blobs/file-blob-store';
 import { encryptionKeyUsage } from '../../src/runtime/encryption-key-usage';
 import { openSqliteDeadLetterStore } from '../../src/store/sqlite-dead-letter-store';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
@@ -330,18 +333,46 @@ describe('key rotation', () => {
     expect(keyIds.at(-1)).toBe('k2');
     expect(JSON.stringify(history.events)).not.toContain(MARKER);
 
-    // Before retiring key 1: what still needs it (npm run encryption:key-usage), read from Temporal and the raw store.
+    // A large body the API on key 1 kept in the blob store, sealed with key 1 at rest: the worker on key 2
+    // (holding key 1) delivers it, and the file holds no byte of it in the clear.
+    const large = uniqueId('large-k1');
+    const sent = await fixture.api.call('POST', '/v1/messages', {
+      json: {
+        id: large,
+        destination: { url: fixture.downstream.url('/large') },
+        body: `${MARKER}${'z'.repeat(200_000)}`,
+      },
+    });
+    expect(sent.status).toBe(202);
+    await eventually(() => rotated.call<{ state: string }>('GET', `/v1/messages/${large}`), {
+      until: (response) => response.body.state === 'delivered',
+      what: 'the large message to be delivered',
+      timeoutMs: 30_000,
+    });
+    expect(fixture.downstream.requests('/large')[0]?.body).toContain(MARKER);
+    const blobStore = fixture.herald.config.blobs.store;
+    if (blobStore.kind !== 'file') throw new Error('the fixture keeps blobs in a directory');
+    const rawBlobs = openFileBlobStore(blobStore.directory);
+    const [sealedBlob] = (await rawBlobs.listCreatedBefore('2999-01-01T00:00:00.000Z', 100)).blobs.filter(
+      (blob) => blob.messageId === large,
+    );
+    expect(sealedBlob?.keyId).toBe('k1');
+    expect(readFileSync(join(blobStore.directory, `${sealedBlob!.id}.bin`)).includes(Buffer.from(MARKER))).toBe(false);
+
+    // Before retiring key 1: what still needs it (npm run encryption:key-usage), read from Temporal and the raw stores.
     const raw = openSqliteDeadLetterStore(fixture.herald.config.deadLetterDbPath);
     try {
-      const deps = { client: plain, taskQueue: fixture.herald.taskQueue, deadLetters: raw };
+      const deps = { client: plain, taskQueue: fixture.herald.taskQueue, deadLetters: raw, blobs: rawBlobs };
       const k1 = await encryptionKeyUsage(deps, 'k1');
       expect(k1.runningWorkflows.ids).toContain(parkedId);
       expect(k1.runningWorkflows.ids).not.toContain(id); // replied: closed
       expect(k1.deadLetters.ids).toEqual([parkedId]);
       expect(k1.closedRunsKept).toBeGreaterThanOrEqual(1);
+      expect(k1.blobs.ids).toEqual([`${sealedBlob!.id} (${large})`]);
       const k2 = await encryptionKeyUsage(deps, 'k2');
       expect(k2.runningWorkflows.count).toBe(0);
       expect(k2.deadLetters.count).toBe(0);
+      expect(k2.blobs.count).toBe(0);
     } finally {
       await raw.close();
     }
