@@ -13,10 +13,7 @@
  *
  *   npm run bench:large       (SIZE_MIB=32 BODIES=3 ROUNDS=3 to change the load)
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -28,7 +25,7 @@ import { MESSAGE_WORKFLOW } from '../src/contract/definitions';
 import type { MessageStatus } from '../src/contract/message-status';
 import { statusQuery } from '../src/contract/definitions';
 import { API_KEY } from '../test/helpers/api';
-import { generatedBody, sendMultipart } from '../test/helpers/upload';
+import { generatedBody, sendMultipart, startHashingDestination } from '../test/helpers/upload';
 import { startBenchServer } from './throughput/temporal-servers';
 import { formatSpread, formatTable } from './throughput/table';
 import { spread } from './throughput/stats';
@@ -40,31 +37,6 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const VARIANTS = ['direct', 'herald-file', 'herald-postgres'] as const;
 type Variant = (typeof VARIANTS)[number];
 
-/** The destination: hashes each request as it arrives and tells whoever waits for its idempotency key. */
-async function startDestination() {
-  const waiting = new Map<string, (received: { size: number; sha256: string }) => void>();
-  const server = createServer((req, res) => {
-    const hash = createHash('sha256');
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      hash.update(chunk);
-    });
-    req.on('end', () => {
-      res.end('ok');
-      const key = String(req.headers['idempotency-key']);
-      waiting.get(key)?.({ size, sha256: hash.digest('hex') });
-      waiting.delete(key);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/large`,
-    received: (key: string) => new Promise<{ size: number; sha256: string }>((resolve) => waiting.set(key, resolve)),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 async function main(): Promise<void> {
   const log = (line: string) => console.log(line);
   const temporal = await startBenchServer('file', {
@@ -74,7 +46,7 @@ async function main(): Promise<void> {
     log: () => undefined,
   });
   const postgres = await startLocalPostgres();
-  const destination = await startDestination();
+  const destination = await startHashingDestination();
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-large-'));
   const base = {
     TEMPORAL_ADDRESS: temporal.address,
@@ -109,7 +81,7 @@ async function main(): Promise<void> {
   /** One body through `variant`; resolves once the destination has every byte (checked). */
   async function sendOne(variant: Variant): Promise<void> {
     const id = `bench-large-${variant}-${Date.now().toString(36)}-${++sequence}`;
-    const arrived = destination.received(id);
+    const arrived = destination.arrival(id);
     if (variant === 'direct') {
       const response = await request(destination.url, {
         method: 'POST',

@@ -7,8 +7,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { Webhook } from 'standardwebhooks';
 import type { BlobStore } from '../../src/blobs/blob-store';
@@ -21,51 +19,17 @@ import { OTHER_API_KEY, signedReply } from '../helpers/api';
 import { eventually } from '../helpers/eventually';
 import { startFixture, type HeraldFixture } from '../helpers/fixture';
 import { CALLBACK_SECRET, uniqueId } from '../helpers/herald';
-import { generatedBody, sendMultipart } from '../helpers/upload';
+import { generatedBody, sendMultipart, startHashingDestination } from '../helpers/upload';
 
 const MiB = 2 ** 20;
 
-/** A destination that hashes what it receives as it arrives (it never holds a body either). */
-interface HashingDownstream {
-  url: string;
-  received: Map<string, { size: number; sha256: string; contentType: string | undefined; length: string | undefined }>;
-  close(): Promise<void>;
-}
-
-async function startHashingDownstream(): Promise<HashingDownstream> {
-  const received: HashingDownstream['received'] = new Map();
-  const server: Server = createServer((req, res) => {
-    const hash = createHash('sha256');
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      hash.update(chunk);
-    });
-    req.on('end', () => {
-      received.set(String(req.headers['idempotency-key']), {
-        size,
-        sha256: hash.digest('hex'),
-        contentType: req.headers['content-type'],
-        length: req.headers['content-length'],
-      });
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/large`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 let fixture: HeraldFixture;
-let downstream: HashingDownstream;
+let downstream: Awaited<ReturnType<typeof startHashingDestination>>;
 let blobs: BlobStore;
 
 beforeAll(async () => {
   fixture = await startFixture({ api: true, env: { HERALD_MAX_BODY_BYTES: '60MiB' } });
-  downstream = await startHashingDownstream();
+  downstream = await startHashingDestination();
   const store = fixture.config().blobs.store;
   if (store.kind !== 'file') throw new Error('the test fixture keeps blobs in a directory');
   blobs = openFileBlobStore(store.directory);

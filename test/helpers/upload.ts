@@ -1,8 +1,11 @@
 /**
  * Large bodies for tests and the benchmark: pseudo-random bytes made chunk by chunk (never held whole),
- * with their SHA-256, and a multipart/form-data send of them to POST /v1/messages, streamed.
+ * with their SHA-256, a multipart/form-data send of them to POST /v1/messages, streamed, and a
+ * destination that hashes what it receives as it arrives.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { API_KEY } from './api';
@@ -68,4 +71,47 @@ export async function sendMultipart(
   });
   const text = await response.body.text();
   return { status: response.statusCode, body: JSON.parse(text) as Record<string, unknown>, text };
+}
+
+/** What the hashing destination saw of one request, by its idempotency key. */
+export interface HashedRequest {
+  size: number;
+  sha256: string;
+  contentType: string | undefined;
+  length: string | undefined;
+}
+
+/** A destination on 127.0.0.1 that hashes each request body as it arrives (it never holds one). */
+export async function startHashingDestination() {
+  const received = new Map<string, HashedRequest>();
+  const waiting = new Map<string, (request: HashedRequest) => void>();
+  const server = createServer((req, res) => {
+    const hash = createHash('sha256');
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      hash.update(chunk);
+    });
+    req.on('end', () => {
+      const key = String(req.headers['idempotency-key']);
+      const request = {
+        size,
+        sha256: hash.digest('hex'),
+        contentType: req.headers['content-type'],
+        length: req.headers['content-length'],
+      };
+      received.set(key, request);
+      res.end('ok');
+      waiting.get(key)?.(request);
+      waiting.delete(key);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/large`,
+    received,
+    /** Resolves when the request with idempotency key `key` has arrived whole. */
+    arrival: (key: string) => new Promise<HashedRequest>((resolve) => waiting.set(key, resolve)),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
