@@ -92,8 +92,12 @@ test('a paused destination receives nothing; its messages wait as paused, spend 
       .sort(),
   ).toEqual([...ids].sort());
 
-  // The event log says what the message went through, in order.
-  const events = await fixture.herald.events.read({ afterId: 0, messageId: ids[0]! });
+  // The event log says what the message went through, in order. Its last event is recorded from the
+  // run's committed close (the close-out watcher), a moment after the status says delivered.
+  const events = await eventually(() => fixture.herald.events.read({ afterId: 0, messageId: ids[0]! }), {
+    until: (read) => read.at(-1)?.state === 'delivered',
+    what: 'the delivered event',
+  });
   expect(events.map((e) => e.state)).toEqual(['accepted', 'delivering', 'paused', 'delivering', 'delivered']);
   // And the destination's history says who changed what.
   const history = await fixture.api.call<{ items: { kind: string; actor: string; after: unknown }[] }>(
