@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { BlobKind, BlobRef } from '../contract/blob-ref';
+import { newId } from '../contract/ids';
 
 /** A stored blob: its reference and what it belongs to. */
 export interface BlobRecord extends BlobRef {
@@ -69,9 +70,7 @@ export class BlobNotFoundError extends Error {
   }
 }
 
-/** A new blob id: `blob_` and 26 random base32 characters (130 bits). */
+/** A new blob id: `blob_` and 26 random base32 characters (130 bits), as message ids are. */
 export function newBlobId(): string {
-  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(26));
-  return `blob_${Array.from(bytes, (byte) => alphabet[byte % 32]).join('')}`;
+  return newId('blob');
 }

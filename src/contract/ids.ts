@@ -8,6 +8,11 @@ const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
  * Node (20+) and browsers share, so the client needs no `node:crypto`.
  */
 export function newMessageId(): string {
+  return newId('msg');
+}
+
+/** `<prefix>_` and 26 random base32 characters (130 bits): the shape of every id Herald makes. */
+export function newId(prefix: string): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(26));
-  return `msg_${Array.from(bytes, (byte) => ID_ALPHABET[byte % 32]).join('')}`;
+  return `${prefix}_${Array.from(bytes, (byte) => ID_ALPHABET[byte % 32]).join('')}`;
 }

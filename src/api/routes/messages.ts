@@ -25,6 +25,7 @@ import { BlobTooLargeError, type BlobRecord } from '../../blobs/blob-store';
 import type { Message } from '../../contract/message';
 import { drainUpload, malformedUpload, noPartsAfterBody, readUploadEnvelope, uploadedBody } from '../message-upload';
 import { pointerRefusal } from '../../blobs/reply-pointer';
+import { BLOB_ID_PATTERN } from '../../contract/blob-ref';
 import { createApiKeyVerifier } from '../auth';
 import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
@@ -39,6 +40,8 @@ import {
   problemResponses as problems,
   rateLimitedResponse,
 } from '../schemas';
+
+const BLOB_ID = new RegExp(BLOB_ID_PATTERN);
 
 /** /v1/messages routes; dependencies come from the instance (see ../decorations.ts). */
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -355,7 +358,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'send an API key as "Authorization: Bearer <key>", or use the pointer a callback carried',
       );
     }
-    const blob = /^blob_[0-9a-z]{26}$/.test(blobId) ? await blobs.get(blobId) : undefined;
+    const blob = BLOB_ID.test(blobId) ? await blobs.get(blobId) : undefined;
     const refusal =
       !blob || blob.messageId !== id || blob.kind !== 'reply'
         ? 'it names no reply of this message that is still kept'
