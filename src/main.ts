@@ -74,6 +74,7 @@ function printAddresses(
   if (devCredentials.apiKey) lines.push(`  API key (dev):    ${devCredentials.apiKey}`);
   if (devCredentials.replySecret) lines.push(`  Reply secret (dev): ${devCredentials.replySecret}`);
   if (devCredentials.callbackSecret) lines.push(`  Callback secret (dev): ${devCredentials.callbackSecret}`);
+  if (devCredentials.deliverySecret) lines.push(`  Delivery secret (dev): ${devCredentials.deliverySecret}`);
   if (devCredentials.encryptionKey) {
     lines.push(`  Encryption key (dev): ${devCredentials.encryptionKey.id} in ${devCredentials.encryptionKey.file}`);
   }

@@ -35,6 +35,7 @@ import { appendInOrder } from './events';
 import type { WorkerMetrics } from '../observability/worker-metrics';
 import type { BlobStore } from '../blobs/blob-store';
 import { verifiedRead } from '../blobs/verified-read';
+import { createSigner, secretsForHost, type SecretsByKey } from '../signing/standard-webhooks';
 import type { Readable } from 'node:stream';
 
 export interface DeliverInput {
@@ -84,6 +85,11 @@ export interface DeliveryDependencies {
   blobs?: BlobStore;
   /** With tracing on: each request is a client span, child of the attempt's activity span. */
   tracer?: Tracer;
+  /**
+   * HERALD_DELIVERY_SECRETS by destination host (`*` for any): each request is signed with all of the
+   * destination's secrets. A destination without any gets unsigned requests.
+   */
+  signingSecrets?: SecretsByKey;
   random?: () => number;
   now?: () => Date;
 }
@@ -463,11 +469,37 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     return send(message, url, limits, await deps.tokens.token(host));
   }
 
+  /**
+   * The Standard Webhooks headers of one request: `webhook-id` is the same at every attempt (the message
+   * id and `.delivery`, as callbacks are `.callback-N`), the timestamp is now, and the signature covers
+   * the exact bytes sent. A body in the blob store is read once more for it (checked like the send).
+   */
+  async function signatureFor(message: Message, host: string, body: string | Buffer | Readable | undefined) {
+    const id = `${message.id}.delivery`;
+    const secrets = deps.signingSecrets ? secretsForHost(deps.signingSecrets, host) : undefined;
+    if (!secrets || secrets.length === 0) return { 'webhook-id': id };
+    const signer = createSigner(secrets, id, now());
+    if (
+      message.bodyRef !== undefined &&
+      deps.blobs &&
+      body !== undefined &&
+      typeof body !== 'string' &&
+      !Buffer.isBuffer(body)
+    ) {
+      for await (const chunk of verifiedRead(await deps.blobs.open(message.bodyRef.id), message.bodyRef)) {
+        signer.update(chunk as Buffer);
+      }
+    } else if (body !== undefined) {
+      signer.update(body as string | Buffer);
+    }
+    return signer.headers();
+  }
+
   async function send(message: Message, url: URL, limits: SendLimits, token?: string) {
     const signal = limits.signal;
     // The workflow refuses transport headers (see header-rules.ts); a message that started before that
-    // rule still never sets them. Herald sets idempotency-key, webhook-id and (with a token provider)
-    // authorization itself; content-type is the message's contentType, else the sender's header.
+    // rule still never sets them. Herald sets idempotency-key, the webhook-* headers and (with a token
+    // provider) authorization itself; content-type is the message's contentType, else the sender's header.
     const headers: Record<string, string> = Object.fromEntries(
       Object.entries(lowercaseKeys(message.destination.headers ?? {})).filter(([name]) => !isTransportHeader(name)),
     );
@@ -487,7 +519,7 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     }
     // The message id is the idempotency key, so a receiver can drop a delivery it already processed.
     headers['idempotency-key'] = message.id;
-    headers['webhook-id'] = message.id;
+    Object.assign(headers, await signatureFor(message, url.host, body));
     if (token) headers.authorization = `Bearer ${token}`;
     const method = message.destination.method ?? 'POST';
     // Off (no tracer), nothing is added: the global propagator is a no-op until tracing registers it.

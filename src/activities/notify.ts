@@ -1,12 +1,11 @@
 /**
  * The notify activity: POSTs a message's outcome to the sender's callback URL, signed per the Standard
  * Webhooks specification (`webhook-id`, `webhook-timestamp`, `webhook-signature`: HMAC-SHA256 over
- * `id.timestamp.body`) with the secret configured for the API key that sent the message. Retries are
+ * `id.timestamp.body`) with every secret configured for the API key that sent the message. Retries are
  * Temporal's, under the callback policy; classification and delays are the delivery activity's.
  */
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import { Webhook } from 'standardwebhooks';
 import { request, type Dispatcher } from 'undici';
 import { computeRetryDelay } from '../retry/backoff';
 import { classifyStatus, classifyTransportError } from '../retry/classify';
@@ -18,6 +17,7 @@ import { readExcerpt } from './delivery';
 import { PermanentDeliveryError, RetryableDeliveryError } from './delivery-errors';
 import type { AttemptRecord, ReplyRecord } from '../contract/message-status';
 import { replyPointerUrl } from '../blobs/reply-pointer';
+import { secretsFor, signatureHeaders, type SecretsByKey } from '../signing/standard-webhooks';
 
 export interface NotifyInput {
   /** Stable per callback: the `webhook-id`, so the sender can drop a callback it already processed. */
@@ -29,8 +29,8 @@ export interface NotifyInput {
 }
 
 export interface NotifyDependencies {
-  /** By API key name, `*` for any. */
-  secrets: Record<string, string>;
+  /** By API key name, `*` for any; several during a rotation (each callback is signed with all). */
+  secrets: SecretsByKey;
   destinationPolicy: DestinationPolicy;
   dispatcher?: Dispatcher;
   logger: Logger;
@@ -52,6 +52,7 @@ export function createNotifyActivities(deps: NotifyDependencies) {
    * fresh when it arrives; the payload the workflow holds (and a dead-lettered callback keeps) has none.
    */
   function withReplyPointer(payload: unknown, secret: string): unknown {
+    // Signed with the first secret (the newest by convention); the pointer route accepts any of them.
     const data = (payload as { data?: { id?: unknown; reply?: ReplyRecord | null } } | null)?.data;
     const ref = data?.reply?.bodyRef;
     if (!deps.replyPointers || !ref || typeof data?.id !== 'string') return payload;
@@ -78,8 +79,8 @@ export function createNotifyActivities(deps: NotifyDependencies) {
         finishedAt: new Date().toISOString(),
         ...extra,
       });
-      const secret = deps.secrets[input.sender ?? ''] ?? deps.secrets['*'];
-      if (!secret) {
+      const secrets = secretsFor(deps.secrets, input.sender);
+      if (!secrets || secrets.length === 0) {
         const failed = attempt({
           outcome: 'permanent',
           cause: 'no_signing_secret',
@@ -99,9 +100,8 @@ export function createNotifyActivities(deps: NotifyDependencies) {
         });
         throw new PermanentDeliveryError(`callback URL ${url.hostname} is not an allowed address`, failed);
       }
-      const body = JSON.stringify(withReplyPointer(input.payload, secret));
-      const timestamp = new Date();
-      const signature = new Webhook(secret).sign(input.callbackId, timestamp, body);
+      const body = JSON.stringify(withReplyPointer(input.payload, secrets[0]!));
+      const signed = signatureHeaders(secrets, input.callbackId, new Date(), body);
       let status: number | undefined;
       let retryAfterMs: number | undefined;
       let excerpt = '';
@@ -112,9 +112,7 @@ export function createNotifyActivities(deps: NotifyDependencies) {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
-            'webhook-id': input.callbackId,
-            'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-            'webhook-signature': signature,
+            ...signed,
           },
           body,
           dispatcher: deps.dispatcher,

@@ -12,6 +12,10 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { HeraldConfig } from '../config/config';
 import { createApiKeyVerifier } from './auth';
+import { requireRole } from './access';
+import { keyRateLimitOptions } from './key-limits';
+import { problemResponses, rateLimitedResponse } from './schemas';
+import rateLimit from '@fastify/rate-limit';
 import { problemClientErrorHandler } from './client-errors';
 import { dependencyDecorations, type ApiDependencies } from './decorations';
 import type { EventHub } from './event-hub';
@@ -103,6 +107,12 @@ export async function buildApp(deps: ApiDependencies) {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const hidden = route.url.startsWith('/docs') || Boolean((route.schema as { hide?: boolean } | undefined)?.hide);
     for (const method of methods) registeredRoutes.push({ method, url: route.url, hidden });
+    // A route for some roles can refuse a key (403); with a rate limit every keyed route can answer 429.
+    const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response;
+    if (route.config?.roles && response) {
+      response['403'] ??= problemResponses(403)[403];
+      if (deps.config.api.rateLimit) response['429'] ??= rateLimitedResponse()[429];
+    }
   });
   // Decorated once; routes read them from the instance (fastify/demo's way), never from app.ts.
   const decorations = dependencyDecorations(deps);
@@ -116,6 +126,7 @@ export async function buildApp(deps: ApiDependencies) {
   app.addHook('preClose', drainOnClose(app.server, decorations.eventHub, app.log, apiDrainMs(deps.config)));
   app.decorate('destinationPolicy', decorations.destinationPolicy);
   app.decorate('admission', decorations.admission);
+  app.decorate('inFlightLimit', decorations.inFlightLimit);
   app.decorate('metrics', decorations.metrics);
   app.addHook('onClose', async () => decorations.admission.close());
 
@@ -173,9 +184,13 @@ export async function buildApp(deps: ApiDependencies) {
       }
     }
     if (request.routeOptions.config?.public || request.url.startsWith('/docs')) return;
-    const name = verifyKey(request.headers.authorization);
-    if (!name) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
-    request.apiKeyName = name;
+    const caller = verifyKey(request.headers.authorization);
+    if (!caller) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
+    request.caller = caller;
+    request.apiKeyName = caller.name;
+    // Before the body is read: a key without the role learns only that.
+    const roles = request.routeOptions.config?.roles;
+    if (roles) requireRole(caller, roles, `${request.method} ${request.routeOptions.url}`);
   });
 
   app.addHook('preHandler', refuseMessageBreakingWireRules);
@@ -220,6 +235,9 @@ export async function buildApp(deps: ApiDependencies) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Before every route: the limit's hook is added to each route as it registers.
+  const rateLimitOptions = keyRateLimitOptions(deps.config.api.rateLimit);
+  if (rateLimitOptions) await app.register(rateLimit, rateLimitOptions);
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
   await app.register(codecRoutes);

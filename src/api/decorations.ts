@@ -8,6 +8,8 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HeraldConfig } from '../config/config';
+import type { ApiRole } from '../contract/api-roles';
+import type { Caller } from './auth';
 import { parseAllowlist, type DestinationPolicy } from '../destinations/destination-policy';
 import type { BlobStore } from '../blobs/blob-store';
 import type { DeadLetterStore } from '../store/dead-letter-store';
@@ -17,6 +19,7 @@ import type { OrderingStore } from '../store/ordering-store';
 import { createApiMetrics, type ApiMetrics } from '../observability/api-metrics';
 import { countingOutcomes } from '../observability/outcome-counter';
 import { createAdmission, type Admission } from './admission';
+import { createInFlightLimit, type InFlightLimit } from './key-limits';
 import { createEventHub, type EventHub, type EventHubOptions } from './event-hub';
 import { createHeraldTemporal, type HeraldTemporal } from '../temporal/herald-temporal';
 
@@ -57,6 +60,8 @@ declare module 'fastify' {
     eventHub: EventHub;
     /** Whether a new message may start now (admission control); its backlog poll stops on close. */
     admission: Admission;
+    /** HERALD_MAX_IN_FLIGHT_PER_KEY, when set: how many unsettled messages a key may have. */
+    inFlightLimit: InFlightLimit | undefined;
     /** Which destinations messages and callbacks may target, parsed from config once. */
     destinationPolicy: DestinationPolicy;
     /** What the API counts, served on GET /metrics (src/observability/api-metrics.ts). */
@@ -67,12 +72,16 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** No API key needed (health, documentation). */
     public?: boolean;
+    /** The roles that may call the route (an unscoped key may call every route); absent: any key. */
+    roles?: readonly ApiRole[];
   }
   interface FastifyRequest {
     /** The exact request body, for signature checks. */
     rawBody?: string;
     /** Name of the API key that authenticated the request. */
     apiKeyName?: string;
+    /** The key that authenticated the request, with its roles. */
+    caller?: Caller;
   }
 }
 
@@ -99,6 +108,14 @@ export function dependencyDecorations(deps: ApiDependencies) {
     }),
     destinationPolicy: parseAllowlist(deps.config.destinationAllowlist),
     admission: createAdmission({ config: deps.config, client: deps.client, logger: deps.logger }),
+    inFlightLimit:
+      deps.config.api.maxInFlightPerKey === null
+        ? undefined
+        : createInFlightLimit({
+            client: deps.client,
+            namespace: deps.config.temporal.namespace,
+            max: deps.config.api.maxInFlightPerKey,
+          }),
     metrics,
   } satisfies Partial<FastifyInstance>;
 }

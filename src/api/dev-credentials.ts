@@ -1,7 +1,7 @@
 /**
- * Credentials for the embedded default (`npm start` with no TEMPORAL_ADDRESS): when no API key or reply
- * secret is configured, one is generated once, kept in the data directory, and printed at start, so a
- * new user can try the API with curl. The same for the payload encryption key, which is never printed
+ * Credentials for the embedded default (`npm start` with no TEMPORAL_ADDRESS): when no API key or
+ * webhook secret (reply, callback, delivery) is configured, one is generated once, kept in the data
+ * directory, and printed at start, so a new user can try the API with curl and verify what Herald sends. The same for the payload encryption key, which is never printed
  * (only its id and file). Outside the embedded default, none is ever invented.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ export interface DevCredentials {
   apiKey?: string;
   replySecret?: string;
   callbackSecret?: string;
+  deliverySecret?: string;
   /** The generated encryption key's id and the file it is kept in (the key is not printed). */
   encryptionKey?: { id: string; file: string };
 }
@@ -34,21 +35,21 @@ export function applyDevCredentials(config: HeraldConfig): DevCredentials {
       join(config.dataDir, 'dev-api-key'),
       () => `hk_${randomBytes(24).toString('base64url')}`,
     );
-    config.api.keys.push({ name: 'dev', key: generated.apiKey });
+    config.api.keys.push({ name: 'dev', key: generated.apiKey, roles: 'unscoped' });
   }
+  const webhookSecret = (file: string) =>
+    loadOrCreate(join(config.dataDir, file), () => `whsec_${randomBytes(32).toString('base64')}`);
   if (Object.keys(config.replySecrets).length === 0) {
-    generated.replySecret = loadOrCreate(
-      join(config.dataDir, 'dev-reply-secret'),
-      () => `whsec_${randomBytes(32).toString('base64')}`,
-    );
-    config.replySecrets['*'] = generated.replySecret;
+    generated.replySecret = webhookSecret('dev-reply-secret');
+    config.replySecrets = { '*': [generated.replySecret] };
   }
   if (Object.keys(config.callbackSecrets).length === 0) {
-    generated.callbackSecret = loadOrCreate(
-      join(config.dataDir, 'dev-callback-secret'),
-      () => `whsec_${randomBytes(32).toString('base64')}`,
-    );
-    config.callbackSecrets['*'] = generated.callbackSecret;
+    generated.callbackSecret = webhookSecret('dev-callback-secret');
+    config.callbackSecrets = { '*': [generated.callbackSecret] };
+  }
+  if (Object.keys(config.deliverySecrets).length === 0) {
+    generated.deliverySecret = webhookSecret('dev-delivery-secret');
+    config.deliverySecrets = { '*': [generated.deliverySecret] };
   }
   if (!config.encryption.keyring) {
     const file = join(config.dataDir, 'dev-encryption-key');

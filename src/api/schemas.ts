@@ -132,7 +132,10 @@ export function problemResponses(...codes: number[]) {
   );
 }
 
-/** The 429 a new message gets while Temporal is behind (admission control): why, and when to come back. */
+/**
+ * The 429 a new message gets while Temporal is behind (admission control) or its key is at its
+ * in-flight limit, and any request of a key beyond its request rate: why, and when to come back.
+ */
 export const RateLimitedProblemSchema = Type.Object(
   {
     type: Type.Literal('urn:herald:problem:rate-limited'),
@@ -143,10 +146,20 @@ export const RateLimitedProblemSchema = Type.Object(
         'why, e.g. "Temporal is behind: the workflow task backlog is 3.2 s old (limit 2.0 s); retry after 2 s"',
     }),
     instance: Type.Optional(Type.String()),
-    reason: Type.Union([Type.Literal('backlog'), Type.Literal('start-latency'), Type.Literal('starts-in-flight')], {
-      description:
-        "backlog: tasks wait for Herald's workers; start-latency: Temporal answers starts slowly; starts-in-flight: this API host has as many starts under way as it allows",
-    }),
+    reason: Type.Union(
+      [
+        Type.Literal('backlog'),
+        Type.Literal('start-latency'),
+        Type.Literal('starts-in-flight'),
+        Type.Literal('key-request-rate'),
+        Type.Literal('key-in-flight'),
+      ],
+      {
+        description:
+          "backlog: tasks wait for Herald's workers; start-latency: Temporal answers starts slowly; starts-in-flight: this API host has as many starts under way as it allows; key-request-rate: the API key made more requests than HERALD_RATE_LIMIT allows; key-in-flight: the API key has HERALD_MAX_IN_FLIGHT_PER_KEY messages not yet settled",
+      },
+    ),
+    inFlight: Type.Optional(Type.Integer({ description: 'key-in-flight: how many messages the key has in flight' })),
     retryAfterSeconds: Type.Integer({ minimum: 1, description: 'the same as the Retry-After header' }),
     backlog: Type.Optional(
       Type.Object({
@@ -166,7 +179,7 @@ export function rateLimitedResponse() {
   return {
     429: {
       description:
-        'Temporal is behind: the message was not accepted; send it again (same id) after Retry-After seconds. Only new messages get this: a resend of an existing id, reads, replies and cancels never do.',
+        'Not accepted now: Temporal is behind, or the API key is at its in-flight limit (a new message only: a resend of an existing id never is), or the key made more requests than its rate limit (any request). Send it again (same id) after Retry-After seconds.',
       headers: { 'retry-after': { type: 'integer', minimum: 1, description: 'seconds to wait before sending again' } },
       content: { 'application/problem+json': { schema: RateLimitedProblemSchema } },
     },

@@ -41,7 +41,8 @@ export function replyPointerUrl(options: {
 
 /** Why a pointer does not open the reply, or undefined when it does. */
 export function pointerRefusal(options: {
-  callbackSecret: string | undefined;
+  /** The sender's callback secrets: a pointer made with any of them opens the reply (rotation). */
+  callbackSecrets: readonly string[] | undefined;
   messageId: string;
   blobId: string;
   expires: string;
@@ -51,10 +52,13 @@ export function pointerRefusal(options: {
   const expires = Number(options.expires);
   if (!/^\d{1,12}$/.test(options.expires) || !Number.isSafeInteger(expires)) return 'expires is not a time';
   if (expires * 1000 < options.nowMs) return 'the pointer has expired; ask with an API key instead';
-  if (!options.callbackSecret) return 'no callback secret is configured for the sender of this message';
-  const expected = Buffer.from(signature(options.callbackSecret, options.messageId, options.blobId, expires));
+  if (!options.callbackSecrets || options.callbackSecrets.length === 0) {
+    return 'no callback secret is configured for the sender of this message';
+  }
   const presented = Buffer.from(options.sig);
-  if (expected.length !== presented.length || !timingSafeEqual(expected, presented))
-    return 'the signature does not match';
-  return undefined;
+  const matches = options.callbackSecrets.some((secret) => {
+    const expected = Buffer.from(signature(secret, options.messageId, options.blobId, expires));
+    return expected.length === presented.length && timingSafeEqual(expected, presented);
+  });
+  return matches ? undefined : 'the signature does not match';
 }

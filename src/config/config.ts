@@ -6,6 +6,8 @@
 import { join, resolve } from 'node:path';
 import { parseAllowlist } from '../destinations/destination-policy';
 import { parseKeyring, type Keyring } from '../encryption/keyring';
+import type { SecretsByKey } from '../signing/standard-webhooks';
+import { API_ROLES, isApiRole, type ApiKeyRoles } from '../contract/api-roles';
 import { parseDuration } from '../contract/duration';
 import { ORDERING_DEAD_LETTER_MODES, type OrderingDeadLetterMode } from '../contract/message';
 import type { DeliverySettings } from '../retry/delivery-plan';
@@ -41,6 +43,8 @@ export interface TokenProviderConfig {
 export interface ApiKey {
   name: string;
   key: string;
+  /** @defaultValue `unscoped` (an entry without a role: today's rights, see contract/api-roles.ts) */
+  roles: ApiKeyRoles;
 }
 
 export interface HeraldConfig {
@@ -70,16 +74,35 @@ export interface HeraldConfig {
     publicUrl: string;
     keys: ApiKey[];
     /**
+     * Requests each API key may make per window, counted by each API host (429 with Retry-After beyond);
+     * null = no limit. @defaultValue off (HERALD_RATE_LIMIT, e.g. `100/1s` or `6000/1m`)
+     */
+    rateLimit: { max: number; windowMs: number } | null;
+    /**
+     * Messages each API key may have in flight (accepted, not yet in a terminal state); a send beyond
+     * it gets 429. Counted through Temporal visibility, so it holds across a fleet within the
+     * visibility delay (about a second). null = no limit. @defaultValue off (HERALD_MAX_IN_FLIGHT_PER_KEY)
+     */
+    maxInFlightPerKey: number | null;
+    /**
      * How often each API process reads the event log without a wake-up hint. Appends made in the same
      * process wake its streams at once; on SQLite, appends by a worker process are found by this poll.
      * @defaultValue 200ms (HERALD_EVENT_POLL_INTERVAL)
      */
     eventPollIntervalMs: number;
   };
-  /** Standard Webhooks secrets (`whsec_…`) that repliers sign with, by destination host; `*` for any host. */
-  replySecrets: Record<string, string>;
-  /** Standard Webhooks secrets (`whsec_…`) Herald signs callbacks with, by API key name; `*` for any. */
-  callbackSecrets: Record<string, string>;
+  /**
+   * Standard Webhooks secrets (`whsec_…`) that repliers sign with, by destination host; `*` for any host.
+   * Each may be several (a rotation): a reply signed with any of them is accepted.
+   */
+  replySecrets: SecretsByKey;
+  /** Standard Webhooks secrets Herald signs callbacks with, by API key name; `*` for any. Several: signed with all. */
+  callbackSecrets: SecretsByKey;
+  /**
+   * Standard Webhooks secrets Herald signs deliveries with, by destination host; `*` for any. Several:
+   * signed with all. A destination with none gets unsigned deliveries (the embedded default generates `*`).
+   */
+  deliverySecrets: SecretsByKey;
   /**
    * Payload encryption (src/encryption): the keys every payload Herald writes to Temporal, and every
    * dead letter at rest, is encrypted with. Absent: plaintext (the embedded default generates a key).
@@ -346,6 +369,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   // Defaults tuned on the 2-core development machine, Temporal, a worker and the API sharing it (README,
   // Operations, "Overload", has the figures): the backlog limits are about what one worker clears in a few
   // seconds, the latency bound a few times a quick start there.
+  const rateLimit = (): HeraldConfig['api']['rateLimit'] => {
+    const raw = read('HERALD_RATE_LIMIT', 'off').trim();
+    if (raw.toLowerCase() === 'off') return null;
+    const match = /^(\d{1,9})\s*\/\s*(\S+)$/.exec(raw);
+    const windowMs = match ? parseDuration(match[2]!) : undefined;
+    const max = match ? Number(match[1]) : 0;
+    if (!match || windowMs === undefined || windowMs < 1000 || max < 1) {
+      problems.push(
+        `HERALD_RATE_LIMIT: must be off or requests/window with a window of 1s or more, such as 100/1s or 6000/1m; got "${raw}"`,
+      );
+      return null;
+    }
+    return { max, windowMs };
+  };
+  const offOrCount = (name: string): number | null => {
+    const raw = read(name, 'off').trim();
+    if (raw.toLowerCase() === 'off') return null;
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) {
+      problems.push(`${name}: must be off or a whole number of at least 1; got "${raw}"`);
+      return null;
+    }
+    return Number(raw);
+  };
   const admissionSettings = (): HeraldConfig['admission'] => {
     const pollIntervalMs = duration('HERALD_ADMISSION_POLL_INTERVAL', '500ms');
     if (pollIntervalMs < 50 || pollIntervalMs > 60_000) {
@@ -456,23 +502,66 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     .split(',')
     .map((e) => e.trim())
     .filter(Boolean)) {
+    // name:key, or name:key:role (roles joined with +). A key may hold ':' as before; a last part that
+    // looks like a word (lower-case letters and +) is a role field, so a misspelt role is an error
+    // instead of silently becoming part of an unscoped key.
     const separator = entry.indexOf(':');
     const name = entry.slice(0, separator);
-    const key = entry.slice(separator + 1);
-    if (separator < 1 || key.length < 16) {
-      problems.push(`HERALD_API_KEYS: each entry must be name:key with a key of at least 16 characters`);
-    } else {
-      keys.push({ name, key });
-    }
-  }
-  const secrets = (name: string) => {
-    const value = json<Record<string, string>>(name, {});
-    for (const [key, secret] of Object.entries(value)) {
-      if (typeof secret !== 'string' || !secret.startsWith('whsec_')) {
-        problems.push(`${name}: the secret for "${key}" must be a whsec_… string`);
+    let key = entry.slice(separator + 1);
+    let roles: ApiKeyRoles = 'unscoped';
+    const last = key.lastIndexOf(':');
+    if (last > 0 && /^[a-z+]+$/.test(key.slice(last + 1))) {
+      const named = key.slice(last + 1).split('+');
+      const unknown = named.filter((role) => !isApiRole(role));
+      if (unknown.length > 0) {
+        problems.push(
+          `HERALD_API_KEYS: key "${name}" has role "${unknown.join('+') || key.slice(last + 1)}"; roles are ${API_ROLES.join(', ')} (join several with +)`,
+        );
+        continue;
       }
+      roles = [...new Set(named.filter(isApiRole))];
+      key = key.slice(0, last);
     }
-    return value;
+    if (separator < 1 || key.length < 16) {
+      problems.push(
+        `HERALD_API_KEYS: each entry must be name:key or name:key:role, with a key of at least 16 characters`,
+      );
+      continue;
+    }
+    // The name is what HeraldSender holds, and goes into visibility queries between quotes.
+    if (/['"\\\s]/.test(name)) {
+      problems.push(`HERALD_API_KEYS: the name "${name}" may not hold quotes, backslashes or spaces`);
+      continue;
+    }
+    // Two keys may share a name (rotating a key keeps its messages its own), but not with other rights.
+    const sameName = keys.find((known) => known.name === name);
+    if (sameName && JSON.stringify(sameName.roles) !== JSON.stringify(roles)) {
+      problems.push(`HERALD_API_KEYS: the keys named "${name}" must have the same roles`);
+    }
+    keys.push({ name, key, roles });
+  }
+  /**
+   * `{"key": "whsec_…"}`, where a value may hold several secrets (space-separated, or a JSON array):
+   * during a rotation both the old and the new one.
+   */
+  const secrets = (name: string): SecretsByKey => {
+    const value = json<Record<string, unknown>>(name, {});
+    const parsed: Record<string, string[]> = {};
+    for (const [key, given] of Object.entries(value)) {
+      const list = typeof given === 'string' ? given.split(/\s+/).filter(Boolean) : given;
+      if (
+        !Array.isArray(list) ||
+        list.length === 0 ||
+        list.some((each) => typeof each !== 'string' || !each.startsWith('whsec_'))
+      ) {
+        problems.push(
+          `${name}: the secret for "${key}" must be a whsec_… string, or several (space-separated, or a JSON array)`,
+        );
+        continue;
+      }
+      parsed[key] = list as string[];
+    }
+    return parsed;
   };
   const operationsSettings = (): HeraldConfig['destinationControl'] => {
     const url = read('HERALD_OPERATIONS_WEBHOOK_URL', '');
@@ -517,6 +606,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   };
   const replySecrets = secrets('HERALD_REPLY_SECRETS');
   const callbackSecrets = secrets('HERALD_CALLBACK_SECRETS');
+  const deliverySecrets = secrets('HERALD_DELIVERY_SECRETS');
   // The embedded dev server is for trying Herald on one machine, against receivers on that machine.
   const allowlistDefault = embedded ? 'localhost,127.0.0.1,::1' : '';
 
@@ -535,10 +625,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       bodyLimitBytes: number('HERALD_BODY_LIMIT_BYTES', 1_048_576, 1024, 1_800_000),
       publicUrl: publicUrl(),
       keys,
+      rateLimit: rateLimit(),
+      maxInFlightPerKey: offOrCount('HERALD_MAX_IN_FLIGHT_PER_KEY'),
       eventPollIntervalMs: duration('HERALD_EVENT_POLL_INTERVAL', '200ms'),
     },
     replySecrets,
     callbackSecrets,
+    deliverySecrets,
     encryption: encryptionSettings(uiPort),
     // `none` switches off even the embedded default.
     destinationAllowlist: read('HERALD_DESTINATION_ALLOWLIST', allowlistDefault)

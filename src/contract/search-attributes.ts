@@ -10,4 +10,10 @@ export const HERALD_STATE = defineSearchAttributeKey('HeraldState', SearchAttrib
 /** The destination host, e.g. `api.example.com:8443`. */
 export const HERALD_DESTINATION = defineSearchAttributeKey('HeraldDestination', SearchAttributeType.KEYWORD);
 
-export const HERALD_SEARCH_ATTRIBUTES = [HERALD_STATE, HERALD_DESTINATION];
+/**
+ * The name of the API key that sent the message (absent for one started outside the API). Set once at
+ * start, never changed: it scopes a sender key's message list (`HeraldSender = '<name>'`).
+ */
+export const HERALD_SENDER = defineSearchAttributeKey('HeraldSender', SearchAttributeType.KEYWORD);
+
+export const HERALD_SEARCH_ATTRIBUTES = [HERALD_STATE, HERALD_DESTINATION, HERALD_SENDER];

@@ -103,7 +103,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       : undefined;
   // Operational webhooks are callbacks signed with their own secret (see operations-webhook.ts).
   const callbackSecrets = operationsWebhook
-    ? { ...config.callbackSecrets, [OPERATIONS_SENDER]: operationsWebhook.secret }
+    ? { ...config.callbackSecrets, [OPERATIONS_SENDER]: [operationsWebhook.secret] }
     : config.callbackSecrets;
   const activities = {
     ...createDeliveryActivities({
@@ -118,6 +118,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       control,
       events: options.events,
       blobs: options.blobs,
+      signingSecrets: config.deliverySecrets,
       metrics,
     }),
     ...createDeadLetterActivities({ store: options.store, logger, metrics }),

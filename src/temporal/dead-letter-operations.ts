@@ -7,7 +7,7 @@ import type { DeliverySettings } from '../retry/delivery-plan';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { MESSAGE_WORKFLOW } from '../contract/definitions';
 import type { BulkRedriveResult, RedriveResult } from '../contract/operation-results';
-import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
+import { HERALD_DESTINATION, HERALD_SENDER, HERALD_STATE } from '../contract/search-attributes';
 import type { DeadLetterFilter, DeadLetterStore } from '../store/dead-letter-store';
 import { startCallback } from './callback-operations';
 import { contentHash, describeMessage, discardMessage, messageState, redriveMessage } from './message-operations';
@@ -98,17 +98,21 @@ export async function redriveDeadLetter(deps: DeadLetterOperationsDeps, id: stri
   }
   // The parked workflow's retention ended: a new run delivers the stored message. Reusing the id is
   // right here (and only here): it is the same message, sent again on an operator's word.
+  const sender = record.message.sender;
   const started = await deps.client.workflow.start(MESSAGE_WORKFLOW, {
     workflowId: id,
     taskQueue: deps.taskQueue,
     args: deps.settings ? [record.message, { settings: deps.settings }] : [record.message],
+    // The sender stays the message's: it still picks the callback secret, scopes lists and guards cancel.
     memo: {
       contentHash: contentHash(record.message),
       redriveOf: { runId: description?.runId ?? null, round: record.round },
+      ...(sender === undefined ? {} : { sender }),
     },
     typedSearchAttributes: [
       { key: HERALD_STATE, value: 'accepted' },
       { key: HERALD_DESTINATION, value: record.destination },
+      ...(sender === undefined ? [] : [{ key: HERALD_SENDER, value: sender }]),
     ],
     staticSummary: `Redrive of ${id}${description ? ` (run ${description.runId})` : ''}`,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { MESSAGE_WORKFLOW_CLAUSE } from '../contract/definitions';
 import type { MessageState } from '../contract/message-status';
 import type { MessageList } from '../contract/operation-results';
-import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
+import { HERALD_DESTINATION, HERALD_SENDER, HERALD_STATE } from '../contract/search-attributes';
 import { endedRunState } from './ended-runs';
 import { InvalidListCursorError } from './operation-errors';
 
@@ -18,6 +18,8 @@ export interface MessageListFilter {
   destination?: string;
   /** ISO date-time: messages started at or after it. */
   since?: string;
+  /** Only the messages this API key sent (HeraldSender): a sender key's list. */
+  sender?: string;
 }
 
 /**
@@ -35,6 +37,8 @@ export async function listMessages(
   if (filter.state) clauses.push(stateClause(filter.state));
   if (filter.destination) clauses.push(`${HERALD_DESTINATION.name} = '${filter.destination}'`);
   if (filter.since) clauses.push(`StartTime >= '${filter.since}'`);
+  // Key names hold no quotes or backslashes (config.ts refuses them).
+  if (filter.sender !== undefined) clauses.push(`${HERALD_SENDER.name} = '${filter.sender}'`);
   const query = clauses.join(' AND ');
   const page = await client.workflowService.listWorkflowExecutions({
     namespace,

@@ -51,7 +51,7 @@ import {
   type MessageStatus,
   type ReplyInput,
 } from '../contract/message-status';
-import { HERALD_DESTINATION, HERALD_STATE } from '../contract/search-attributes';
+import { HERALD_DESTINATION, HERALD_SENDER, HERALD_STATE } from '../contract/search-attributes';
 import type { AcceptedMessage } from '../contract/operation-results';
 import type { DeliverySettings } from '../retry/delivery-plan';
 import type { heraldMessage } from '../workflows';
@@ -99,6 +99,7 @@ export async function startMessage(
       typedSearchAttributes: [
         { key: HERALD_STATE, value: 'accepted' },
         { key: HERALD_DESTINATION, value: host },
+        ...(message.sender === undefined ? [] : [{ key: HERALD_SENDER, value: message.sender }]),
       ],
       staticSummary: `${message.destination.method ?? 'POST'} ${host}${message.reply ? ' · expects reply' : ''}`,
       // Origin and path only: a query string may carry a secret, and the Web UI shows this to everyone.

@@ -38,7 +38,7 @@ export async function tryEnsureSearchAttributes(
   } catch (error) {
     logger.warn(
       { err: error, namespace },
-      'could not register search attributes HeraldState and HeraldDestination (Keyword); register them once by hand',
+      `could not register search attributes ${HERALD_SEARCH_ATTRIBUTES.map((key) => key.name).join(', ')} (Keyword); register them once by hand`,
     );
   }
 }

@@ -159,7 +159,7 @@ describe('delivered', () => {
     expect(request).toMatchObject({ method: 'PUT', body: JSON.stringify(msg.body) });
     expect(request?.headers).toMatchObject({
       'idempotency-key': msg.id,
-      'webhook-id': msg.id,
+      'webhook-id': `${msg.id}.delivery`,
       'content-type': 'application/json',
       'x-tenant': 'acme',
       host: `127.0.0.1:${downstream.port}`,

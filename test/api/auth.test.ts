@@ -2,13 +2,13 @@
 import { createApiKeyVerifier } from '../../src/api/auth';
 
 const verify = createApiKeyVerifier([
-  { name: 'ops', key: 'ops-key-0123456789' },
-  { name: 'ci', key: 'ci-key-0123456789ab' },
+  { name: 'ops', key: 'ops-key-0123456789', roles: ['operator'] },
+  { name: 'ci', key: 'ci-key-0123456789ab', roles: 'unscoped' },
 ]);
 
-test('a known key answers with its name', () => {
-  expect(verify('Bearer ops-key-0123456789')).toBe('ops');
-  expect(verify('bearer   ci-key-0123456789ab ')).toBe('ci');
+test('a known key answers with its name and roles', () => {
+  expect(verify('Bearer ops-key-0123456789')).toEqual({ name: 'ops', roles: ['operator'] });
+  expect(verify('bearer   ci-key-0123456789ab ')).toEqual({ name: 'ci', roles: 'unscoped' });
 });
 
 test.each([

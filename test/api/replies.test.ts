@@ -91,7 +91,7 @@ describe('the webhook-id binds a reply to one message', () => {
   const body = JSON.stringify({ body: 1 });
   const headersFor = (webhookId: string): IncomingHttpHeaders => signedReply(webhookId, { body: 1 }).headers;
   const verify = (messageId: string, webhookId: string) =>
-    verifyReplySignature({ '*': REPLY_SECRET }, messageId, 'example.com', body, headersFor(webhookId));
+    verifyReplySignature({ '*': [REPLY_SECRET] }, messageId, 'example.com', body, headersFor(webhookId));
 
   test('the message id, or the id and "#" and a suffix, are accepted', () => {
     expect(verify('a', 'a')).toBe('a');

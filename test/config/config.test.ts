@@ -30,10 +30,13 @@ describe('defaults', () => {
         bodyLimitBytes: 1_048_576,
         publicUrl: 'http://127.0.0.1:3000',
         keys: [],
+        rateLimit: null,
+        maxInFlightPerKey: null,
         eventPollIntervalMs: 200,
       },
       replySecrets: {},
       callbackSecrets: {},
+      deliverySecrets: {},
       encryption: { keyring: undefined, codecCorsOrigins: ['http://127.0.0.1:8233', 'http://localhost:8233'] },
       destinationAllowlist: ['localhost', '127.0.0.1', '::1'],
       destinationControl: { enabled: true, refreshMs: 1000, operationsWebhook: null },
@@ -207,13 +210,15 @@ describe('values are read and parsed', () => {
       bodyLimitBytes: 65_536,
       publicUrl: 'https://herald.example.com',
       keys: [
-        { name: 'ops', key: 'abcdefghijklmnop' },
-        { name: 'ci', key: '0123456789abcdef0123' },
+        { name: 'ops', key: 'abcdefghijklmnop', roles: 'unscoped' },
+        { name: 'ci', key: '0123456789abcdef0123', roles: 'unscoped' },
       ],
+      rateLimit: null,
+      maxInFlightPerKey: null,
       eventPollIntervalMs: 1000,
     });
-    expect(config.replySecrets).toEqual({ '*': 'whsec_abc', 'api.example.com': 'whsec_def' });
-    expect(config.callbackSecrets).toEqual({ ops: 'whsec_cb' });
+    expect(config.replySecrets).toEqual({ '*': ['whsec_abc'], 'api.example.com': ['whsec_def'] });
+    expect(config.callbackSecrets).toEqual({ ops: ['whsec_cb'] });
     expect(config.destinationAllowlist).toEqual(['10.0.0.0/8', 'internal.example.com']);
     expect(config.redriveRatePerSecond).toBe(5);
     expect(config.orderingDeadLetter).toBe('block');
@@ -260,8 +265,61 @@ describe('values are read and parsed', () => {
   });
 
   test('API keys: a key may contain colons; blank entries are skipped', () => {
-    expect(loadConfig({ HERALD_API_KEYS: 'ops:abc:defghijklmnopq,,  ,' }).api.keys).toEqual([
-      { name: 'ops', key: 'abc:defghijklmnopq' },
+    expect(loadConfig({ HERALD_API_KEYS: 'ops:abc:Defghijklmnopq,,  ,' }).api.keys).toEqual([
+      { name: 'ops', key: 'abc:Defghijklmnopq', roles: 'unscoped' },
+    ]);
+  });
+
+  test('API keys: a role field after the key, several joined with +', () => {
+    expect(
+      loadConfig({
+        HERALD_API_KEYS:
+          'shop:shop-key-0123456789:sender,ops:ops-key-0123456789:operator,audit:audit-key-0123456789:reader+sender,old:old-key-0123456789',
+      }).api.keys,
+    ).toEqual([
+      { name: 'shop', key: 'shop-key-0123456789', roles: ['sender'] },
+      { name: 'ops', key: 'ops-key-0123456789', roles: ['operator'] },
+      { name: 'audit', key: 'audit-key-0123456789', roles: ['reader', 'sender'] },
+      { name: 'old', key: 'old-key-0123456789', roles: 'unscoped' },
+    ]);
+  });
+
+  test('API keys: a misspelt role is refused, never read as part of an unscoped key', () => {
+    expect(problemsOf({ HERALD_API_KEYS: 'ops:ops-key-0123456789:operater' })).toEqual([
+      'HERALD_API_KEYS: key "ops" has role "operater"; roles are sender, operator, reader (join several with +)',
+    ]);
+  });
+
+  test('API keys: two keys may share a name (a rotation) only with the same roles; names hold no quotes', () => {
+    expect(
+      loadConfig({ HERALD_API_KEYS: 'shop:old-key-0123456789:sender,shop:new-key-0123456789:sender' }).api.keys,
+    ).toHaveLength(2);
+    expect(problemsOf({ HERALD_API_KEYS: 'shop:old-key-0123456789:sender,shop:new-key-0123456789:operator' })).toEqual([
+      'HERALD_API_KEYS: the keys named "shop" must have the same roles',
+    ]);
+    expect(problemsOf({ HERALD_API_KEYS: "o'k:old-key-0123456789" })).toEqual([
+      `HERALD_API_KEYS: the name "o'k" may not hold quotes, backslashes or spaces`,
+    ]);
+  });
+
+  test('secrets: several per key, space-separated or as an array (a rotation)', () => {
+    const config = loadConfig({
+      HERALD_DELIVERY_SECRETS: '{"*":"whsec_new1 whsec_old1","api.example.com":["whsec_a","whsec_b"]}',
+    });
+    expect(config.deliverySecrets).toEqual({
+      '*': ['whsec_new1', 'whsec_old1'],
+      'api.example.com': ['whsec_a', 'whsec_b'],
+    });
+  });
+
+  test('limits per key: HERALD_RATE_LIMIT is requests/window, HERALD_MAX_IN_FLIGHT_PER_KEY a count', () => {
+    const config = loadConfig({ HERALD_RATE_LIMIT: '100/1s', HERALD_MAX_IN_FLIGHT_PER_KEY: '500' });
+    expect(config.api.rateLimit).toEqual({ max: 100, windowMs: 1000 });
+    expect(config.api.maxInFlightPerKey).toBe(500);
+    expect(loadConfig({ HERALD_RATE_LIMIT: '6000 / 1m' }).api.rateLimit).toEqual({ max: 6000, windowMs: 60_000 });
+    expect(problemsOf({ HERALD_RATE_LIMIT: '100/10ms', HERALD_MAX_IN_FLIGHT_PER_KEY: '0' })).toEqual([
+      'HERALD_RATE_LIMIT: must be off or requests/window with a window of 1s or more, such as 100/1s or 6000/1m; got "100/10ms"',
+      'HERALD_MAX_IN_FLIGHT_PER_KEY: must be off or a whole number of at least 1; got "0"',
     ]);
   });
 
@@ -417,17 +475,23 @@ describe('invalid values', () => {
     ['one bad entry among good ones', 'ops:abcdefghijklmnop,ci:short'],
   ])('API keys with %s are refused', (_label, value) => {
     expect(problemsOf({ HERALD_API_KEYS: value })).toEqual([
-      'HERALD_API_KEYS: each entry must be name:key with a key of at least 16 characters',
+      'HERALD_API_KEYS: each entry must be name:key or name:key:role, with a key of at least 16 characters',
     ]);
   });
 
-  test.each(['HERALD_REPLY_SECRETS', 'HERALD_CALLBACK_SECRETS'])('%s: secrets must be whsec_… strings', (name) => {
-    expect(problemsOf({ [name]: '{"a":"whsec_ok","b":"plain","c":5}' })).toEqual([
-      `${name}: the secret for "b" must be a whsec_… string`,
-      `${name}: the secret for "c" must be a whsec_… string`,
-    ]);
-    expect(problemsOf({ [name]: '{not json' })).toEqual([`${name}: not valid JSON`]);
-  });
+  test.each(['HERALD_REPLY_SECRETS', 'HERALD_CALLBACK_SECRETS', 'HERALD_DELIVERY_SECRETS'])(
+    '%s: secrets must be whsec_… strings',
+    (name) => {
+      const must = 'must be a whsec_… string, or several (space-separated, or a JSON array)';
+      expect(problemsOf({ [name]: '{"a":"whsec_ok","b":"plain","c":5,"d":["whsec_ok",""],"e":[]}' })).toEqual([
+        `${name}: the secret for "b" ${must}`,
+        `${name}: the secret for "c" ${must}`,
+        `${name}: the secret for "d" ${must}`,
+        `${name}: the secret for "e" ${must}`,
+      ]);
+      expect(problemsOf({ [name]: '{not json' })).toEqual([`${name}: not valid JSON`]);
+    },
+  );
 
   test('an allowlist entry that is not a host, IP or CIDR is refused', () => {
     expect(problemsOf({ HERALD_DESTINATION_ALLOWLIST: '10.0.0.0/8, 10.0.0.0/99' })).toEqual([

@@ -21,6 +21,8 @@ export interface ReceivedRequest {
   method: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's exact bytes (a binary body is not text). */
+  rawBody: Buffer;
   /** Date.now() when the request arrived. */
   at: number;
 }
@@ -50,6 +52,7 @@ export async function startDownstream(): Promise<Downstream> {
         method: req.method ?? 'GET',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        rawBody: Buffer.concat(chunks),
         at: Date.now(),
       };
       received.push(request);

@@ -34,7 +34,7 @@ test('delivers the exact body and headers to the destination', async () => {
     'x-tenant': 'acme',
     authorization: 'Bearer sender-token',
     'idempotency-key': id,
-    'webhook-id': id,
+    'webhook-id': `${id}.delivery`,
   });
   expect(status.attempts).toEqual([
     expect.objectContaining({ round: 1, attempt: 1, outcome: 'delivered', status: 200, responseExcerpt: 'ok' }),

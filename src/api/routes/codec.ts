@@ -12,7 +12,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createApiKeyVerifier } from '../auth';
+import { createApiKeyVerifier, type Caller } from '../auth';
+import { requireRole } from '../access';
 import { SealedValueError } from '../../encryption/aes-gcm';
 import {
   CODEC_SESSION_COOKIE,
@@ -73,7 +74,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const keyRequired = () => new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
   const verifyKey = createApiKeyVerifier(config.api.keys);
   const allowed = new Set(codecCorsOrigins);
-  const keyNames = new Set(config.api.keys.map((key) => key.name));
+  const keysByName = new Map(config.api.keys.map((key) => [key.name, { name: key.name, roles: key.roles }]));
   // Behind a TLS terminator the request looks like http: a UI served over https means the cookie is too.
   const secureCookie = codecCorsOrigins.some((origin) => origin.startsWith('https://'));
 
@@ -87,14 +88,15 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }
 
-  /** The API key name behind the request: its Bearer key, or its session cookie. */
-  function authenticate(request: FastifyRequest): string {
+  /** The API key behind the request: its Bearer key, or its session cookie. */
+  function authenticate(request: FastifyRequest): Caller {
     const byKey = verifyKey(request.headers.authorization);
     if (byKey) return byKey;
     const session = cookieValue(request.headers.cookie, CODEC_SESSION_COOKIE);
     const bySession = session && keyring ? verifyCodecSession(keyring, session) : undefined;
-    // A key removed from HERALD_API_KEYS ends its sessions too.
-    if (bySession && keyNames.has(bySession)) return bySession;
+    // A key removed from HERALD_API_KEYS ends its sessions too, and a session has the key's roles of now.
+    const caller = bySession ? keysByName.get(bySession) : undefined;
+    if (caller) return caller;
     throw new ProblemError(
       'unauthorized',
       'send an API key as "Authorization: Bearer <key>", or sign in once with POST /codec/session',
@@ -117,13 +119,17 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', async (request, reply) => {
     corsFor(request, reply);
     if (request.method !== 'POST') return;
+    let caller: Caller | undefined;
     if (request.routeOptions.url === '/codec/session') {
-      const name = verifyKey(request.headers.authorization);
-      if (!name) throw keyRequired();
-      request.apiKeyName = name;
-      return;
+      caller = verifyKey(request.headers.authorization);
+      if (!caller) throw keyRequired();
+    } else {
+      caller = authenticate(request);
     }
-    request.apiKeyName = authenticate(request);
+    // The codec opens every message's payloads, so it is for keys that may read every message.
+    requireRole(caller, ['operator', 'reader'], 'the codec endpoint');
+    request.caller = caller;
+    request.apiKeyName = caller.name;
   });
 
   for (const path of ['/codec/decode', '/codec/encode', '/codec/session']) {

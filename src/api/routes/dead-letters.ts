@@ -1,4 +1,5 @@
 /** /v1/dead-letters: inspect, redrive (one or in bulk) and discard dead letters. */
+import { ROUTE_ROLES } from '../access';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeadLetterRecordSchema } from '../../contract/dead-letter';
 import { BulkRedriveResultSchema, RedriveResultSchema } from '../../contract/operation-results';
@@ -23,6 +24,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/dead-letters',
     {
+      config: { roles: ROUTE_ROLES.readOperations },
       schema: {
         operationId: 'listDeadLetters',
         summary: 'List dead letters',
@@ -50,6 +52,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/dead-letters/:id',
     {
+      config: { roles: ROUTE_ROLES.readOperations },
       schema: {
         operationId: 'getDeadLetter',
         summary: 'Get a dead letter',
@@ -68,6 +71,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/dead-letters/:id/redrive',
     {
+      config: { roles: ROUTE_ROLES.operate },
       schema: {
         operationId: 'redriveDeadLetter',
         summary: 'Redrive a dead letter',
@@ -88,6 +92,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/dead-letters/redrive',
     {
+      config: { roles: ROUTE_ROLES.operate },
       schema: {
         operationId: 'redriveDeadLetters',
         summary: 'Redrive dead letters in bulk',
@@ -113,6 +118,7 @@ export const deadLetterRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/dead-letters/:id',
     {
+      config: { roles: ROUTE_ROLES.operate },
       schema: {
         operationId: 'discardDeadLetter',
         summary: 'Discard a dead letter',

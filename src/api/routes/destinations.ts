@@ -4,6 +4,7 @@
  * global retry switch. A change that lets waiting messages go (a resume, a new retry override,
  * retries back on) wakes them in the background, paced, so it applies at once.
  */
+import { ROUTE_ROLES } from '../access';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
@@ -158,6 +159,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
   app.get(
     '/destinations',
     {
+      config: { roles: ROUTE_ROLES.readOperations },
       schema: {
         operationId: 'listDestinations',
         summary: 'List destinations with settings',
@@ -177,6 +179,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
   app.get(
     '/destinations/:host',
     {
+      config: { roles: ROUTE_ROLES.readOperations },
       schema: {
         operationId: 'getDestination',
         summary: 'Get a destination',
@@ -198,6 +201,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
   app.put(
     '/destinations/:host',
     {
+      config: { roles: ROUTE_ROLES.operate },
       schema: {
         operationId: 'putDestination',
         summary: 'Replace a destination’s settings',
@@ -217,6 +221,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
   app.patch(
     '/destinations/:host',
     {
+      config: { roles: ROUTE_ROLES.operate },
       schema: {
         operationId: 'patchDestination',
         summary: 'Change some of a destination’s settings',
@@ -236,6 +241,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
   app.get(
     '/destinations/:host/history',
     {
+      config: { roles: ROUTE_ROLES.readOperations },
       schema: {
         operationId: 'destinationHistory',
         summary: 'A destination’s history',
@@ -258,6 +264,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
   app.get(
     '/settings/retries',
     {
+      config: { roles: ROUTE_ROLES.readOperations },
       schema: {
         operationId: 'getRetries',
         summary: 'The global retry switch',
@@ -271,6 +278,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
   app.put(
     '/settings/retries',
     {
+      config: { roles: ROUTE_ROLES.operate },
       schema: {
         operationId: 'setRetries',
         summary: 'Switch retries on or off for every destination',
@@ -299,6 +307,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
   app.get(
     '/settings/retries/history',
     {
+      config: { roles: ROUTE_ROLES.readOperations },
       schema: {
         operationId: 'retriesHistory',
         summary: 'The global switch’s history',

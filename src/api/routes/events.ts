@@ -1,4 +1,5 @@
 /** Live event streams (Server-Sent Events): one message's state changes, or all of an API key's messages. */
+import { followsEveryMessage, readsEveryMessage, requireMessageAccess, ROUTE_ROLES } from '../access';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { isTerminal, type MessageState } from '../../contract/message-status';
@@ -18,6 +19,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/messages/:id/events',
     {
+      config: { roles: ROUTE_ROLES.readMessages },
       schema: {
         operationId: 'streamMessageEvents',
         summary: 'Follow one message',
@@ -34,6 +36,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { id } = request.params;
+      const caller = request.caller!;
+      if (!readsEveryMessage(caller)) requireMessageAccess(caller, await temporal.messageSender(id), 'read');
       const resumeAfter = lastEventId(request);
       const latest = await events.latest(id);
       // Resuming after the terminal event: nothing more will come. 204 tells EventSource to stop reconnecting.
@@ -90,11 +94,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/events',
     {
+      config: { roles: ROUTE_ROLES.readMessages },
       schema: {
         operationId: 'streamEvents',
         summary: 'Follow all messages',
         description:
-          'Server-Sent Events for every message sent with this API key, from now on (or after `Last-Event-ID`). The stream stays open; an API process that stops ends it, and a reconnect with `Last-Event-ID` (to any API process) misses nothing.',
+          'Server-Sent Events for every message sent with this API key (every message, for an operator or reader key), from now on (or after `Last-Event-ID`). The stream stays open; an API process that stops ends it, and a reconnect with `Last-Event-ID` (to any API process) misses nothing.',
         tags: ['events'],
         response: { 200: SseResponse, ...problems(401) },
       },
@@ -103,7 +108,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const afterId = lastEventId(request) ?? (await events.lastId());
       return streamEvents(request, reply, {
         hub,
-        query: { sender: request.apiKeyName ?? '' },
+        // Operators and readers follow every message; a sender (or unscoped) key the ones it sent.
+        query: followsEveryMessage(request.caller!) ? {} : { sender: request.caller!.name },
         afterId,
         endOnTerminal: false,
       });

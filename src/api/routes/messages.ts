@@ -1,4 +1,5 @@
 /** /v1/messages: send, follow, list, reply to and cancel messages. */
+import { actsOnEveryMessage, readsEveryMessage, requireMessageAccess, requireRole, ROUTE_ROLES } from '../access';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
@@ -25,6 +26,7 @@ import { BlobTooLargeError, type BlobRecord } from '../../blobs/blob-store';
 import type { Message } from '../../contract/message';
 import { drainUpload, malformedUpload, noPartsAfterBody, readUploadEnvelope, uploadedBody } from '../message-upload';
 import { pointerRefusal } from '../../blobs/reply-pointer';
+import { secretsFor } from '../../signing/standard-webhooks';
 import { BLOB_ID_PATTERN } from '../../contract/blob-ref';
 import { createApiKeyVerifier } from '../auth';
 import { Readable } from 'node:stream';
@@ -45,25 +47,24 @@ const BLOB_ID = new RegExp(BLOB_ID_PATTERN);
 
 /** /v1/messages routes; dependencies come from the instance (see ../decorations.ts). */
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config, temporal, admission, orderingStore, blobs } = app;
+  const { config, temporal, admission, inFlightLimit, orderingStore, blobs } = app;
   const verifyKey = createApiKeyVerifier(config.api.keys);
 
   /**
-   * Only the API key that sent a message may cancel it or point its outcome at a new URL (a callback
-   * carries the reply and is signed with the sender's secret). Messages with no sender in their memo
-   * (started outside the API, or before the memo held it) are open to every key.
+   * A sender key reaches only its own messages; operators act on and read any, readers read any.
+   * The sender comes from the memo (a describe()): the history of a long-lived message can be megabytes.
+   * Messages with no sender in their memo (started outside the API) are open to every key.
    */
-  async function requireSender(id: string, apiKeyName: string | undefined): Promise<void> {
-    // From the memo (a describe()): the history of a long-lived message can be megabytes.
-    const sender = await temporal.messageSender(id);
-    if (sender && sender !== apiKeyName) {
-      throw new ProblemError('forbidden', 'only the API key that sent this message may do that');
-    }
+  async function requireAccess(request: FastifyRequest, id: string, kind: 'read' | 'act'): Promise<void> {
+    const caller = request.caller!;
+    if (kind === 'read' ? readsEveryMessage(caller) : actsOnEveryMessage(caller)) return;
+    requireMessageAccess(caller, await temporal.messageSender(id), kind);
   }
 
   app.post(
     '/messages',
     {
+      config: { multipart: true, roles: ROUTE_ROLES.send },
       schema: {
         operationId: 'sendMessage',
         summary: 'Send a message',
@@ -79,7 +80,6 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ...rateLimitedResponse(),
         },
       },
-      config: { multipart: true },
       preValidation: readUploadEnvelope,
       // A refused upload is read to its end, so the client hears why (see drainUpload).
       onError: async (request) => drainUpload(request),
@@ -120,6 +120,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Admission control last: a message that would be refused anyway is told why first, and only a
       // start that would happen is weighed against the backlog.
       const id = message.id;
+      const isResend = async () => id !== undefined && (await temporal.messageExists(id));
+      await inFlightLimit?.check(request.caller!.name, isResend);
       const { message: toStart, blob } = storesBody
         ? await takeBody(message as Message, request)
         : { message, blob: undefined };
@@ -128,7 +130,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         started = await admission.admitStart(
           async () =>
             temporal.startMessage(toStart, await claimPlace(orderingStore, toStart, config.orderingDeadLetter)),
-          async () => id !== undefined && (await temporal.messageExists(id)),
+          isResend,
         );
       } catch (error) {
         // Refused (a 4xx): no blob is left behind for a message that does not exist. Not after a 5xx:
@@ -138,6 +140,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       // A resend: the message that runs has the body it was first sent with.
       if (blob && started.existing) await blobs.delete(blob.id);
+      if (!started.existing) inFlightLimit?.accepted(request.caller!.name);
       request.log.info(
         { messageId: started.id, existing: started.existing, apiKey: request.apiKeyName },
         'message accepted',
@@ -196,6 +199,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/messages/:id',
     {
+      config: { roles: ROUTE_ROLES.readMessages },
       schema: {
         operationId: 'getMessage',
         summary: 'Get a message’s status',
@@ -207,6 +211,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      await requireAccess(request, request.params.id, 'read');
       const status = await temporal.readStatus(request.params.id);
       if (!isTerminal(status.state)) reply.header('retry-after', String(retryAfterSeconds(status.nextAttemptAt)));
       return status;
@@ -216,6 +221,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/messages',
     {
+      config: { roles: ROUTE_ROLES.readMessages },
       schema: {
         operationId: 'listMessages',
         summary: 'List messages',
@@ -229,13 +235,16 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { state, destination, since, cursor } = request.query;
       const limit = pageLimit(request.query.limit, 100, 20);
       // Values are schema-checked (enums, host pattern, date-time), so they cannot break out of the query's quotes.
-      return temporal.listMessages({ state, destination, since: isoTime(since, 'since') }, limit, cursor);
+      // A sender key lists the messages it sent; operators and readers list every one.
+      const sender = readsEveryMessage(request.caller!) ? {} : { sender: request.caller!.name };
+      return temporal.listMessages({ state, destination, since: isoTime(since, 'since'), ...sender }, limit, cursor);
     },
   );
 
   app.post(
     '/messages/:id/reply',
     {
+      config: { roles: ROUTE_ROLES.reply },
       schema: {
         operationId: 'replyToMessage',
         summary: 'Reply to a message',
@@ -313,7 +322,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           expires: Type.Optional(Type.String({ maxLength: 20 })),
           sig: Type.Optional(Type.String({ maxLength: 100 })),
         }),
-        response: { 200: Type.Unknown({ description: 'the reply body, as it was sent' }), ...problems(401, 404) },
+        response: { 200: Type.Unknown({ description: 'the reply body, as it was sent' }), ...problems(401, 403, 404) },
       },
       // The pointer works without a key: the handler checks one or the other.
       config: { public: true },
@@ -321,8 +330,14 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id } = request.params;
       const { expires, sig, blob: pointed } = request.query;
-      const keyName = verifyKey(request.headers.authorization);
-      const blob = keyName ? await replyBlobByStatus(id) : await replyBlobByPointer(id, pointed, expires, sig);
+      const caller = verifyKey(request.headers.authorization);
+      if (caller) {
+        request.caller = caller;
+        request.apiKeyName = caller.name;
+        requireRole(caller, ROUTE_ROLES.readMessages, 'GET /v1/messages/:id/reply/body');
+        await requireAccess(request, id, 'read');
+      }
+      const blob = caller ? await replyBlobByStatus(id) : await replyBlobByPointer(id, pointed, expires, sig);
       return reply
         .type(blob.contentType)
         .header('content-length', String(blob.size))
@@ -363,7 +378,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       !blob || blob.messageId !== id || blob.kind !== 'reply'
         ? 'it names no reply of this message that is still kept'
         : pointerRefusal({
-            callbackSecret: config.callbackSecrets[blob.sender ?? ''] ?? config.callbackSecrets['*'],
+            callbackSecrets: secretsFor(config.callbackSecrets, blob.sender),
             messageId: id,
             blobId,
             expires,
@@ -377,6 +392,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/messages/:id/subscriptions',
     {
+      config: { roles: ROUTE_ROLES.actOnMessages },
       schema: {
         operationId: 'subscribeToMessage',
         summary: 'Register a callback',
@@ -400,7 +416,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (malformed.length > 0) {
         throw new ProblemError('validation-failed', 'the request does not match the schema', { errors: malformed });
       }
-      await requireSender(id, request.apiKeyName);
+      await requireAccess(request, id, 'act');
       const check = await checkDestination(url, app.destinationPolicy);
       if (!check.ok) {
         throw new ProblemError('destination-not-allowed', `/url ${check.reason}`, {
@@ -415,6 +431,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/messages/:id/cancel',
     {
+      config: { roles: ROUTE_ROLES.actOnMessages },
       schema: {
         operationId: 'cancelMessage',
         summary: 'Cancel a message',
@@ -430,7 +447,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { id } = request.params;
-      await requireSender(id, request.apiKeyName);
+      await requireAccess(request, id, 'act');
       await temporal.cancelMessage(id, request.body?.reason);
       return reply
         .status(202)
