@@ -85,14 +85,16 @@ export class ProblemError extends Error {
     return retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
   }
 
+  /** The problem as sent; `instance` is the request's path (its query is left out: it may hold a credential). */
   body(instance?: string): ProblemBody {
     const { status, title } = PROBLEMS[this.kind];
+    const path = instance?.split('?')[0];
     return {
       type: problemType(this.kind),
       title,
       status,
       ...(this.detail ? { detail: this.detail } : {}),
-      ...(instance ? { instance } : {}),
+      ...(path ? { instance: path } : {}),
       ...this.extensions,
     };
   }

@@ -4,7 +4,8 @@
  */
 import type { Message } from '../contract/message';
 
-const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api-?key|signature/i;
+// By name: any header that may carry a credential (Authorization, X-Auth-Key, X-Api-Key, Cookie, X-Session-Id…).
+const SENSITIVE_HEADER = /auth|cookie|token|secret|passw|api-?key|signature|credential|session|private/i;
 
 export function redactMessage(message: Message): Message {
   const headers = message.destination.headers;

@@ -39,6 +39,8 @@ export interface WorkerProcess {
   child: ChildProcessWithoutNullStreams;
   /** Its log lines so far (JSON, parsed). */
   logs(): Record<string, unknown>[];
+  /** Everything it wrote so far, stdout and stderr, as written. */
+  output(): string;
   /** Resolves with the exit code once it exited. */
   exited: Promise<number | null>;
 }
@@ -164,7 +166,7 @@ function spawnWorker(env: Record<string, string>, entry = 'src/worker.ts'): Work
   void exited.then((code) => {
     if (code !== 0 && stderr) console.error(`worker process exited with ${code}:\n${stderr}`);
   });
-  return { child, logs, exited };
+  return { child, logs, output: () => stdout + stderr, exited };
 }
 
 async function stopChild(worker: WorkerProcess): Promise<void> {
