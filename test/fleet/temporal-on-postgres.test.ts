@@ -71,7 +71,8 @@ test('a message sent through the API process is delivered to a real downstream b
   const requests = downstream.requests('/fleet-ok');
   expect(requests).toHaveLength(1);
   expect(JSON.parse(requests[0]!.body)).toEqual({ hello: 'fleet' });
-  expect(requests[0]!.headers['webhook-id']).toBe(id);
+  expect(requests[0]!.headers['idempotency-key']).toBe(id);
+  expect(requests[0]!.headers['webhook-id']).toBe(`${id}.delivery`);
 });
 
 test('a permanently failing message is dead-lettered and listed by state from the visibility store', async () => {

@@ -73,7 +73,7 @@ test('a message dead-lettered after a send through API 1 is listed, shown and re
   const redriven = await api2.call('POST', `/v1/dead-letters/${id}/redrive`);
   expect(redriven.status).toBe(200);
   await stateOn(api2, id, 'delivered');
-  expect(downstream.requests(path).map((r) => r.headers['webhook-id'])).toEqual([id, id]);
+  expect(downstream.requests(path).map((r) => r.headers['idempotency-key'])).toEqual([id, id]);
   expect((await api1.call('GET', `/v1/dead-letters/${id}`)).body).toMatchObject({ state: 'redriven' });
 }, 90_000);
 
@@ -154,7 +154,7 @@ test('a bulk redrive started on both APIs at once redrives each dead letter exac
     expect(byApi.size).toBe(ids.length);
     // Each message reached the downstream twice: its 410, and one redrive.
     for (const id of ids) {
-      expect(target.requests('/bulk').filter((r) => r.headers['webhook-id'] === id)).toHaveLength(2);
+      expect(target.requests('/bulk').filter((r) => r.headers['idempotency-key'] === id)).toHaveLength(2);
     }
     const rows = await sqlOn<{ id: string; state: string; redrive_count: number; round: number }>(
       databaseUrl,
@@ -217,7 +217,7 @@ test(`kill -9 of a worker in the middle of ${BATCH} messages: each ends once, ea
     expect(deadEvents).toHaveLength(deadIds.length);
     expect(deadEvents.every((row) => Number(row.n) === 1)).toBe(true);
     // Every delivered message was answered 200 at least once (a killed attempt may be repeated).
-    const okIds = new Set(target.requests('/ok').map((r) => r.headers['webhook-id']));
+    const okIds = new Set(target.requests('/ok').map((r) => r.headers['idempotency-key']));
     expect(ids.filter((_, n) => n % 5 !== 0).every((id) => okIds.has(id))).toBe(true);
     const repeated = target.requests('/ok').length - okIds.size;
     console.log(

@@ -100,7 +100,7 @@ test(`restarting each worker in turn under ${MESSAGES} messages against a ${ANSW
   // The downstream saw every message exactly once: nothing was sent again because of a restart.
   const seen = new Map<string, number>();
   for (const request of downstream.requests('/slow')) {
-    const id = String(request.headers['webhook-id']);
+    const id = String(request.headers['idempotency-key']);
     seen.set(id, (seen.get(id) ?? 0) + 1);
   }
   expect(ids.filter((id) => seen.get(id) !== 1)).toEqual([]);
@@ -134,7 +134,7 @@ test(`restarting each API in turn while ${MESSAGES} messages are sent through bo
   expect(ids.filter((id) => ![200, 202].includes(report.statusById.get(id) ?? 0))).toEqual([]);
   const ended = await waitForTerminal(databaseUrl, ids, 60_000);
   expect(ids.filter((id) => ended.get(id)?.join() !== 'delivered')).toEqual([]);
-  const seen = new Set(downstream.requests('/fast').map((request) => String(request.headers['webhook-id'])));
+  const seen = new Set(downstream.requests('/fast').map((request) => String(request.headers['idempotency-key'])));
   expect(ids.filter((id) => !seen.has(id))).toEqual([]);
   expect(fleet.events.filter((event) => event.kind === 'crash')).toEqual([]);
   console.log(

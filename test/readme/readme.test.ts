@@ -12,7 +12,7 @@
  *   - port 9000 (the receiver)          → a free port;
  *   - `--task-queue herald`             → the test worker's task queue;
  *   - TEMPORAL_PORT (embedded default)  → the test dev server's port;
- *   - .data/dev-api-key, .data/dev-reply-secret → written with the test API's key and reply secret.
+ *   - .data/dev-api-key, .data/dev-reply-secret, .data/dev-delivery-secret → written with the test's key and secrets.
  * `curl` fails on an HTTP error status (--fail-with-body), so an example that answers 404 fails the test.
  *
  * TypeScript blocks are type-checked with the project's tsconfig, then run with tsx from the same
@@ -30,6 +30,8 @@ import type { TestHerald } from '../helpers/herald';
 import { startFixture } from '../helpers/fixture';
 
 const root = join(__dirname, '..', '..');
+/** The secret the test's worker signs deliveries with, as the embedded default's generated one. */
+const DELIVERY_SECRET = `whsec_${Buffer.from('herald-readme-delivery-secret-32b').toString('base64')}`;
 const README = readFileSync(join(root, 'README.md'), 'utf8');
 
 interface ReadmeBlock {
@@ -43,7 +45,7 @@ interface ReadmeBlock {
 const RUNNABLE_LANGS = new Set(['sh', 'bash', 'shell', 'console', 'zsh', 'ts', 'typescript', 'js', 'javascript']);
 
 type Plan =
-  | { starts: string; mode: 'run' }
+  | { starts: string; mode: 'run'; prints?: string[] }
   | { starts: string; mode: 'background'; ready: 'receiver' | 'tail' }
   | { starts: string; mode: 'excluded'; reason: string };
 
@@ -63,7 +65,12 @@ const PLAN: Plan[] = [
   { starts: 'npx herald tail', mode: 'background', ready: 'tail' },
   { starts: 'SECRET=$(cat .data/dev-reply-secret)', mode: 'run' },
   { starts: 'head -c 5000000 /dev/urandom > big.bin', mode: 'run' },
-  { starts: "import { readFileSync } from 'node:fs';", mode: 'run' },
+  {
+    starts: "import { readFileSync } from 'node:fs';",
+    mode: 'run',
+    // What the snippet's comments promise: no reply within 5s, the message awaits it.
+    prints: ['no outcome yet; the message goes on', 'awaiting_reply'],
+  },
   {
     starts: 'curl -s http://127.0.0.1:3000/metrics',
     mode: 'excluded',
@@ -85,6 +92,8 @@ const PLAN: Plan[] = [
       'starts PostgreSQL, a dev server, Herald, downstreams and Prometheus for about 80 s and overwrites the ' +
       "README's picture; test/deploy/dashboard-picture.test.ts runs the same renderer against a real Prometheus",
   },
+  // The destination verifies a signed delivery with the standardwebhooks package.
+  { starts: "import { createServer } from 'node:http';", mode: 'run', prints: ['verified: { order: 42 }'] },
   {
     starts: 'npm run temporal:build',
     mode: 'excluded',
@@ -174,7 +183,10 @@ describe('the README against a real stack', () => {
       .replaceAll('--task-queue herald', `--task-queue ${herald.taskQueue}`);
 
   beforeAll(async () => {
-    ({ herald, api } = await startFixture({ api: true }));
+    ({ herald, api } = await startFixture({
+      api: true,
+      env: { HERALD_DELIVERY_SECRETS: JSON.stringify({ '*': DELIVERY_SECRET }) },
+    }));
     receiverPort = await closedPort();
     work = mkdtempSync(join(tmpdir(), 'herald-readme-'));
     for (const entry of [
@@ -192,6 +204,7 @@ describe('the README against a real stack', () => {
     mkdirSync(join(work, '.data'));
     writeFileSync(join(work, '.data', 'dev-api-key'), `${API_KEY}\n`);
     writeFileSync(join(work, '.data', 'dev-reply-secret'), `${REPLY_SECRET}\n`);
+    writeFileSync(join(work, '.data', 'dev-delivery-secret'), `${DELIVERY_SECRET}\n`);
 
     // A reader's shell: none of this run's npm, Herald or Temporal variables, then the test's addresses.
     env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(npm_|HERALD_|TEMPORAL_)/i.test(name)));
@@ -265,15 +278,15 @@ describe('the README against a real stack', () => {
   test('the TypeScript blocks type-check and run', async () => {
     const blocks = planned.filter(({ block, plan }) => plan.mode === 'run' && block.lang === 'ts');
     expect(blocks).not.toHaveLength(0);
-    for (const { block } of blocks) {
+    for (const { block, plan } of blocks) {
       const file = join(work, `readme-line-${block.line}.ts`);
       writeFileSync(file, adapt(block.text));
       expect(typeErrors(file)).toEqual([]);
       const run = await runProcess(join(root, 'node_modules', '.bin', 'tsx'), [file], 60_000);
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
-      // What the snippet's comments promise: no reply within 5s, the message awaits it.
-      expect(run.stdout).toContain('no outcome yet; the message goes on');
-      expect(run.stdout).toContain('awaiting_reply');
+      const prints = plan.mode === 'run' ? (plan.prints ?? []) : [];
+      expect(prints).not.toHaveLength(0);
+      for (const line of prints) expect(run.stdout).toContain(line);
     }
   }, 120_000);
 

@@ -127,12 +127,22 @@ describe('a request rate per key', () => {
 });
 
 describe('messages in flight per key', () => {
+  const KEY_NAME = uniqueId('inflight-key');
   let fixture: HeraldFixture;
   let api: TestApi;
 
   beforeAll(async () => {
     // No worker at first: accepted messages stay in flight until the test starts one.
-    fixture = await startFixture({ api: true, worker: false, env: { HERALD_MAX_IN_FLIGHT_PER_KEY: '2' } });
+    // Key names of their own: visibility counts a name's messages across the namespace, which other test
+    // files share (with the usual test key names).
+    fixture = await startFixture({
+      api: true,
+      worker: false,
+      env: {
+        HERALD_MAX_IN_FLIGHT_PER_KEY: '2',
+        HERALD_API_KEYS: `${KEY_NAME}:${API_KEY},${KEY_NAME}-other:${OTHER_API_KEY}`,
+      },
+    });
     ({ api } = fixture);
   });
   afterAll(() => fixture.close());
@@ -153,7 +163,7 @@ describe('messages in flight per key', () => {
       inFlight: 2,
     });
     expect(refused.body.detail).toBe(
-      'API key "tests" has 2 messages in flight (HERALD_MAX_IN_FLIGHT_PER_KEY 2); retry after 2 s',
+      `API key "${KEY_NAME}" has 2 messages in flight (HERALD_MAX_IN_FLIGHT_PER_KEY 2); retry after 2 s`,
     );
     // A resend answers as always (200, the message that exists), and another key has its own count.
     expect((await api.call('POST', '/v1/messages', { json: message(first) })).status).toBe(200);

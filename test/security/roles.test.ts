@@ -278,7 +278,10 @@ test('a sender key lists only its own messages (HeraldSender); operators and rea
   const theirs = uniqueId('roles-theirs');
   await call('shop', 'POST', '/v1/messages', { id: mine, destination: { url: downstream.url(`/${mine}`) } });
   await call('other', 'POST', '/v1/messages', { id: theirs, destination: { url: downstream.url(`/${theirs}`) } });
-  const ids = async (who: Who) => (await call(who, 'GET', '/v1/messages?limit=100')).body.items!.map((item) => item.id);
+  const ids = async (who: Who) =>
+    (await call(who, 'GET', `/v1/messages?limit=100&destination=127.0.0.1:${downstream.port}`)).body.items!.map(
+      (item) => item.id,
+    );
   await eventually(async () => (await ids('ops')).includes(theirs) && (await ids('ops')).includes(mine), {
     what: 'both messages in visibility',
     timeoutMs: 20_000,
