@@ -7,6 +7,8 @@
  * upload to the destination's last byte:
  *   - direct: the same bytes POSTed straight to the destination (the baseline: what the machine moves)
  *   - herald-file: a multipart send to Herald, kept in the directory store, delivered from it
+ *   - herald-file-signed: the same with a delivery secret (HERALD_DELIVERY_SECRETS): the body is read
+ *     once more to sign it before it is streamed
  *   - herald-postgres: the same with the PostgreSQL store (HERALD_BLOB_STORE=postgres)
  * Every delivery is checked byte for byte (sha256). Prints a table of medians (and ranges) and writes
  * JSON to bench/results/large-bodies.json. Bounded in count; stops by itself.
@@ -34,7 +36,7 @@ const MiB = 2 ** 20;
 const SIZE = Number(process.env.SIZE_MIB ?? 32) * MiB;
 const BODIES = Number(process.env.BODIES ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const VARIANTS = ['direct', 'herald-file', 'herald-postgres'] as const;
+const VARIANTS = ['direct', 'herald-file', 'herald-file-signed', 'herald-postgres'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 async function main(): Promise<void> {
@@ -63,6 +65,15 @@ async function main(): Promise<void> {
   const heralds = {
     'herald-file': await openResources(
       loadConfig({ ...base, HERALD_TASK_QUEUE: 'bench-large-file', HERALD_DATA_DIR: join(dataDir, 'file') }),
+      { logger, worker: true, api: true },
+    ),
+    'herald-file-signed': await openResources(
+      loadConfig({
+        ...base,
+        HERALD_TASK_QUEUE: 'bench-large-file-signed',
+        HERALD_DATA_DIR: join(dataDir, 'file-signed'),
+        HERALD_DELIVERY_SECRETS: JSON.stringify({ '*': `whsec_${Buffer.alloc(32, 9).toString('base64')}` }),
+      }),
       { logger, worker: true, api: true },
     ),
     'herald-postgres': await openResources(
@@ -106,7 +117,12 @@ async function main(): Promise<void> {
     }
   }
 
-  const results: Record<Variant, number[]> = { direct: [], 'herald-file': [], 'herald-postgres': [] };
+  const results: Record<Variant, number[]> = {
+    direct: [],
+    'herald-file': [],
+    'herald-file-signed': [],
+    'herald-postgres': [],
+  };
   try {
     log(`large bodies: ${BODIES} × ${SIZE / MiB} MiB per variant and round, ${ROUNDS} rounds (+1 warm-up)`);
     for (let round = 0; round <= ROUNDS; round++) {
@@ -124,6 +140,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await heralds['herald-file'].close();
+    await heralds['herald-file-signed'].close();
     await heralds['herald-postgres'].close();
     await destination.close();
     await postgres.stop();

@@ -474,23 +474,17 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
    * id and `.delivery`, as callbacks are `.callback-N`), the timestamp is now, and the signature covers
    * the exact bytes sent. A body in the blob store is read once more for it (checked like the send).
    */
-  async function signatureFor(message: Message, host: string, body: string | Buffer | Readable | undefined) {
+  async function signatureFor(message: Message, host: string, inlineBody: string | Buffer | undefined) {
     const id = `${message.id}.delivery`;
     const secrets = deps.signingSecrets ? secretsForHost(deps.signingSecrets, host) : undefined;
     if (!secrets || secrets.length === 0) return { 'webhook-id': id };
     const signer = createSigner(secrets, id, now());
-    if (
-      message.bodyRef !== undefined &&
-      deps.blobs &&
-      body !== undefined &&
-      typeof body !== 'string' &&
-      !Buffer.isBuffer(body)
-    ) {
+    if (message.bodyRef !== undefined && deps.blobs) {
       for await (const chunk of verifiedRead(await deps.blobs.open(message.bodyRef.id), message.bodyRef)) {
         signer.update(chunk as Buffer);
       }
-    } else if (body !== undefined) {
-      signer.update(body as string | Buffer);
+    } else if (inlineBody !== undefined) {
+      signer.update(inlineBody);
     }
     return signer.headers();
   }
@@ -503,23 +497,26 @@ export function createDeliveryActivities(deps: DeliveryDependencies) {
     const headers: Record<string, string> = Object.fromEntries(
       Object.entries(lowercaseKeys(message.destination.headers ?? {})).filter(([name]) => !isTransportHeader(name)),
     );
-    let body: string | Buffer | Readable | undefined;
+    let inlineBody: string | Buffer | undefined;
     if (message.bodyRef !== undefined && deps.blobs) {
-      // Streamed from the store for each request (a retry after a 401 sends it again), checked as it goes.
-      const ref = message.bodyRef;
-      body = verifiedRead(await deps.blobs.open(ref.id), ref);
-      headers['content-type'] = message.contentType ?? headers['content-type'] ?? ref.contentType;
-      headers['content-length'] = String(ref.size);
+      headers['content-type'] = message.contentType ?? headers['content-type'] ?? message.bodyRef.contentType;
+      headers['content-length'] = String(message.bodyRef.size);
     } else if (message.bodyBase64 !== undefined) {
-      body = Buffer.from(message.bodyBase64, 'base64');
+      inlineBody = Buffer.from(message.bodyBase64, 'base64');
       headers['content-type'] = message.contentType ?? headers['content-type'] ?? 'application/octet-stream';
     } else if (message.body !== undefined) {
-      body = JSON.stringify(message.body);
+      inlineBody = JSON.stringify(message.body);
       headers['content-type'] = message.contentType ?? headers['content-type'] ?? 'application/json';
     }
     // The message id is the idempotency key, so a receiver can drop a delivery it already processed.
     headers['idempotency-key'] = message.id;
-    Object.assign(headers, await signatureFor(message, url.host, body));
+    // Signed before the send stream opens: a stored body is read once for the signature, then streamed.
+    Object.assign(headers, await signatureFor(message, url.host, inlineBody));
+    // Streamed from the store for each request (a retry after a 401 sends it again), checked as it goes.
+    const body: string | Buffer | Readable | undefined =
+      message.bodyRef !== undefined && deps.blobs
+        ? verifiedRead(await deps.blobs.open(message.bodyRef.id), message.bodyRef)
+        : inlineBody;
     if (token) headers.authorization = `Bearer ${token}`;
     const method = message.destination.method ?? 'POST';
     // Off (no tracer), nothing is added: the global propagator is a no-op until tracing registers it.

@@ -183,11 +183,14 @@ export async function buildApp(deps: ApiDependencies) {
         throw methodNotAllowed(request.method, allowed);
       }
     }
-    if (request.routeOptions.config?.public || request.url.startsWith('/docs')) return;
+    if (request.routeOptions.config?.public || request.url.startsWith('/docs')) {
+      const caller = request.routeOptions.config?.keyOptional ? verifyKey(request.headers.authorization) : undefined;
+      if (caller) request.caller = caller;
+      return;
+    }
     const caller = verifyKey(request.headers.authorization);
     if (!caller) throw new ProblemError('unauthorized', 'send an API key as "Authorization: Bearer <key>"');
     request.caller = caller;
-    request.apiKeyName = caller.name;
     // Before the body is read: a key without the role learns only that.
     const roles = request.routeOptions.config?.roles;
     if (roles) requireRole(caller, roles, `${request.method} ${request.routeOptions.url}`);

@@ -72,14 +72,14 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** No API key needed (health, documentation). */
     public?: boolean;
+    /** A public route that also takes a key: a valid one makes the request the key's (counted, role-checked). */
+    keyOptional?: boolean;
     /** The roles that may call the route (an unscoped key may call every route); absent: any key. */
     roles?: readonly ApiRole[];
   }
   interface FastifyRequest {
     /** The exact request body, for signature checks. */
     rawBody?: string;
-    /** Name of the API key that authenticated the request. */
-    apiKeyName?: string;
     /** The key that authenticated the request, with its roles. */
     caller?: Caller;
   }

@@ -7,8 +7,9 @@
  *   up to N times the rate; size it per host.
  * - Messages in flight (HERALD_MAX_IN_FLIGHT_PER_KEY): a new message from a key that already has that
  *   many accepted and not yet settled gets 429. Counted by Temporal visibility (`HeraldSender`), which
- *   every host of a fleet shares, and cached for a second per key, with this host's own accepts since
- *   the last count added: the bound holds across a fleet within about a second of visibility delay.
+ *   every host of a fleet shares, cached for a second per key, with this host's own recent accepts added
+ *   (slots taken before the send starts, so a concurrent burst cannot pass together): on one host the
+ *   bound is exact; across a fleet, other hosts' accepts count once visibility shows them (about a second).
  *
  * Both answer the `urn:herald:problem:rate-limited` problem the client and the outbox already honour
  * (they keep the message and come back after Retry-After).
@@ -52,6 +53,12 @@ export function keyRateLimitOptions(
 
 /** How long a key's in-flight count is used before visibility is asked again. */
 const COUNT_TTL_MS = 1_000;
+/**
+ * How long a message this host accepted may be missing from a visibility count that began after it:
+ * visibility trails starts (about a second on Elasticsearch, less on SQL). Within it, the host adds its own
+ * accepts to the count, so the bound errs toward refusing, never toward letting a burst through.
+ */
+const VISIBILITY_ALLOWANCE_MS = 3_000;
 /** When a key at its in-flight limit is told to come back: messages settle at their own pace. */
 const IN_FLIGHT_RETRY_AFTER_SECONDS = 2;
 
@@ -64,10 +71,12 @@ export function inFlightQuery(sender: string): string {
 }
 
 export interface InFlightLimit {
-  /** Throws the 429 when `sender` is at its limit, unless the send is a resend (`isResend`, asked only then). */
-  check(sender: string, isResend: () => Promise<boolean>): Promise<void>;
-  /** A new message of `sender` was accepted by this host. */
-  accepted(sender: string): void;
+  /**
+   * Takes a slot for a new message of `sender`, or throws the 429 when it is at its limit, unless the send is
+   * a resend (`isResend`, asked only then). Returns the slot's release: call it when the message did not
+   * start after all (refused, failed, or a resend), so the slot is not counted.
+   */
+  reserve(sender: string, isResend: () => Promise<boolean>): Promise<() => void>;
 }
 
 export function createInFlightLimit(options: {
@@ -77,47 +86,60 @@ export function createInFlightLimit(options: {
   now?: () => number;
 }): InFlightLimit {
   const now = options.now ?? Date.now;
-  const counts = new Map<string, { count: number; at: number; since: number }>();
-  const reading = new Map<string, Promise<number>>();
+  /** Per key: the last visibility count, when its query began, and this host's slots (their times). */
+  const keys = new Map<string, { count: number; queriedAt: number; slots: Set<{ at: number }> }>();
+  const reading = new Map<string, Promise<void>>();
 
-  async function read(sender: string): Promise<number> {
+  function stateOf(sender: string) {
+    let state = keys.get(sender);
+    if (!state) keys.set(sender, (state = { count: 0, queriedAt: -Infinity, slots: new Set() }));
+    return state;
+  }
+
+  async function refresh(sender: string): Promise<void> {
+    const state = stateOf(sender);
+    const queriedAt = now();
     const response = await options.client.workflowService.countWorkflowExecutions({
       namespace: options.namespace,
       query: inFlightQuery(sender),
     });
-    return Number(response.count ?? 0);
+    state.count = Number(response.count ?? 0);
+    state.queriedAt = queriedAt;
   }
 
-  async function inFlight(sender: string): Promise<number> {
-    const known = counts.get(sender);
-    if (known && now() - known.at < COUNT_TTL_MS) return known.count + known.since;
-    // One count per key at a time: a burst of sends waits for the same answer.
-    let pending = reading.get(sender);
-    if (!pending) {
-      pending = read(sender).finally(() => reading.delete(sender));
-      reading.set(sender, pending);
-    }
-    const count = await pending;
-    const entry = counts.get(sender);
-    if (!entry || now() - entry.at >= COUNT_TTL_MS) counts.set(sender, { count, at: now(), since: 0 });
-    const fresh = counts.get(sender)!;
-    return fresh.count + fresh.since;
+  /** The count, plus this host's slots that the count may not hold yet (taken after visibility's horizon). */
+  function inFlight(sender: string): number {
+    const state = stateOf(sender);
+    const horizon = state.queriedAt - VISIBILITY_ALLOWANCE_MS;
+    for (const slot of state.slots) if (slot.at < horizon) state.slots.delete(slot);
+    return state.count + state.slots.size;
   }
 
   return {
-    async check(sender, isResend) {
-      const count = await inFlight(sender);
-      if (count < options.max || (await isResend())) return;
-      throw new ProblemError(
-        'rate-limited',
-        `API key "${sender}" has ${count} messages in flight (HERALD_MAX_IN_FLIGHT_PER_KEY ${options.max}); retry after ${IN_FLIGHT_RETRY_AFTER_SECONDS} s`,
-        { reason: 'key-in-flight', retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, inFlight: count },
-        IN_FLIGHT_RETRY_AFTER_SECONDS,
-      );
-    },
-    accepted(sender) {
-      const entry = counts.get(sender);
-      if (entry) entry.since += 1;
+    async reserve(sender, isResend) {
+      const state = stateOf(sender);
+      if (now() - state.queriedAt >= COUNT_TTL_MS) {
+        // One count per key at a time: a burst of sends waits for the same answer.
+        let pending = reading.get(sender);
+        if (!pending) {
+          pending = refresh(sender).finally(() => reading.delete(sender));
+          reading.set(sender, pending);
+        }
+        await pending;
+      }
+      // Checked and taken with no await between: concurrent sends of one key each see the others' slots.
+      const count = inFlight(sender);
+      if (count >= options.max && !(await isResend())) {
+        throw new ProblemError(
+          'rate-limited',
+          `API key "${sender}" has ${count} messages in flight (HERALD_MAX_IN_FLIGHT_PER_KEY ${options.max}); retry after ${IN_FLIGHT_RETRY_AFTER_SECONDS} s`,
+          { reason: 'key-in-flight', retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, inFlight: count },
+          IN_FLIGHT_RETRY_AFTER_SECONDS,
+        );
+      }
+      const slot = { at: now() };
+      state.slots.add(slot);
+      return () => void state.slots.delete(slot);
     },
   };
 }

@@ -131,7 +131,7 @@ export interface HeraldConfig {
      * Where circuit breaker changes are announced (`destination.circuit_opened`, `destination.circuit_closed`),
      * signed with Standard Webhooks; null = not announced. (HERALD_OPERATIONS_WEBHOOK_URL, …_SECRET)
      */
-    operationsWebhook: { url: string; secret: string } | null;
+    operationsWebhook: { url: string; secrets: string[] } | null;
   };
   /** Pace of bulk redrives, in messages per second. */
   redriveRatePerSecond: number;
@@ -272,6 +272,26 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
+}
+
+/** What a webhook secret must be, for the problem that names a bad one. */
+const SECRET_RULE =
+  'must be a whsec_… secret (base64 of 24 bytes or more after the prefix), or several (space-separated, or a JSON array)';
+
+/**
+ * A configured webhook secret value as a list: one `whsec_…`, several space-separated, or a JSON array;
+ * undefined when any is not a Standard Webhooks secret. Checked strictly: a lenient base64 decode would
+ * turn a typo (or a bare `whsec_`) into a short or empty HMAC key that anyone could sign with.
+ */
+function secretList(given: unknown): string[] | undefined {
+  const list = typeof given === 'string' ? given.split(/\s+/).filter(Boolean) : given;
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  const valid = (each: unknown) => {
+    if (typeof each !== 'string' || !each.startsWith('whsec_')) return false;
+    const key = each.slice('whsec_'.length);
+    return /^[A-Za-z0-9+/]+={0,2}$/.test(key) && key.length % 4 === 0 && Buffer.from(key, 'base64').length >= 24;
+  };
+  return list.every(valid) ? (list as string[]) : undefined;
 }
 
 /** Reads and validates the configuration from an environment (process.env by default). */
@@ -510,16 +530,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     let key = entry.slice(separator + 1);
     let roles: ApiKeyRoles = 'unscoped';
     const last = key.lastIndexOf(':');
-    if (last > 0 && /^[a-z+]+$/.test(key.slice(last + 1))) {
-      const named = key.slice(last + 1).split('+');
+    const tail = last > 0 ? key.slice(last + 1) : undefined;
+    if (tail !== undefined && /^[A-Za-z+]*$/.test(tail)) {
+      const named = tail.split('+');
       const unknown = named.filter((role) => !isApiRole(role));
       if (unknown.length > 0) {
         problems.push(
-          `HERALD_API_KEYS: key "${name}" has role "${unknown.join('+') || key.slice(last + 1)}"; roles are ${API_ROLES.join(', ')} (join several with +)`,
+          `HERALD_API_KEYS: key "${name}" has role "${tail}"; roles are ${API_ROLES.join(', ')} (join several with +; a key may not end in ':' and letters)`,
         );
         continue;
       }
-      roles = [...new Set(named.filter(isApiRole))];
+      // In one order, so the same roles written in two orders compare equal.
+      roles = API_ROLES.filter((role) => named.includes(role));
       key = key.slice(0, last);
     }
     if (separator < 1 || key.length < 16) {
@@ -531,6 +553,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     // The name is what HeraldSender holds, and goes into visibility queries between quotes.
     if (/['"\\\s]/.test(name)) {
       problems.push(`HERALD_API_KEYS: the name "${name}" may not hold quotes, backslashes or spaces`);
+      continue;
+    }
+    // The operational webhooks sign as this name (OPERATIONS_SENDER): a key of that name would take their secret.
+    if (name === 'herald-operations') {
+      problems.push('HERALD_API_KEYS: the name "herald-operations" is Herald\'s own (its operational webhooks)');
+      continue;
+    }
+    if (keys.some((known) => known.key === key)) {
+      problems.push(`HERALD_API_KEYS: the key of "${name}" is listed twice; each key belongs to one name`);
       continue;
     }
     // Two keys may share a name (rotating a key keeps its messages its own), but not with other rights.
@@ -548,18 +579,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     const value = json<Record<string, unknown>>(name, {});
     const parsed: Record<string, string[]> = {};
     for (const [key, given] of Object.entries(value)) {
-      const list = typeof given === 'string' ? given.split(/\s+/).filter(Boolean) : given;
-      if (
-        !Array.isArray(list) ||
-        list.length === 0 ||
-        list.some((each) => typeof each !== 'string' || !each.startsWith('whsec_'))
-      ) {
-        problems.push(
-          `${name}: the secret for "${key}" must be a whsec_… string, or several (space-separated, or a JSON array)`,
-        );
+      const list = secretList(given);
+      if (!list) {
+        problems.push(`${name}: the secret for "${key}" ${SECRET_RULE}`);
         continue;
       }
-      parsed[key] = list as string[];
+      parsed[key] = list;
     }
     return parsed;
   };
@@ -577,12 +602,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
       problems.push('HERALD_OPERATIONS_WEBHOOK_URL: must be an http(s) URL');
     }
-    if (!secret.startsWith('whsec_')) {
+    const secrets = secretList(secret);
+    if (!secrets) {
       problems.push(
-        'HERALD_OPERATIONS_WEBHOOK_SECRET: a whsec_… secret is required with HERALD_OPERATIONS_WEBHOOK_URL',
+        `HERALD_OPERATIONS_WEBHOOK_SECRET: required with HERALD_OPERATIONS_WEBHOOK_URL; ${SECRET_RULE.replace('must', 'it must')}`,
       );
     }
-    return { enabled, refreshMs, operationsWebhook: { url, secret } };
+    return { enabled, refreshMs, operationsWebhook: { url, secrets: secrets ?? [] } };
   };
   const encryptionSettings = (uiPort: number): HeraldConfig['encryption'] => {
     const keysText = read('HERALD_ENCRYPTION_KEYS', '');

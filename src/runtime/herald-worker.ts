@@ -103,7 +103,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
       : undefined;
   // Operational webhooks are callbacks signed with their own secret (see operations-webhook.ts).
   const callbackSecrets = operationsWebhook
-    ? { ...config.callbackSecrets, [OPERATIONS_SENDER]: [operationsWebhook.secret] }
+    ? { ...config.callbackSecrets, [OPERATIONS_SENDER]: operationsWebhook.secrets }
     : config.callbackSecrets;
   const activities = {
     ...createDeliveryActivities({

@@ -289,6 +289,10 @@ export async function openResources<const O extends OpenResourcesOptions>(
     }
 
     if (options.api) {
+      // An API host may be upgraded before any worker: a start with a search attribute the namespace
+      // lacks (HeraldSender, say) would fail, so it registers them too (a no-op once they exist). In the
+      // background: an API listens at once, whether Temporal answers yet or not (a failure is a warning).
+      if (!options.worker) void tryEnsureSearchAttributes(connection, config.temporal.namespace, logger);
       const app = await buildApp({
         config,
         client,

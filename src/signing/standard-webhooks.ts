@@ -16,27 +16,21 @@ import { Webhook } from 'standardwebhooks';
 export type SecretsByKey = Record<string, readonly string[]>;
 
 /**
- * The secrets for `key`, else those for `*`. Host names are case-insensitive, so a key written in
- * another case matches when no exact one does.
+ * The secrets for `key` (an API key name: exact, as names are everywhere else), else those for `*`.
  */
 export function secretsFor(secrets: SecretsByKey, key: string | null | undefined): readonly string[] | undefined {
-  if (key) {
-    if (Object.hasOwn(secrets, key)) return secrets[key];
-    const wanted = key.toLowerCase();
-    for (const [name, list] of Object.entries(secrets)) if (name.toLowerCase() === wanted) return list;
-  }
+  if (key && Object.hasOwn(secrets, key)) return secrets[key];
   return secrets['*'];
 }
 
 /**
  * The secrets for a destination host (`host` or `host:port`, as in HeraldDestination): the entry for the
- * host with its port, else the host alone, else `*`.
+ * host with its port, else the host alone, else `*`. Host names are case-insensitive.
  */
 export function secretsForHost(secrets: SecretsByKey, host: string): readonly string[] | undefined {
-  const withoutPort = host.replace(/:\d+$/, '');
-  const exact = secretsFor({ ...secrets, '*': [] }, host);
-  if (exact && exact.length > 0) return exact;
-  return secretsFor(secrets, withoutPort);
+  const byHost = new Map(Object.entries(secrets).map(([name, list]) => [name.toLowerCase(), list]));
+  const wanted = host.toLowerCase();
+  return byHost.get(wanted) ?? byHost.get(wanted.replace(/:\d+$/, '')) ?? secrets['*'];
 }
 
 /** The three headers of a signed request. */

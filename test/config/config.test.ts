@@ -19,6 +19,11 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
   throw new Error(`expected ${JSON.stringify(env)} to be refused`);
 }
 
+const ROLES_RULE = "roles are sender, operator, reader (join several with +; a key may not end in ':' and letters)";
+
+/** A Standard Webhooks secret of 24 bytes, distinct per label. */
+const whsec = (label: string) => `whsec_${Buffer.from(label.padEnd(24, '.')).toString('base64')}`;
+
 describe('defaults', () => {
   test('an empty environment gives the documented defaults', () => {
     const dataDir = resolve('.data');
@@ -166,8 +171,8 @@ describe('values are read and parsed', () => {
       HERALD_PUBLIC_URL: 'https://herald.example.com',
       HERALD_EVENT_POLL_INTERVAL: '1s',
       HERALD_API_KEYS: 'ops:abcdefghijklmnop, ci:0123456789abcdef0123',
-      HERALD_REPLY_SECRETS: '{"*":"whsec_abc","api.example.com":"whsec_def"}',
-      HERALD_CALLBACK_SECRETS: '{"ops":"whsec_cb"}',
+      HERALD_REPLY_SECRETS: JSON.stringify({ '*': whsec('abc'), 'api.example.com': whsec('def') }),
+      HERALD_CALLBACK_SECRETS: JSON.stringify({ ops: whsec('cb') }),
       HERALD_DESTINATION_ALLOWLIST: '10.0.0.0/8, internal.example.com',
       HERALD_REDRIVE_RATE: '5',
       HERALD_ORDERING_DEAD_LETTER: 'block',
@@ -217,8 +222,8 @@ describe('values are read and parsed', () => {
       maxInFlightPerKey: null,
       eventPollIntervalMs: 1000,
     });
-    expect(config.replySecrets).toEqual({ '*': ['whsec_abc'], 'api.example.com': ['whsec_def'] });
-    expect(config.callbackSecrets).toEqual({ ops: ['whsec_cb'] });
+    expect(config.replySecrets).toEqual({ '*': [whsec('abc')], 'api.example.com': [whsec('def')] });
+    expect(config.callbackSecrets).toEqual({ ops: [whsec('cb')] });
     expect(config.destinationAllowlist).toEqual(['10.0.0.0/8', 'internal.example.com']);
     expect(config.redriveRatePerSecond).toBe(5);
     expect(config.orderingDeadLetter).toBe('block');
@@ -265,8 +270,15 @@ describe('values are read and parsed', () => {
   });
 
   test('API keys: a key may contain colons; blank entries are skipped', () => {
-    expect(loadConfig({ HERALD_API_KEYS: 'ops:abc:Defghijklmnopq,,  ,' }).api.keys).toEqual([
-      { name: 'ops', key: 'abc:Defghijklmnopq', roles: 'unscoped' },
+    expect(loadConfig({ HERALD_API_KEYS: 'ops:abc:defghijklmnop1,,  ,' }).api.keys).toEqual([
+      { name: 'ops', key: 'abc:defghijklmnop1', roles: 'unscoped' },
+    ]);
+  });
+
+  test('API keys: a key ending in ":" and letters only reads as a role field now, so it is refused by name', () => {
+    // The one entry of the old format that changes meaning: it fails at start, never silently.
+    expect(problemsOf({ HERALD_API_KEYS: 'ops:abc:defghijklmnopq' })).toEqual([
+      `HERALD_API_KEYS: key "ops" has role "defghijklmnopq"; ${ROLES_RULE}`,
     ]);
   });
 
@@ -279,14 +291,36 @@ describe('values are read and parsed', () => {
     ).toEqual([
       { name: 'shop', key: 'shop-key-0123456789', roles: ['sender'] },
       { name: 'ops', key: 'ops-key-0123456789', roles: ['operator'] },
-      { name: 'audit', key: 'audit-key-0123456789', roles: ['reader', 'sender'] },
+      { name: 'audit', key: 'audit-key-0123456789', roles: ['sender', 'reader'] },
       { name: 'old', key: 'old-key-0123456789', roles: 'unscoped' },
     ]);
   });
 
-  test('API keys: a misspelt role is refused, never read as part of an unscoped key', () => {
-    expect(problemsOf({ HERALD_API_KEYS: 'ops:ops-key-0123456789:operater' })).toEqual([
-      'HERALD_API_KEYS: key "ops" has role "operater"; roles are sender, operator, reader (join several with +)',
+  test('API keys: a misspelt, capitalised or empty role is refused, never read as part of an unscoped key', () => {
+    for (const [entry, role] of [
+      ['ops:ops-key-0123456789:operater', 'operater'],
+      ['ops:ops-key-0123456789:Operator', 'Operator'],
+      ['ops:ops-key-0123456789:', ''],
+      ['ops:ops-key-0123456789:sender+', 'sender+'],
+    ]) {
+      expect(problemsOf({ HERALD_API_KEYS: entry })).toEqual([
+        `HERALD_API_KEYS: key "ops" has role "${role}"; ${ROLES_RULE}`,
+      ]);
+    }
+  });
+
+  test('API keys: one key under two names, or the name herald-operations, is refused; roles compare as sets', () => {
+    expect(problemsOf({ HERALD_API_KEYS: 'a:same-key-0123456789,b:same-key-0123456789' })).toEqual([
+      'HERALD_API_KEYS: the key of "b" is listed twice; each key belongs to one name',
+    ]);
+    expect(problemsOf({ HERALD_API_KEYS: 'herald-operations:ops-key-0123456789' })).toEqual([
+      `HERALD_API_KEYS: the name "herald-operations" is Herald's own (its operational webhooks)`,
+    ]);
+    expect(
+      loadConfig({ HERALD_API_KEYS: 'x:old-key-0123456789:sender+reader,x:new-key-0123456789:reader+sender' }).api.keys,
+    ).toEqual([
+      { name: 'x', key: 'old-key-0123456789', roles: ['sender', 'reader'] },
+      { name: 'x', key: 'new-key-0123456789', roles: ['sender', 'reader'] },
     ]);
   });
 
@@ -304,11 +338,25 @@ describe('values are read and parsed', () => {
 
   test('secrets: several per key, space-separated or as an array (a rotation)', () => {
     const config = loadConfig({
-      HERALD_DELIVERY_SECRETS: '{"*":"whsec_new1 whsec_old1","api.example.com":["whsec_a","whsec_b"]}',
+      HERALD_DELIVERY_SECRETS: JSON.stringify({
+        '*': `${whsec('new1')} ${whsec('old1')}`,
+        'api.example.com': [whsec('a'), whsec('b')],
+      }),
     });
     expect(config.deliverySecrets).toEqual({
-      '*': ['whsec_new1', 'whsec_old1'],
-      'api.example.com': ['whsec_a', 'whsec_b'],
+      '*': [whsec('new1'), whsec('old1')],
+      'api.example.com': [whsec('a'), whsec('b')],
+    });
+  });
+
+  test('the operational webhooks secret may be several too', () => {
+    const config = loadConfig({
+      HERALD_OPERATIONS_WEBHOOK_URL: 'https://ops.example.com/hook',
+      HERALD_OPERATIONS_WEBHOOK_SECRET: `${whsec('ops-new')} ${whsec('ops-old')}`,
+    });
+    expect(config.destinationControl.operationsWebhook).toEqual({
+      url: 'https://ops.example.com/hook',
+      secrets: [whsec('ops-new'), whsec('ops-old')],
     });
   });
 
@@ -482,13 +530,23 @@ describe('invalid values', () => {
   test.each(['HERALD_REPLY_SECRETS', 'HERALD_CALLBACK_SECRETS', 'HERALD_DELIVERY_SECRETS'])(
     '%s: secrets must be whsec_… strings',
     (name) => {
-      const must = 'must be a whsec_… string, or several (space-separated, or a JSON array)';
-      expect(problemsOf({ [name]: '{"a":"whsec_ok","b":"plain","c":5,"d":["whsec_ok",""],"e":[]}' })).toEqual([
-        `${name}: the secret for "b" ${must}`,
-        `${name}: the secret for "c" ${must}`,
-        `${name}: the secret for "d" ${must}`,
-        `${name}: the secret for "e" ${must}`,
-      ]);
+      const must =
+        'must be a whsec_… secret (base64 of 24 bytes or more after the prefix), or several (space-separated, or a JSON array)';
+      // Checked strictly: a lenient decode would make a short or empty HMAC key of each of these.
+      const given = {
+        a: whsec('fine'),
+        b: 'plain',
+        c: 5,
+        d: [whsec('fine'), ''],
+        e: [],
+        f: 'whsec_',
+        g: 'whsec_c2hvcnQ=',
+        h: `whsec_${'!'.repeat(40)}`,
+        i: [`${whsec('one')} ${whsec('two')}`],
+      };
+      expect(problemsOf({ [name]: JSON.stringify(given) })).toEqual(
+        ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].map((key) => `${name}: the secret for "${key}" ${must}`),
+      );
       expect(problemsOf({ [name]: '{not json' })).toEqual([`${name}: not valid JSON`]);
     },
   );

@@ -128,6 +128,7 @@ describe('a request rate per key', () => {
 
 describe('messages in flight per key', () => {
   const KEY_NAME = uniqueId('inflight-key');
+  const BURST_KEY = 'burst-key-0123456789abcdef';
   let fixture: HeraldFixture;
   let api: TestApi;
 
@@ -140,7 +141,7 @@ describe('messages in flight per key', () => {
       worker: false,
       env: {
         HERALD_MAX_IN_FLIGHT_PER_KEY: '2',
-        HERALD_API_KEYS: `${KEY_NAME}:${API_KEY},${KEY_NAME}-other:${OTHER_API_KEY}`,
+        HERALD_API_KEYS: `${KEY_NAME}:${API_KEY},${KEY_NAME}-other:${OTHER_API_KEY},${KEY_NAME}-burst:${BURST_KEY}`,
       },
     });
     ({ api } = fixture);
@@ -148,6 +149,17 @@ describe('messages in flight per key', () => {
   afterAll(() => fixture.close());
 
   const message = (id: string) => ({ id, destination: { url: fixture.downstream.url(`/${id}`) }, body: { id } });
+
+  test('a concurrent burst of one key gets exactly the free slots', async () => {
+    const sends = Array.from({ length: 6 }, () =>
+      api.call('POST', '/v1/messages', {
+        json: message(uniqueId('burst')),
+        headers: { authorization: `Bearer ${BURST_KEY}` },
+      }),
+    );
+    const statuses = (await Promise.all(sends)).map((response) => response.status).sort();
+    expect(statuses).toEqual([202, 202, 429, 429, 429, 429]);
+  });
 
   test('a new message past the limit is refused, a resend never; after they settle the key sends again', async () => {
     const [first, second, third] = [uniqueId('inflight'), uniqueId('inflight'), uniqueId('inflight')];

@@ -129,7 +129,6 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // The codec opens every message's payloads, so it is for keys that may read every message.
     requireRole(caller, ['operator', 'reader'], 'the codec endpoint');
     request.caller = caller;
-    request.apiKeyName = caller.name;
   });
 
   for (const path of ['/codec/decode', '/codec/encode', '/codec/session']) {
@@ -213,7 +212,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const name = request.apiKeyName!;
+      const name = request.caller!.name;
       const ring = keyring;
       if (!ring) throw encryptionOff();
       const now = Date.now();

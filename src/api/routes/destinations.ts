@@ -135,7 +135,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
       record = await destinations.update(host, {
         mode,
         settings,
-        actor: request.apiKeyName ?? 'unknown',
+        actor: request.caller?.name ?? 'unknown',
         at: new Date(),
         ...(note !== undefined ? { note } : {}),
         ...(expectVersion !== undefined ? { expectVersion } : {}),
@@ -151,7 +151,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
       throw error;
     }
     const requested = changeReleasesMessages(before, record.settings);
-    if (requested) wakeInBackground(request.log, host, request.apiKeyName ?? 'herald');
+    if (requested) wakeInBackground(request.log, host, request.caller?.name ?? 'herald');
     void reply.header('etag', etag(record.version));
     return { ...record, woken: { requested } };
   };
@@ -291,7 +291,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox<{ destinations: Destin
     },
     async (request) => {
       const before = await destinations.global();
-      const actor = request.apiKeyName ?? 'unknown';
+      const actor = request.caller?.name ?? 'unknown';
       const after = await destinations.setGlobal(
         { retries: request.body.retries },
         actor,

@@ -28,7 +28,6 @@ import { drainUpload, malformedUpload, noPartsAfterBody, readUploadEnvelope, upl
 import { pointerRefusal } from '../../blobs/reply-pointer';
 import { secretsFor } from '../../signing/standard-webhooks';
 import { BLOB_ID_PATTERN } from '../../contract/blob-ref';
-import { createApiKeyVerifier } from '../auth';
 import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { ReplyBody } from '../../contract/message-status';
@@ -48,7 +47,6 @@ const BLOB_ID = new RegExp(BLOB_ID_PATTERN);
 /** /v1/messages routes; dependencies come from the instance (see ../decorations.ts). */
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config, temporal, admission, inFlightLimit, orderingStore, blobs } = app;
-  const verifyKey = createApiKeyVerifier(config.api.keys);
 
   /**
    * A sender key reaches only its own messages; operators act on and read any, readers read any.
@@ -103,7 +101,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...body,
         // A message with an ordering key needs its id before it starts: its place is claimed under it.
         id: body.id ?? headerKey ?? (body.orderingKey !== undefined || storesBody ? newMessageId() : undefined),
-        sender: request.apiKeyName,
+        sender: request.caller!.name,
       };
       const planned = resolveDeliveryPlan(message, config.delivery);
       if (!planned.ok) {
@@ -121,28 +119,18 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // start that would happen is weighed against the backlog.
       const id = message.id;
       const isResend = async () => id !== undefined && (await temporal.messageExists(id));
-      await inFlightLimit?.check(request.caller!.name, isResend);
-      const { message: toStart, blob } = storesBody
-        ? await takeBody(message as Message, request)
-        : { message, blob: undefined };
+      // A slot for the message, given back unless it starts (a refusal, a failure, or a resend).
+      const release = (await inFlightLimit?.reserve(request.caller!.name, isResend)) ?? (() => undefined);
       let started;
       try {
-        started = await admission.admitStart(
-          async () =>
-            temporal.startMessage(toStart, await claimPlace(orderingStore, toStart, config.orderingDeadLetter)),
-          isResend,
-        );
+        started = await admitAndStart(message as Message, request, isResend, storesBody);
       } catch (error) {
-        // Refused (a 4xx): no blob is left behind for a message that does not exist. Not after a 5xx:
-        // the start may have reached Temporal (a timed-out call), and the sweeper deletes an orphan.
-        if (blob && refusedForGood(error)) await blobs.delete(blob.id);
+        release();
         throw error;
       }
-      // A resend: the message that runs has the body it was first sent with.
-      if (blob && started.existing) await blobs.delete(blob.id);
-      if (!started.existing) inFlightLimit?.accepted(request.caller!.name);
+      if (started.existing) release();
       request.log.info(
-        { messageId: started.id, existing: started.existing, apiKey: request.apiKeyName },
+        { messageId: started.id, existing: started.existing, apiKey: request.caller!.name },
         'message accepted',
       );
       return reply
@@ -156,12 +144,37 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /** Whether a request was refused for good (a 4xx), so what it stored can go. */
   const refusedForGood = (error: unknown) => problemFromError(error).status < 500;
 
+  /** Takes the body (into the blob store when large), then starts the message if admission control lets it. */
+  async function admitAndStart(
+    message: Message,
+    request: FastifyRequest,
+    isResend: () => Promise<boolean>,
+    storesBody: boolean,
+  ) {
+    const { message: toStart, blob } = storesBody ? await takeBody(message, request) : { message, blob: undefined };
+    let started;
+    try {
+      started = await admission.admitStart(
+        async () => temporal.startMessage(toStart, await claimPlace(orderingStore, toStart, config.orderingDeadLetter)),
+        isResend,
+      );
+    } catch (error) {
+      // Refused (a 4xx): no blob is left behind for a message that does not exist. Not after a 5xx:
+      // the start may have reached Temporal (a timed-out call), and the sweeper deletes an orphan.
+      if (blob && refusedForGood(error)) await blobs.delete(blob.id);
+      throw error;
+    }
+    // A resend: the message that runs has the body it was first sent with.
+    if (blob && started.existing) await blobs.delete(blob.id);
+    return started;
+  }
+
   /**
    * The body of a multipart send (streamed: inline up to the threshold, else into the blob store), or
    * a JSON body above the threshold moved to the blob store.
    */
   async function takeBody(message: Message, request: FastifyRequest): Promise<{ message: Message; blob?: BlobRecord }> {
-    const sender = request.apiKeyName !== undefined ? { sender: request.apiKeyName } : {};
+    const sender = { sender: request.caller!.name };
     const limits = { inlineBytes: config.blobs.inlineBytes, maxBytes: config.blobs.maxBodyBytes, ...sender };
     if (!request.upload) {
       return spillJsonBody(message, request.rawBody?.length ?? 0, blobs, limits);
@@ -325,15 +338,13 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Unknown({ description: 'the reply body, as it was sent' }), ...problems(401, 403, 404) },
       },
       // The pointer works without a key: the handler checks one or the other.
-      config: { public: true },
+      config: { public: true, keyOptional: true },
     },
     async (request, reply) => {
       const { id } = request.params;
       const { expires, sig, blob: pointed } = request.query;
-      const caller = verifyKey(request.headers.authorization);
+      const caller = request.caller;
       if (caller) {
-        request.caller = caller;
-        request.apiKeyName = caller.name;
         requireRole(caller, ROUTE_ROLES.readMessages, 'GET /v1/messages/:id/reply/body');
         await requireAccess(request, id, 'read');
       }
