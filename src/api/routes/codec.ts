@@ -23,6 +23,7 @@ import {
 } from '../../encryption/codec-session';
 import { EncryptionCodec } from '../../encryption/payload-codec';
 import { ProblemError } from '../problem';
+import { problemResponses as problems } from '../schemas';
 
 /** Proto3 JSON of a Payload: every bytes field base64. */
 const WirePayload = Type.Object({
@@ -155,7 +156,7 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
     description,
     tags: ['codec'],
     body: Payloads,
-    response: { 200: Payloads },
+    response: { 200: Payloads, ...problems(400, 401, 403, 404) },
   });
 
   app.post(
@@ -208,7 +209,10 @@ export const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Checks the API key in `Authorization` and sets an HttpOnly session cookie for /codec (12 h), so that the Temporal Web UI, with "Include cross-origin credentials" on in its codec settings, decodes payloads in this browser.',
         tags: ['codec'],
-        response: { 200: Type.Object({ name: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }) },
+        response: {
+          200: Type.Object({ name: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
+          ...problems(401, 403, 404),
+        },
       },
     },
     async (request, reply) => {
