@@ -19,6 +19,9 @@ FROM toolchain AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The operator console (console/) is bundled into dist/console by scripts/build-console.ts.
+COPY console ./console
+COPY scripts/build-console.ts ./scripts/
 RUN npm run build
 
 FROM toolchain AS prod-deps

@@ -18,6 +18,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The operator console runs in the browser (console/, bundled by esbuild).
+    files: ['console/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // The dashboard picture's page script: a plain script in Chromium, after uPlot's (scripts/dashboard-picture/).
     files: ['scripts/dashboard-picture/page/*.js'],
     languageOptions: { sourceType: 'script', globals: { ...globals.browser, uPlot: 'readonly' } },

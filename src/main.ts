@@ -60,6 +60,7 @@ function printAddresses(
     '',
     'Herald is running.',
     `  API:              ${apiUrl}  (docs: ${apiUrl}/docs)`,
+    `  Console:          ${apiUrl}/console  (sign in with an API key)`,
     `  Temporal:         ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
     `  Task queue:       ${config.taskQueue}`,
     `  Dead letters:     ${storeDescription(config)}`,

@@ -29,7 +29,9 @@ import { traceRequests } from '../observability/api-tracing';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { destinationRoutes } from './routes/destinations';
 import { eventRoutes } from './routes/events';
+import { activityRoutes } from './routes/activity';
 import { healthRoutes } from './routes/health';
+import { consoleRoutes } from './routes/console';
 import { metricsRoutes } from './routes/metrics';
 import { messageRoutes } from './routes/messages';
 
@@ -242,11 +244,13 @@ export async function buildApp(deps: ApiDependencies) {
   const rateLimitOptions = keyRateLimitOptions(deps.config.api.rateLimit);
   if (rateLimitOptions) await app.register(rateLimit, rateLimitOptions);
   await app.register(healthRoutes);
+  await app.register(consoleRoutes);
   await app.register(metricsRoutes);
   await app.register(codecRoutes);
   await app.register(messageRoutes, { prefix: '/v1' });
   await app.register(deadLetterRoutes, { prefix: '/v1' });
   await app.register(eventRoutes, { prefix: '/v1' });
+  await app.register(activityRoutes, { prefix: '/v1' });
   if (deps.destinations) await app.register(destinationRoutes, { prefix: '/v1', destinations: deps.destinations });
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());

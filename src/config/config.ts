@@ -168,6 +168,11 @@ export interface HeraldConfig {
     devServerPort: number;
     /** Web UI port of the embedded dev server. */
     uiPort: number;
+    /**
+     * The Temporal Web UI as an operator's browser reaches it: the console links each message to its page
+     * there. @defaultValue the embedded dev server's UI, else none (HERALD_TEMPORAL_UI_URL)
+     */
+    webUiUrl: string;
   };
   taskQueue: string;
   worker: {
@@ -676,6 +681,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       namespace: read('TEMPORAL_NAMESPACE', 'default'),
       devServerPort: number('TEMPORAL_PORT', 7233, 1, 65535),
       uiPort,
+      // The embedded dev server's UI; elsewhere whatever the operator says (empty: the console links nowhere).
+      webUiUrl: read('HERALD_TEMPORAL_UI_URL', embedded ? `http://localhost:${uiPort}` : '').replace(/\/+$/, ''),
     },
     taskQueue: read('HERALD_TASK_QUEUE', 'herald'),
     // Above the 30s default attempt timeout, below docker-compose's 60s stop_grace_period.

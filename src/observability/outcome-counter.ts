@@ -50,6 +50,7 @@ export function countingOutcomes(events: EventLog, count: OutcomeCounter): Event
     read: (query) => events.read(query),
     latest: (messageId) => events.latest(messageId),
     lastId: () => events.lastId(),
+    countByMinute: (query) => events.countByMinute(query),
     prune: (olderThan, batchSize) => events.prune(olderThan, batchSize),
     watch: (listener) => events.watch(listener),
     close: () => events.close(),

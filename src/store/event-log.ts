@@ -13,6 +13,13 @@ import type { MessageEvent, NewMessageEvent } from '../contract/message-event';
 
 export type { MessageEvent, NewMessageEvent };
 
+/** Events of one state in one minute (`YYYY-MM-DDTHH:MM`, UTC). */
+export interface MinuteCount {
+  minute: string;
+  state: string;
+  count: number;
+}
+
 export interface EventLogQuery {
   afterId: number;
   messageId?: string;
@@ -56,6 +63,11 @@ export interface EventLog {
   latest(messageId: string): Promise<MessageEvent | undefined>;
   /** The id of the newest event in the log (0 when empty). */
   lastId(): Promise<number>;
+  /**
+   * How many events of each state were stamped in each UTC minute since `since` (ISO time), oldest
+   * first, optionally of one sender's messages: the console's activity chart. Minutes with none are absent.
+   */
+  countByMinute(query: { since: string; sender?: string }): Promise<MinuteCount[]>;
   /**
    * Deletes up to `batchSize` events stamped before `olderThan` (ISO time), oldest first, and answers
    * how many it deleted. One bounded batch per call (src/runtime/retention.ts paces them); safe to run

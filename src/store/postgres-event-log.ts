@@ -11,6 +11,7 @@ import {
   type EventLog,
   type EventLogQuery,
   type MessageEvent,
+  type MinuteCount,
   type NewMessageEvent,
 } from './event-log';
 import { EVENTS_CHANNEL } from './postgres-migrations';
@@ -109,6 +110,17 @@ export function createPostgresEventLog(
     async lastId() {
       const { rows } = await query<{ id: string | null }>('SELECT max(id) AS id FROM herald_message_events');
       return Number(rows[0]?.id ?? 0);
+    },
+    async countByMinute({ since, sender }) {
+      const { rows } = await query<MinuteCount>(
+        `SELECT to_char(date_trunc('minute', at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:MI') AS minute, state,
+                count(*)::int AS count
+           FROM herald_message_events
+          WHERE at >= $1${sender === undefined ? '' : ' AND sender = $2'}
+          GROUP BY 1, 2 ORDER BY 1, 2`,
+        sender === undefined ? [since] : [since, sender],
+      );
+      return rows;
     },
     async prune(olderThan: string, batchSize: number) {
       return (await query(PRUNE, [olderThan, batchSize])).rowCount ?? 0;

@@ -7,6 +7,7 @@ import {
   type EventLog,
   type EventLogQuery,
   type MessageEvent,
+  type MinuteCount,
   type NewMessageEvent,
 } from './event-log';
 
@@ -132,6 +133,16 @@ export function openSqliteEventLog(path: string, options: { busyTimeoutMs?: numb
     },
     async lastId() {
       return lastId.get()?.id ?? 0;
+    },
+    async countByMinute({ since, sender }) {
+      // `at` is an ISO time in UTC, so its first 16 characters are its minute (by the index on `at`).
+      return db
+        .prepare<Record<string, unknown>, MinuteCount>(
+          `SELECT substr(at, 1, 16) AS minute, state, count(*) AS count FROM message_events
+           WHERE at >= @since${sender === undefined ? '' : ' AND sender = @sender'}
+           GROUP BY minute, state ORDER BY minute, state`,
+        )
+        .all({ since, sender });
     },
     async prune(olderThan: string, batchSize: number) {
       return prune.run({ olderThan, batchSize }).changes;

@@ -60,7 +60,13 @@ describe('defaults', () => {
         sampleMaxAgeMs: 5000,
         maxRetryAfterMs: 10_000,
       },
-      temporal: { address: '', namespace: 'default', devServerPort: 7233, uiPort: 8233 },
+      temporal: {
+        address: '',
+        namespace: 'default',
+        devServerPort: 7233,
+        uiPort: 8233,
+        webUiUrl: 'http://localhost:8233',
+      },
       taskQueue: 'herald',
       worker: {
         shutdownGraceMs: 50_000,

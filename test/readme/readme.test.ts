@@ -63,6 +63,8 @@ const PLAN: Plan[] = [
   { starts: 'npm run temporal -- workflow start', mode: 'run' },
   { starts: 'npx herald send', mode: 'run' },
   { starts: 'npx herald tail', mode: 'background', ready: 'tail' },
+  // The console's dead letter: a message to a port nothing listens on, with one attempt.
+  { starts: 'curl -s -X POST http://127.0.0.1:3000/v1/messages -H "Authorization: Bearer $(cat', mode: 'run' },
   { starts: 'SECRET=$(cat .data/dev-reply-secret)', mode: 'run' },
   { starts: 'head -c 5000000 /dev/urandom > big.bin', mode: 'run' },
   {

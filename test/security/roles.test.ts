@@ -118,6 +118,8 @@ const ROWS: Row[] = [
   ],
   ['GET', '/v1/messages/:id', plain('GET', () => `/v1/messages/${delivered}`), [200, 403, 200, 200, 200, 401]],
   ['GET', '/v1/messages', plain('GET', () => '/v1/messages'), [200, 200, 200, 200, 200, 401]],
+  // Everyone reading messages may count them (a sender its own).
+  ['GET', '/v1/activity', plain('GET', () => '/v1/activity?window=10m'), [200, 200, 200, 200, 200, 401]],
   [
     'POST',
     '/v1/messages/:id/reply',

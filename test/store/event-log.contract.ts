@@ -114,6 +114,25 @@ export function describeEventLog(name: string, subject: StoreSubject<EventLog>):
       expect(await states()).toEqual([['run-1', 1, 'accepted']]);
     });
 
+    test('counts by minute and state, since a time, of every sender or of one', async () => {
+      const at = (minute: number, second: number) => `2030-01-01T10:0${minute}:${String(second).padStart(2, '0')}.000Z`;
+      await log.append(event(1, 'accepted', { at: at(1, 5) }));
+      await log.append(event(2, 'delivered', { at: at(1, 59) }));
+      await log.append(event(1, 'accepted', { messageId: 'msg-2', sender: 'ops', at: at(1, 30) }));
+      await log.append(event(1, 'accepted', { messageId: 'msg-3', sender: 'ops', at: at(3, 0) }));
+      await log.append(event(1, 'accepted', { messageId: 'msg-0', at: at(0, 59) }));
+      expect(await log.countByMinute({ since: at(1, 0) })).toEqual([
+        { minute: '2030-01-01T10:01', state: 'accepted', count: 2 },
+        { minute: '2030-01-01T10:01', state: 'delivered', count: 1 },
+        { minute: '2030-01-01T10:03', state: 'accepted', count: 1 },
+      ]);
+      expect(await log.countByMinute({ since: at(1, 0), sender: 'ops' })).toEqual([
+        { minute: '2030-01-01T10:01', state: 'accepted', count: 1 },
+        { minute: '2030-01-01T10:03', state: 'accepted', count: 1 },
+      ]);
+      expect(await log.countByMinute({ since: at(5, 0) })).toEqual([]);
+    });
+
     test('an empty log: nothing to read, lastId 0, no latest', async () => {
       expect(await log.read({ afterId: 0 })).toEqual([]);
       expect(await log.lastId()).toBe(0);
