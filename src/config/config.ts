@@ -641,6 +641,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
   // The embedded dev server is for trying Herald on one machine, against receivers on that machine.
   const allowlistDefault = embedded ? 'localhost,127.0.0.1,::1' : '';
 
+  const webUiUrl = () => {
+    const url = read('HERALD_TEMPORAL_UI_URL', '').replace(/\/+$/, '');
+    if (url === '') return embedded ? `http://localhost:${uiPort}` : '';
+    if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) {
+      problems.push('HERALD_TEMPORAL_UI_URL: must be an http(s) URL (the Temporal Web UI as a browser reaches it)');
+    }
+    return url;
+  };
   const metricsPort = read('HERALD_METRICS_PORT', '9464').toLowerCase();
   const uiPort = number('TEMPORAL_UI_PORT', 8233, 1, 65535);
   const config: HeraldConfig = {
@@ -682,7 +690,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       devServerPort: number('TEMPORAL_PORT', 7233, 1, 65535),
       uiPort,
       // The embedded dev server's UI; elsewhere whatever the operator says (empty: the console links nowhere).
-      webUiUrl: read('HERALD_TEMPORAL_UI_URL', embedded ? `http://localhost:${uiPort}` : '').replace(/\/+$/, ''),
+      webUiUrl: webUiUrl(),
     },
     taskQueue: read('HERALD_TASK_QUEUE', 'herald'),
     // Above the 30s default attempt timeout, below docker-compose's 60s stop_grace_period.

@@ -177,6 +177,7 @@ describe('values are read and parsed', () => {
       HERALD_PUBLIC_URL: 'https://herald.example.com',
       HERALD_EVENT_POLL_INTERVAL: '1s',
       HERALD_API_KEYS: 'ops:abcdefghijklmnop, ci:0123456789abcdef0123',
+      HERALD_TEMPORAL_UI_URL: 'https://temporal.example.com/',
       HERALD_REPLY_SECRETS: JSON.stringify({ '*': whsec('abc'), 'api.example.com': whsec('def') }),
       HERALD_CALLBACK_SECRETS: JSON.stringify({ ops: whsec('cb') }),
       HERALD_DESTINATION_ALLOWLIST: '10.0.0.0/8, internal.example.com',
@@ -210,6 +211,7 @@ describe('values are read and parsed', () => {
       namespace: 'herald-prod',
       devServerPort: 17233,
       uiPort: 18233,
+      webUiUrl: 'https://temporal.example.com',
     });
     expect(temporalAddress(config)).toBe('temporal.internal:7233');
     expect(config.taskQueue).toBe('herald-eu');
@@ -364,6 +366,14 @@ describe('values are read and parsed', () => {
       url: 'https://ops.example.com/hook',
       secrets: [whsec('ops-new'), whsec('ops-old')],
     });
+  });
+
+  test('HERALD_TEMPORAL_UI_URL: an http(s) URL; the embedded default links its own UI, elsewhere nothing', () => {
+    expect(loadConfig({}).temporal.webUiUrl).toBe('http://localhost:8233');
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }).temporal.webUiUrl).toBe('');
+    expect(problemsOf({ HERALD_TEMPORAL_UI_URL: 'temporal.example.com' })).toEqual([
+      'HERALD_TEMPORAL_UI_URL: must be an http(s) URL (the Temporal Web UI as a browser reaches it)',
+    ]);
   });
 
   test('limits per key: HERALD_RATE_LIMIT is requests/window, HERALD_MAX_IN_FLIGHT_PER_KEY a count', () => {

@@ -3,11 +3,22 @@
  * `standardwebhooks` package (installed into .tools/python by scripts/install-python-verifier.mjs),
  * which verifies over the body's exact bytes, binary ones too.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 
-const PACKAGES = join(__dirname, '..', '..', '.tools', 'python');
+const ROOT = join(__dirname, '..', '..');
+const PACKAGES = join(ROOT, '.tools', 'python');
+
+/** `npm test` installs it first; a lone `npx jest` run installs it here (fast when present). */
+function ensureInstalled(): void {
+  if (existsSync(join(PACKAGES, 'standardwebhooks'))) return;
+  const install = spawnSync(process.execPath, [join(ROOT, 'scripts', 'install-python-verifier.mjs')], {
+    stdio: 'inherit',
+  });
+  if (install.status !== 0) throw new Error('scripts/install-python-verifier.mjs could not install standardwebhooks');
+}
 
 const SCRIPT = `
 import base64, json, sys
@@ -22,6 +33,7 @@ except Exception as error:
 
 /** `verified`, or `refused: …` with the Python library's reason. */
 export function verifyWithPython(secret: string, headers: IncomingHttpHeaders, body: Buffer): Promise<string> {
+  ensureInstalled();
   const signed = Object.fromEntries(
     ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => [name, String(headers[name] ?? '')]),
   );
