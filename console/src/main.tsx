@@ -5,7 +5,7 @@
  */
 import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, follow, session } from './api';
+import { api, ApiError, follow, session, SIGNED_OUT } from './api';
 import { ActivityChart } from './chart';
 import { duration, query, when } from './format';
 import { DEAD_LETTER_KINDS, DEAD_LETTER_REASONS, TERMINAL_STATES } from './vocabulary';
@@ -14,7 +14,14 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 
 /** The current hash route, as path parts (`#/dead-letters/msg_1` → ['dead-letters', 'msg_1']). */
 function useRoute(): string[] {
-  const read = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part; // a malformed escape: the text as typed
+    }
+  };
+  const read = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decode);
   const [route, setRoute] = useState(read);
   useEffect(() => {
     const changed = () => setRoute(read());
@@ -64,11 +71,12 @@ function SignIn({ onSignIn }: { onSignIn: () => void }) {
     event.preventDefault();
     session.signIn(key.trim());
     try {
-      await api('GET', '/v1/messages?limit=1');
+      await api('GET', '/v1/activity?window=1m');
       onSignIn();
     } catch (caught) {
-      session.signOut();
-      setError(caught instanceof ApiError ? caught.message : String(caught));
+      // A 401 has signed out already; anything else (Temporal away, say) leaves the key, and says so.
+      if (caught instanceof ApiError && caught.status !== 401) onSignIn();
+      else setError(caught instanceof ApiError ? caught.message : String(caught));
     }
   };
   return (
@@ -92,9 +100,39 @@ function SignIn({ onSignIn }: { onSignIn: () => void }) {
   );
 }
 
+/** Waiting dead letters for the overview, page by page (cursor), up to 5,000. */
+function useWaiting() {
+  const [state, setState] = useState<{ items: Json[]; loaded: boolean; truncated: boolean; error?: string }>({
+    items: [],
+    loaded: false,
+    truncated: false,
+  });
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      const items: Json[] = [];
+      let cursor: string | null | undefined;
+      for (let page = 0; page < 10; page += 1) {
+        const got = await api<{ items: Json[]; nextCursor: string | null }>(
+          'GET',
+          `/v1/dead-letters${query({ state: 'dead_lettered', limit: '500', cursor: cursor ?? undefined })}`,
+        );
+        items.push(...got.items);
+        cursor = got.nextCursor;
+        if (!cursor) break;
+      }
+      if (live) setState({ items, loaded: true, truncated: Boolean(cursor) });
+    })().catch((error: Error) => live && setState({ items: [], loaded: true, truncated: false, error: error.message }));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return state;
+}
+
 function Overview() {
   const activity = useApi<{ minutes: { minute: string; counts: Record<string, number> }[] }>('/v1/activity?window=1h');
-  const waiting = useApi<{ items: Json[] }>('/v1/dead-letters?state=dead_lettered&limit=500');
+  const waiting = useWaiting();
   const destinations = useDestinations(0);
   const chart = useMemo(() => {
     const minutes = activity.data?.minutes ?? [];
@@ -113,15 +151,15 @@ function Overview() {
   }, [activity.data]);
   const groups = useMemo(() => {
     const counts = new Map<string, number>();
-    for (const letter of waiting.data?.items ?? []) {
+    for (const letter of waiting.items) {
       const key = `${letter.reason} · ${letter.destination}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return [...counts].sort((a, b) => b[1] - a[1]);
-  }, [waiting.data]);
+  }, [waiting.items]);
   const failing = destinations.items
-    .filter((d) => failureRatio(d) > 0 || d.deadLettersWaiting > 0)
-    .sort((a, b) => failureRatio(b) - failureRatio(a) || b.deadLettersWaiting - a.deadLettersWaiting)
+    .filter((d) => (failureRatio(d) ?? 0) > 0 || d.deadLettersWaiting > 0)
+    .sort((a, b) => (failureRatio(b) ?? 0) - (failureRatio(a) ?? 0) || b.deadLettersWaiting - a.deadLettersWaiting)
     .slice(0, 5);
   return (
     <section>
@@ -133,7 +171,8 @@ function Overview() {
         <div>
           <h3>Dead letters waiting, by reason and destination</h3>
           <Failure error={waiting.error} />
-          {groups.length === 0 ? (
+          {waiting.truncated && <p class="hint">Counted from the newest {waiting.items.length}.</p>}
+          {!waiting.loaded ? null : groups.length === 0 ? (
             <p>None waiting.</p>
           ) : (
             <table>
@@ -157,14 +196,17 @@ function Overview() {
         <div>
           <h3>Destinations failing most</h3>
           <Failure error={destinations.error} />
-          {failing.length === 0 ? (
+          {!destinations.loaded ? null : failing.length === 0 ? (
             <p>No destination is failing.</p>
           ) : (
             <ul>
               {failing.map((d) => (
                 <li key={d.host}>
-                  <a href="#/destinations">{d.host}</a>: {Math.round(failureRatio(d) * 100)} % of recent attempts
-                  failed, {d.deadLettersWaiting} dead letters waiting
+                  <a href="#/destinations">{d.host}</a>:{' '}
+                  {failureRatio(d) === undefined
+                    ? 'no circuit breaker configured'
+                    : `${Math.round(failureRatio(d)! * 100)} % of recent attempts failed`}
+                  , {d.deadLettersWaiting} dead letters waiting
                 </li>
               ))}
             </ul>
@@ -175,10 +217,14 @@ function Overview() {
   );
 }
 
-/** How much of a destination's recent window failed (0 to 1), from its breaker's snapshot. */
-function failureRatio(d: Json): number {
+/**
+ * How much of a destination's recent window failed (0 to 1), from its circuit breaker's snapshot; undefined for a
+ * destination without a breaker configured (the API counts no window for it).
+ */
+function failureRatio(d: Json): number | undefined {
   const window = d.breakerSnapshot?.window;
-  return window && window.attempts > 0 ? window.failures / window.attempts : 0;
+  if (!window) return undefined;
+  return window.attempts > 0 ? window.failures / window.attempts : 0;
 }
 
 /**
@@ -186,7 +232,7 @@ function failureRatio(d: Json): number {
  * operator looked up (each read with GET /v1/destinations/:host: its defaults when never configured).
  */
 function useDestinations(reload: number, extra: string[] = []) {
-  const [state, setState] = useState<{ items: Json[]; error?: string }>({ items: [] });
+  const [state, setState] = useState<{ items: Json[]; error?: string; loaded?: boolean }>({ items: [] });
   const extraKey = extra.join(',');
   useEffect(() => {
     let live = true;
@@ -197,11 +243,16 @@ function useDestinations(reload: number, extra: string[] = []) {
       const more = [...new Set([...waiting.items.map((l) => l.destination as string), ...extra])]
         .filter((host) => host && !known.has(host))
         .slice(0, 50);
-      const looked = await Promise.all(
+      // One host that cannot be read (a typo, say) is reported, not the whole table lost.
+      const settled = await Promise.allSettled(
         more.map((host) => api<Json>('GET', `/v1/destinations/${encodeURIComponent(host)}`)),
       );
+      const looked = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      const failed = settled.flatMap((result, i) =>
+        result.status === 'rejected' ? [`${more[i]}: ${(result.reason as Error).message}`] : [],
+      );
       const items = [...configured.items, ...looked].sort((a, b) => String(a.host).localeCompare(String(b.host)));
-      if (live) setState({ items });
+      if (live) setState({ items, loaded: true, ...(failed.length > 0 ? { error: failed.join('; ') } : {}) });
     })().catch((error: Error) => live && setState({ items: [], error: error.message }));
     return () => {
       live = false;
@@ -210,13 +261,24 @@ function useDestinations(reload: number, extra: string[] = []) {
   return state;
 }
 
+/** The most a bulk redrive counts (the API's limit); more match when the count reaches it. */
+const COUNT_LIMIT = 10_000;
+/** Dead letters per redrive call, so the page can show progress. */
+const CHUNK = 50;
+
 const REASONS = ['', ...DEAD_LETTER_REASONS];
 
 function DeadLetters() {
   const [filter, setFilter] = useState({ reason: '', destination: '', kind: '', since: '', until: '' });
   const [cursor, setCursor] = useState<string>();
   const [reload, setReload] = useState(0);
-  const [bulk, setBulk] = useState<{ matched?: number; running?: boolean; result?: Json; error?: string }>({});
+  const [bulk, setBulk] = useState<{
+    matched?: number;
+    running?: boolean;
+    done?: number;
+    result?: { redriven: number; failed: Json[] };
+    error?: string;
+  }>({});
   const filterQuery = {
     reason: filter.reason || undefined,
     destination: filter.destination || undefined,
@@ -241,23 +303,39 @@ function DeadLetters() {
         ...filterBody(),
         ...(hasFilter ? {} : { all: true }),
         dryRun: true,
+        limit: COUNT_LIMIT,
       });
       setBulk({ matched: counted.matched as number });
     } catch (error) {
       setBulk({ error: (error as Error).message });
     }
   };
+  /**
+   * Redrives the filter in chunks, so the page shows how far it got (each chunk is one paced API call); a
+   * redriven dead letter no longer matches, so each chunk takes the next ones. Stops when a chunk redrives
+   * nothing more (all done, or only failures left).
+   */
   const redriveAll = async () => {
-    setBulk({ ...bulk, running: true });
+    const target = bulk.matched ?? 0;
+    let redriven = 0;
+    const failed = new Map<string, Json>();
+    setBulk({ ...bulk, running: true, done: 0 });
     try {
-      const result = await api<Json>('POST', '/v1/dead-letters/redrive', {
-        ...filterBody(),
-        ...(hasFilter ? {} : { all: true }),
-      });
-      setBulk({ result });
-      setReload(reload + 1);
+      while (redriven < target) {
+        const chunk = await api<Json>('POST', '/v1/dead-letters/redrive', {
+          ...filterBody(),
+          ...(hasFilter ? {} : { all: true }),
+          limit: Math.min(CHUNK, target - redriven),
+        });
+        redriven += chunk.redriven as number;
+        for (const failure of chunk.failed as Json[]) failed.set(failure.id, failure);
+        setBulk((before) => ({ ...before, done: redriven }));
+        if ((chunk.redriven as number) === 0) break;
+      }
+      setBulk({ matched: target, result: { redriven, failed: [...failed.values()] } });
+      setReload((n) => n + 1);
     } catch (error) {
-      setBulk({ error: (error as Error).message });
+      setBulk({ error: `${(error as Error).message} (after ${redriven} redriven)` });
     }
   };
   return (
@@ -306,9 +384,9 @@ function DeadLetters() {
         )}
         {bulk.matched !== undefined && !bulk.result && (
           <span role="status">
-            {bulk.matched} dead letters match.{' '}
+            {bulk.matched === COUNT_LIMIT ? `At least ${COUNT_LIMIT}` : bulk.matched} dead letters match.{' '}
             <button type="button" class="danger" disabled={bulk.running || bulk.matched === 0} onClick={redriveAll}>
-              {bulk.running ? `Redriving ${bulk.matched}…` : `Redrive ${bulk.matched}`}
+              {bulk.running ? `Redriving: ${bulk.done ?? 0} of ${bulk.matched}…` : `Redrive ${bulk.matched}`}
             </button>{' '}
             <button type="button" onClick={() => setBulk({})}>
               Cancel
@@ -317,8 +395,8 @@ function DeadLetters() {
         )}
         {bulk.result && (
           <span role="status">
-            Redrove {bulk.result.redriven} of {bulk.result.matched}
-            {bulk.result.failed?.length ? `; ${bulk.result.failed.length} failed` : ''}.
+            Redrove {bulk.result.redriven} of {bulk.matched}
+            {bulk.result.failed.length ? `; ${bulk.result.failed.length} failed` : ''}.
           </span>
         )}
         <Failure error={bulk.error} />
@@ -436,7 +514,11 @@ function DeadLetter({ id }: { id: string }) {
               <button
                 type="button"
                 class="danger"
-                onClick={() => act('DELETE', `/v1/dead-letters/${encodeURIComponent(id)}`, 'Discarded.')}
+                onClick={() => {
+                  if (confirm(`Discard ${id}? It will never be delivered.`)) {
+                    void act('DELETE', `/v1/dead-letters/${encodeURIComponent(id)}`, 'Discarded.');
+                  }
+                }}
               >
                 Discard
               </button>
@@ -463,30 +545,41 @@ const TERMINAL = new Set<string>(TERMINAL_STATES);
 function Message({ id }: { id: string }) {
   const [reload, setReload] = useState(0);
   const status = useApi<Json>(`/v1/messages/${encodeURIComponent(id)}`, reload);
-  const [timeline, setTimeline] = useState<Json[]>([]);
+  const [timeline, setTimeline] = useState<{ position: string; data: Json }[]>([]);
   const [live, setLive] = useState(false);
+  const [streamError, setStreamError] = useState<string>();
   useEffect(() => {
     const controller = new AbortController();
     setTimeline([]);
+    setStreamError(undefined);
     setLive(true);
-    const seen = new Set<string>();
+    // The log position of the last event seen: the whole history first (0), then only what comes after.
+    let last = '0';
     let ended = false;
     const run = async () => {
-      // The stream ends at a terminal state; a redrive starts a new run, so follow again while open.
+      // A stream ends at a terminal state; a redrive starts a new run, so follow again while the page is open.
       while (!controller.signal.aborted) {
-        await follow(
-          `/v1/messages/${encodeURIComponent(id)}/events`,
-          (event) => {
-            const data = event.data as Json;
-            const key = `${data.runId ?? ''}/${data.seq}/${data.state}`;
-            if (seen.has(key)) return;
-            seen.add(key);
-            ended = TERMINAL.has(data.state);
-            setTimeline((before) => [...before, data]);
-            setReload((n) => n + 1);
-          },
-          controller.signal,
-        ).catch(() => undefined);
+        try {
+          await follow(
+            `/v1/messages/${encodeURIComponent(id)}/events`,
+            last,
+            (event) => {
+              if (event.id !== '' && Number(event.id) <= Number(last)) return;
+              if (event.id !== '') last = event.id;
+              const data = event.data as Json;
+              ended = TERMINAL.has(data.state);
+              setTimeline((before) => [...before, { position: event.id, data }]);
+              setReload((n) => n + 1);
+            },
+            controller.signal,
+          );
+        } catch (error) {
+          // A refusal (no such message, not this key's, signed out) will not pass by waiting.
+          if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429) {
+            setStreamError(error.message);
+            return;
+          }
+        }
         // After a terminal state only a redrive brings more: look less often.
         await new Promise((resolve) => setTimeout(resolve, ended ? 5000 : 1000));
       }
@@ -494,6 +587,11 @@ function Message({ id }: { id: string }) {
     void run().finally(() => setLive(false));
     return () => controller.abort();
   }, [id]);
+  // The callbacks that failed for good are dead letters of kind callback, `<id>.callback-<n>`.
+  const callbacks = useApi<{ items: Json[] }>('/v1/dead-letters?kind=callback&limit=500', reload);
+  const failedCallbacks = (callbacks.data?.items ?? []).filter((letter) =>
+    String(letter.id).startsWith(`${id}.callback`),
+  );
   const data = status.data;
   return (
     <section>
@@ -510,8 +608,21 @@ function Message({ id }: { id: string }) {
             <dd>{when(data.updatedAt)}</dd>
             <dt>Reply</dt>
             <dd>{data.reply ? <pre>{JSON.stringify(data.reply.body ?? data.reply.bodyRef, null, 2)}</pre> : '—'}</dd>
-            <dt>Callbacks</dt>
-            <dd>{(data.callbacks ?? []).map((c: Json) => `${c.url} (${c.state})`).join(', ') || '—'}</dd>
+            <dt>Failed callbacks</dt>
+            <dd>
+              {callbacks.error ? (
+                <span class="hint">{callbacks.error}</span>
+              ) : failedCallbacks.length === 0 ? (
+                'none dead-lettered'
+              ) : (
+                failedCallbacks.map((letter) => (
+                  <div key={letter.id}>
+                    <a href={`#/dead-letters/${encodeURIComponent(letter.id)}`}>{letter.callback?.url ?? letter.id}</a>{' '}
+                    ({letter.state})
+                  </div>
+                ))
+              )}
+            </dd>
           </dl>
           {webUi(id) && (
             <p>
@@ -527,9 +638,10 @@ function Message({ id }: { id: string }) {
       <h3>
         Timeline <span class="hint">{live ? '(live)' : ''}</span>
       </h3>
+      <Failure error={streamError} />
       <ol class="timeline" aria-live="polite" data-testid="timeline">
-        {timeline.map((event) => (
-          <li key={`${event.runId}/${event.seq}`}>
+        {timeline.map(({ position, data: event }) => (
+          <li key={position}>
             <strong>{event.state}</strong> <span class="hint">{when(event.at)}</span>
           </li>
         ))}
@@ -606,11 +718,17 @@ function Destinations() {
           {list.items.map((d) => (
             <tr key={d.host}>
               <td>{d.host}</td>
-              <td>{d.settings?.paused ? 'paused' : `breaker ${d.breakerSnapshot?.state ?? 'closed'}`}</td>
+              <td>
+                {d.settings?.paused
+                  ? 'paused'
+                  : d.breakerSnapshot
+                    ? `breaker ${d.breakerSnapshot.state}`
+                    : 'open to traffic'}
+              </td>
               <td>
                 {d.breakerSnapshot
-                  ? `${Math.round(failureRatio(d) * 100)} % of ${d.breakerSnapshot.window.attempts}`
-                  : '—'}
+                  ? `${Math.round(failureRatio(d)! * 100)} % of ${d.breakerSnapshot.window.attempts}`
+                  : '— (no breaker)'}
               </td>
               <td>{d.deadLettersWaiting}</td>
               <td>
@@ -640,10 +758,12 @@ const PAGES = [
 function App() {
   const [signedIn, setSignedIn] = useState(session.key() !== null);
   const route = useRoute();
-  const signOut = useCallback(() => {
-    session.signOut();
-    setSignedIn(false);
+  useEffect(() => {
+    const signedOut = () => setSignedIn(false);
+    addEventListener(SIGNED_OUT, signedOut);
+    return () => removeEventListener(SIGNED_OUT, signedOut);
   }, []);
+  const signOut = useCallback(() => session.signOut(), []);
   if (!signedIn) return <SignIn onSignIn={() => setSignedIn(true)} />;
   const [page = 'overview', id] = route;
   return (
@@ -663,8 +783,8 @@ function App() {
       </header>
       <main>
         {page === 'overview' && <Overview />}
-        {page === 'dead-letters' && (id ? <DeadLetter id={id} /> : <DeadLetters />)}
-        {page === 'messages' && (id ? <Message id={id} /> : <Messages />)}
+        {page === 'dead-letters' && (id ? <DeadLetter key={id} id={id} /> : <DeadLetters />)}
+        {page === 'messages' && (id ? <Message key={id} id={id} /> : <Messages />)}
         {page === 'destinations' && <Destinations />}
       </main>
     </>

@@ -124,6 +124,10 @@ test('sign in, find a dead letter, redrive it, and watch it delivered on the liv
     [...document.querySelectorAll('a')].find((a) => a.textContent === 'Follow the message')!.click();
   });
   await waitForText('[data-testid="timeline"]', 'delivered');
+  // The whole story, in order: the first run's end, then the redrive's.
+  const story = await page.$$eval('[data-testid="timeline"] strong', (items) => items.map((item) => item.textContent));
+  expect(story.indexOf('dead_lettered')).toBeGreaterThanOrEqual(0);
+  expect(story.lastIndexOf('delivered')).toBeGreaterThan(story.indexOf('dead_lettered'));
   await waitForText('[data-testid="message-state"]', 'delivered');
   expect(await page.$eval('a[target="_blank"]', (a) => (a as HTMLAnchorElement).href)).toContain(`/workflows/${id}`);
   await page.screenshot({ path: join(SHOTS, 'message.png'), fullPage: true });

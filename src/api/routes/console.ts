@@ -24,14 +24,28 @@ const escapeAttribute = (value: string) => value.replace(/&/g, '&amp;').replace(
 
 export const consoleRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app;
-  const assets = await consoleAssets();
+  // The API must start even when the console cannot be had (no dist/console and no esbuild, say): then
+  // /console answers 503 naming why, and nothing else changes.
+  let assets: Awaited<ReturnType<typeof consoleAssets>>;
+  try {
+    assets = await consoleAssets();
+  } catch (error) {
+    app.log.error({ err: error }, 'the console could not be bundled: /console answers 503');
+    const unavailable = async () => {
+      throw new ProblemError('not-ready', `the console is not built: ${(error as Error).message} (npm run build)`);
+    };
+    app.get('/console', { config: { public: true }, schema: { hide: true } }, unavailable);
+    return;
+  }
   // Where the page links a message to the Temporal Web UI (empty: no link), as data on <body>, not script.
   const page = Buffer.from(
     assets['index.html']
       .toString('utf8')
+      // A function, so `$&` and its kind in a configured value are text, not replacement patterns.
       .replace(
         '<body>',
-        `<body data-temporal-ui="${escapeAttribute(config.temporal.webUiUrl)}" data-namespace="${escapeAttribute(config.temporal.namespace)}">`,
+        () =>
+          `<body data-temporal-ui="${escapeAttribute(config.temporal.webUiUrl)}" data-namespace="${escapeAttribute(config.temporal.namespace)}">`,
       ),
   );
   const send = (reply: FastifyReply, type: string, body: Buffer) =>
