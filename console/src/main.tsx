@@ -133,7 +133,7 @@ function useWaiting() {
 function Overview() {
   const activity = useApi<{ minutes: { minute: string; counts: Record<string, number> }[] }>('/v1/activity?window=1h');
   const waiting = useWaiting();
-  const destinations = useDestinations(0);
+  const destinations = useDestinations(0, [], waiting);
   const chart = useMemo(() => {
     const minutes = activity.data?.minutes ?? [];
     return {
@@ -231,16 +231,20 @@ function failureRatio(d: Json): number | undefined {
  * The destinations worth showing: every configured one, every one a waiting dead letter names, and any the
  * operator looked up (each read with GET /v1/destinations/:host: its defaults when never configured).
  */
-function useDestinations(reload: number, extra: string[] = []) {
+function useDestinations(reload: number, extra: string[] = [], waiting?: { items: Json[]; loaded: boolean }) {
   const [state, setState] = useState<{ items: Json[]; error?: string; loaded?: boolean }>({ items: [] });
   const extraKey = extra.join(',');
+  // A page that has read the waiting dead letters already (the overview) hands them in instead of a second read.
+  const given = waiting?.loaded ? waiting.items : undefined;
   useEffect(() => {
+    if (waiting && !waiting.loaded) return;
     let live = true;
     (async () => {
       const configured = await api<{ items: Json[] }>('GET', '/v1/destinations');
-      const waiting = await api<{ items: Json[] }>('GET', '/v1/dead-letters?state=dead_lettered&limit=500');
+      const letters =
+        given ?? (await api<{ items: Json[] }>('GET', '/v1/dead-letters?state=dead_lettered&limit=500')).items;
       const known = new Set(configured.items.map((d) => d.host as string));
-      const more = [...new Set([...waiting.items.map((l) => l.destination as string), ...extra])]
+      const more = [...new Set([...letters.map((l) => l.destination as string), ...extra])]
         .filter((host) => host && !known.has(host))
         .slice(0, 50);
       // One host that cannot be read (a typo, say) is reported, not the whole table lost.
@@ -257,7 +261,7 @@ function useDestinations(reload: number, extra: string[] = []) {
     return () => {
       live = false;
     };
-  }, [reload, extraKey]);
+  }, [reload, extraKey, given]);
   return state;
 }
 

@@ -170,43 +170,26 @@ test('destinations: pause and resume from the page', async () => {
   await page.keyboard.press('Enter');
   await waitForText('td', host);
   await page.screenshot({ path: join(SHOTS, 'destinations.png'), fullPage: true });
-  const buttonOf = () =>
-    page.evaluate(
-      (wanted) =>
-        [...document.querySelectorAll('tr')].find((tr) => tr.textContent?.includes(wanted))?.querySelector('button')
-          ?.textContent,
-      host,
+  // The Pause/Resume button in the host's row: its label, and a press.
+  const rowButton = (wanted: string) =>
+    [...document.querySelectorAll('tr')].find((tr) => tr.textContent?.includes(wanted))?.querySelector('button');
+  const labelOf = () => page.evaluate(`(${rowButton.toString()})(${JSON.stringify(host)})?.textContent`);
+  const press = () => page.evaluate(`(${rowButton.toString()})(${JSON.stringify(host)}).click()`);
+  const waitForLabel = (label: string) =>
+    page.waitForFunction(
+      `(${rowButton.toString()})(${JSON.stringify(host)})?.textContent === ${JSON.stringify(label)}`,
+      {
+        timeout: 15_000,
+      },
     );
-  expect(await buttonOf()).toBe('Pause');
-  await page.evaluate((wanted) => {
-    [...document.querySelectorAll('tr')]
-      .find((tr) => tr.textContent?.includes(wanted))!
-      .querySelector('button')!
-      .click();
-  }, host);
-  await page.waitForFunction(
-    (wanted) =>
-      [...document.querySelectorAll('tr')].find((tr) => tr.textContent?.includes(wanted))?.querySelector('button')
-        ?.textContent === 'Resume',
-    { timeout: 15_000 },
-    host,
-  );
+  expect(await labelOf()).toBe('Pause');
+  await press();
+  await waitForLabel('Resume');
   expect(
     (await api.call<{ settings: { paused?: boolean } }>('GET', `/v1/destinations/${host}`)).body.settings.paused,
   ).toBe(true);
-  await page.evaluate((wanted) => {
-    [...document.querySelectorAll('tr')]
-      .find((tr) => tr.textContent?.includes(wanted))!
-      .querySelector('button')!
-      .click();
-  }, host);
-  await page.waitForFunction(
-    (wanted) =>
-      [...document.querySelectorAll('tr')].find((tr) => tr.textContent?.includes(wanted))?.querySelector('button')
-        ?.textContent === 'Pause',
-    { timeout: 15_000 },
-    host,
-  );
+  await press();
+  await waitForLabel('Pause');
 }, 60_000);
 
 test('at a phone’s width nothing runs off the side, and the page broke no CSP rule', async () => {
