@@ -67,15 +67,18 @@ export function followsEveryMessage(caller: Caller): boolean {
 }
 
 /**
- * 403 unless the caller may `read` or `act` on a message sent by `sender` (undefined: a message started
- * outside the API, open to every key that may call the route).
+ * 403 unless the caller may `read` or `act` on a message. `senderOf` (the memo's sender, one describe()) is
+ * asked only when the caller's roles do not already cover every message; undefined there is a message
+ * started outside the API, open to every key that may call the route.
  */
-export function requireMessageAccess(caller: Caller, sender: string | undefined, kind: 'read' | 'act'): void {
+export async function requireMessageAccess(
+  caller: Caller,
+  senderOf: () => Promise<string | undefined>,
+  kind: 'read' | 'act',
+): Promise<void> {
+  if (kind === 'read' ? readsEveryMessage(caller) : actsOnEveryMessage(caller)) return;
+  const sender = await senderOf();
   if (sender === undefined || sender === caller.name) return;
-  if (kind === 'read' && !readsEveryMessage(caller)) {
-    throw refusal(caller, ['operator', 'reader'], 'reading a message another key sent');
-  }
-  if (kind === 'act' && !actsOnEveryMessage(caller)) {
-    throw refusal(caller, ['operator'], 'acting on a message another key sent');
-  }
+  if (kind === 'read') throw refusal(caller, ['operator', 'reader'], 'reading a message another key sent');
+  throw refusal(caller, ['operator'], 'acting on a message another key sent');
 }

@@ -1,5 +1,5 @@
 /** Live event streams (Server-Sent Events): one message's state changes, or all of an API key's messages. */
-import { followsEveryMessage, readsEveryMessage, requireMessageAccess, ROUTE_ROLES } from '../access';
+import { followsEveryMessage, requireMessageAccess, ROUTE_ROLES } from '../access';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { isTerminal, type MessageState } from '../../contract/message-status';
@@ -37,7 +37,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id } = request.params;
       const caller = request.caller!;
-      if (!readsEveryMessage(caller)) requireMessageAccess(caller, await temporal.messageSender(id), 'read');
+      await requireMessageAccess(caller, () => temporal.messageSender(id), 'read');
       const resumeAfter = lastEventId(request);
       const latest = await events.latest(id);
       // Resuming after the terminal event: nothing more will come. 204 tells EventSource to stop reconnecting.
